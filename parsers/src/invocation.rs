@@ -1,0 +1,817 @@
+//! What a command runs: wrappers that run another command (`env`, `sudo`,
+//! `xargs`, `find -exec` …) and shells or interpreters that run code
+//! (`bash -c`, `python -c`, a script read from standard input).
+//!
+//! Option syntax follows each tool's manual page (coreutils `env(1)`,
+//! `nice(1)`, `timeout(1)`, `stdbuf(1)`, `nohup(1)`; util-linux `setsid(1)`,
+//! `ionice(1)`, `chrt(1)`, `taskset(1)`, `flock(1)`; findutils `xargs(1)`,
+//! `find(1)`; `sudo(8)`, `doas(1)`, `su(1)`, `pkexec(1)`, `watch(1)`,
+//! `busybox(1)`) and bash's own builtins (bash manual 4.1, 4.2).
+
+use crate::model::{basename, Span, Word, Wrapper};
+
+/// What a wrapper does with the rest of its words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unwrapped {
+    /// Runs these words as a command.
+    Command(Vec<Word>),
+    /// Runs this word as a shell script (`su -c`, `flock -c`, `watch`).
+    Script {
+        /// How the script is run, for [`crate::model::Origin::NestedScript`].
+        via: String,
+        /// The script text.
+        code: Word,
+    },
+    /// The wrapper was used without a command (e.g. `env` alone, `sudo -v`,
+    /// `command -v x`). Nothing further runs.
+    Nothing,
+}
+
+/// How a wrapper's options are written.
+struct Spec {
+    names: &'static [&'static str],
+    /// Short options that take a value (`-u user`, `-uuser`).
+    short_value: &'static str,
+    /// Long options that take a value (`--user user`, `--user=user`).
+    long_value: &'static [&'static str],
+    /// Options that mean "no command follows" (e.g. `command -v`).
+    no_command: &'static [&'static str],
+    /// Positional words between the options and the command (`timeout DURATION`).
+    positionals: usize,
+    /// `NAME=value` words before the command are environment assignments (`env`).
+    assignments: bool,
+    /// Options like `-10` (`nice -10 cmd`) are flags.
+    numeric_flags: bool,
+}
+
+const SPECS: &[Spec] = &[
+    Spec {
+        names: &["env"],
+        short_value: "uCS",
+        long_value: &["--unset", "--chdir", "--split-string", "--argv0"],
+        no_command: &[],
+        positionals: 0,
+        assignments: true,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["command"],
+        short_value: "",
+        long_value: &[],
+        no_command: &["-v", "-V"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["builtin", "nohup", "unbuffer"],
+        short_value: "",
+        long_value: &[],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["exec"],
+        short_value: "a",
+        long_value: &[],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["nice"],
+        short_value: "n",
+        long_value: &["--adjustment"],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: true,
+    },
+    Spec {
+        names: &["timeout"],
+        short_value: "sk",
+        long_value: &["--signal", "--kill-after"],
+        no_command: &[],
+        positionals: 1,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["time"],
+        short_value: "fo",
+        long_value: &["--format", "--output"],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["stdbuf"],
+        short_value: "ioe",
+        long_value: &["--input", "--output", "--error"],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["setsid"],
+        short_value: "",
+        long_value: &[],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["ionice"],
+        short_value: "cnpPu",
+        long_value: &["--class", "--classdata", "--pid", "--pgid", "--uid"],
+        no_command: &["-p", "-P", "-u", "--pid", "--pgid", "--uid"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["chrt"],
+        short_value: "TPD",
+        long_value: &["--sched-runtime", "--sched-period", "--sched-deadline"],
+        no_command: &["-p", "--pid", "-m", "--max"],
+        positionals: 1,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["taskset"],
+        short_value: "",
+        long_value: &[],
+        no_command: &["-p", "--pid"],
+        positionals: 1,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["sudo", "sudoedit"],
+        short_value: "ugCDhprtTUR",
+        long_value: &[
+            "--user",
+            "--group",
+            "--close-from",
+            "--chdir",
+            "--host",
+            "--prompt",
+            "--role",
+            "--type",
+            "--command-timeout",
+            "--other-user",
+            "--chroot",
+        ],
+        no_command: &[
+            "-v",
+            "--validate",
+            "-k",
+            "-K",
+            "--reset-timestamp",
+            "--remove-timestamp",
+            "-l",
+            "--list",
+            "-V",
+            "--version",
+            "-h",
+            "--help",
+            "-e",
+            "--edit",
+        ],
+        positionals: 0,
+        assignments: true,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["doas"],
+        short_value: "uC",
+        long_value: &[],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["pkexec"],
+        short_value: "",
+        long_value: &["--user"],
+        no_command: &["--version", "--help"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["chroot"],
+        short_value: "",
+        long_value: &["--userspec", "--groups"],
+        no_command: &[],
+        positionals: 1,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["run0"],
+        short_value: "uDg",
+        long_value: &[
+            "--user",
+            "--chdir",
+            "--group",
+            "--unit",
+            "--property",
+            "--description",
+            "--slice",
+            "--nice",
+            "--setenv",
+            "--background",
+            "--machine",
+        ],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+];
+
+/// Privilege-raising wrappers: what they run, runs as another user.
+pub const PRIVILEGE_WRAPPERS: &[&str] =
+    &["sudo", "sudoedit", "doas", "pkexec", "su", "run0", "chroot"];
+
+fn spec_for(name: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.names.contains(&name))
+}
+
+/// Scans options of `args` (words after the wrapper name) by `spec`.
+/// Returns the index of the wrapped command, or `None` for "no command".
+fn scan(args: &[Word], spec: &Spec) -> Option<usize> {
+    let mut i = 0;
+    while i < args.len() {
+        let w = &args[i];
+        let Some(t) = w.value() else { return Some(i) };
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if spec.no_command.contains(&t) {
+            return None;
+        }
+        if t.starts_with("--") && t.len() > 2 {
+            let name = t.split('=').next().unwrap_or(t);
+            if spec.no_command.contains(&name) {
+                return None;
+            }
+            i += if spec.long_value.contains(&name) && !t.contains('=') {
+                2
+            } else {
+                1
+            };
+            continue;
+        }
+        if t.starts_with('-') && t.len() > 1 {
+            if spec.numeric_flags && t[1..].chars().all(|c| c.is_ascii_digit()) {
+                i += 1;
+                continue;
+            }
+            // Combined short flags: the first flag that takes a value consumes
+            // the rest of the word, or the next word.
+            let mut consumed = 1;
+            for (k, c) in t[1..].char_indices() {
+                if spec
+                    .no_command
+                    .iter()
+                    .any(|n| n.len() == 2 && n.ends_with(c))
+                {
+                    return None;
+                }
+                if spec.short_value.contains(c) {
+                    if 1 + k + c.len_utf8() == t.len() {
+                        consumed = 2;
+                    }
+                    break;
+                }
+            }
+            i += consumed;
+            continue;
+        }
+        if spec.assignments && is_assignment(t) {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    let i = i + spec.positionals;
+    (i < args.len()).then_some(i)
+}
+
+/// True for `NAME=value` with a valid shell name.
+pub fn is_assignment(t: &str) -> bool {
+    match t.split_once('=') {
+        Some((name, _)) => is_name(name),
+        None => false,
+    }
+}
+
+/// True for a valid shell variable name (bash manual, Definitions: "name").
+pub fn is_name(s: &str) -> bool {
+    let mut it = s.chars();
+    matches!(it.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && it.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+/// Unwraps one wrapper from `argv` when its first word names one.
+///
+/// `stdin_items` are the lines of standard input when known (used by
+/// `xargs`). Returns `None` when the command is not a wrapper.
+pub fn unwrap(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper, Unwrapped)> {
+    let name = basename(argv.first()?.value()?);
+    let args = &argv[1..];
+    let wrapper = |n: usize| Wrapper {
+        name: name.to_string(),
+        argv: argv[..n.min(argv.len())].to_vec(),
+    };
+    if let Some(spec) = spec_for(name) {
+        // `env -S STRING` splits STRING into words; treat it as a script.
+        if name == "env" {
+            if let Some(idx) = args.iter().position(|w| {
+                w.value()
+                    .is_some_and(|t| t == "-S" || t.starts_with("--split-string"))
+            }) {
+                if let Some(code) = args.get(idx + 1) {
+                    return Some((
+                        wrapper(idx + 2),
+                        Unwrapped::Script {
+                            via: "env -S".into(),
+                            code: code.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+        let found = scan(args, spec);
+        if found.is_none()
+            && name == "sudo"
+            && args
+                .iter()
+                .any(|w| matches!(w.value(), Some("-i" | "-s" | "--login" | "--shell")))
+        {
+            // `sudo -i` / `sudo -s` with no command: an interactive root shell.
+            return Some((
+                wrapper(argv.len()),
+                Unwrapped::Command(vec![Word::literal("sh", argv[0].span)]),
+            ));
+        }
+        return Some(match found {
+            Some(i) => (wrapper(i + 1), Unwrapped::Command(args[i..].to_vec())),
+            None => (wrapper(argv.len()), Unwrapped::Nothing),
+        });
+    }
+    match name {
+        "busybox" | "toybox" => {
+            let first = args.first()?;
+            if first.value().is_some_and(|t| t.starts_with('-')) {
+                return None;
+            }
+            Some((wrapper(1), Unwrapped::Command(args.to_vec())))
+        }
+        "su" => Some(unwrap_su(argv, wrapper(argv.len()))),
+        "flock" => unwrap_flock(argv),
+        "watch" => unwrap_watch(argv),
+        "xargs" => Some(unwrap_xargs(argv, stdin_items)),
+        "find" => unwrap_find(argv),
+        _ => None,
+    }
+}
+
+/// `su [options] [-] [user [args]]`: `-c CMD` runs CMD with the user's shell;
+/// without `-c` it starts that shell.
+fn unwrap_su(argv: &[Word], wrapper: Wrapper) -> (Wrapper, Unwrapped) {
+    let mut i = 1;
+    while i < argv.len() {
+        let Some(t) = argv[i].value() else { break };
+        if t == "-c" || t == "--command" {
+            if let Some(code) = argv.get(i + 1) {
+                return (
+                    wrapper,
+                    Unwrapped::Script {
+                        via: "su -c".into(),
+                        code: code.clone(),
+                    },
+                );
+            }
+        } else if let Some(c) = t.strip_prefix("--command=") {
+            let mut w = argv[i].clone();
+            w.text = c.to_string();
+            return (
+                wrapper,
+                Unwrapped::Script {
+                    via: "su -c".into(),
+                    code: w,
+                },
+            );
+        }
+        i += 1;
+    }
+    (
+        wrapper,
+        Unwrapped::Command(vec![Word::literal("sh", argv[0].span)]),
+    )
+}
+
+/// `flock [options] FILE|FD [-c CMD | CMD args…]`.
+fn unwrap_flock(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
+    let mut i = 1;
+    while i < argv.len() {
+        let t = argv[i].value()?;
+        if t.starts_with('-') {
+            i += if matches!(t, "-w" | "--timeout" | "-E" | "--conflict-exit-code") {
+                2
+            } else {
+                1
+            };
+            continue;
+        }
+        break;
+    }
+    // The lock file or descriptor.
+    i += 1;
+    let w = Wrapper {
+        name: "flock".into(),
+        argv: argv[..i.min(argv.len())].to_vec(),
+    };
+    match argv.get(i).and_then(|w| w.value()) {
+        Some("-c") | Some("--command") => {
+            let code = argv.get(i + 1)?.clone();
+            Some((
+                w,
+                Unwrapped::Script {
+                    via: "flock -c".into(),
+                    code,
+                },
+            ))
+        }
+        Some(_) => Some((w, Unwrapped::Command(argv[i..].to_vec()))),
+        None if i < argv.len() => Some((w, Unwrapped::Command(argv[i..].to_vec()))),
+        None => Some((w, Unwrapped::Nothing)),
+    }
+}
+
+/// `watch [options] COMMAND…`: the words are joined and run by `sh -c`
+/// (unless `-x`, which execs them directly).
+fn unwrap_watch(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
+    let mut i = 1;
+    let mut exec = false;
+    while i < argv.len() {
+        let t = argv[i].value()?;
+        if !t.starts_with('-') {
+            break;
+        }
+        if t == "-x" || t == "--exec" {
+            exec = true;
+        }
+        i += if matches!(t, "-n" | "--interval" | "-d" | "-q" | "--equexit") {
+            2
+        } else {
+            1
+        };
+    }
+    let w = Wrapper {
+        name: "watch".into(),
+        argv: argv[..i.min(argv.len())].to_vec(),
+    };
+    let rest = argv.get(i..)?;
+    if rest.is_empty() {
+        return Some((w, Unwrapped::Nothing));
+    }
+    if exec {
+        return Some((w, Unwrapped::Command(rest.to_vec())));
+    }
+    Some((
+        w,
+        Unwrapped::Script {
+            via: "watch".into(),
+            code: join_words(rest),
+        },
+    ))
+}
+
+/// Joins words with spaces into one word (as `eval` and `watch` do).
+pub fn join_words(words: &[Word]) -> Word {
+    let mut out = words[0].clone();
+    for w in &words[1..] {
+        out.text.push(' ');
+        out.text.push_str(&w.text);
+        out.dynamic |= w.dynamic;
+        out.glob |= w.glob;
+        out.substitutions.extend(w.substitutions.iter().copied());
+        out.span = out.span.cover(w.span);
+    }
+    out
+}
+
+/// `xargs [options] [command [initial-arguments]]`: runs the command with
+/// items read from standard input appended (or substituted for `-I` text).
+fn unwrap_xargs(argv: &[Word], stdin_items: Option<&str>) -> (Wrapper, Unwrapped) {
+    let mut i = 1;
+    let mut replace: Option<String> = None;
+    let mut null_sep = false;
+    let mut delim: Option<char> = None;
+    while i < argv.len() {
+        let Some(t) = argv[i].value() else { break };
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if !t.starts_with('-') || t == "-" {
+            break;
+        }
+        match t {
+            "-I" => {
+                replace = argv.get(i + 1).and_then(|w| w.value()).map(str::to_string);
+                i += 2;
+            }
+            "-i" => {
+                replace = Some("{}".into());
+                i += 1;
+            }
+            "-0" | "--null" => {
+                null_sep = true;
+                i += 1;
+            }
+            "-d" => {
+                delim = argv
+                    .get(i + 1)
+                    .and_then(|w| w.value())
+                    .and_then(|d| crate::ansi_c::decode(d).chars().next());
+                i += 2;
+            }
+            "-a" | "-E" | "-e" | "-L" | "-l" | "-n" | "-P" | "-s" | "--arg-file" | "--max-args"
+            | "--max-procs" | "--max-chars" | "--max-lines" | "--eof" => {
+                i += 2;
+            }
+            _ if t.starts_with("-I") => {
+                replace = Some(t[2..].to_string());
+                i += 1;
+            }
+            _ if t.starts_with("--replace") => {
+                replace = Some(t.split_once('=').map(|x| x.1).unwrap_or("{}").to_string());
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    let wrapper = Wrapper {
+        name: "xargs".into(),
+        argv: argv[..i.min(argv.len())].to_vec(),
+    };
+    let span = argv[0].span;
+    let mut cmd: Vec<Word> = argv.get(i..).map(|s| s.to_vec()).unwrap_or_default();
+    if cmd.is_empty() {
+        cmd.push(Word::literal("echo", span));
+    }
+    let items: Option<Vec<String>> = stdin_items.map(|data| {
+        if null_sep {
+            data.split('\0')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        } else if let Some(d) = delim {
+            data.split(d)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        } else if replace.is_some() {
+            data.lines()
+                .map(|l| l.trim_start().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        } else {
+            // Default: blank-separated, with quotes honoured (findutils xargs).
+            shell_like_split(data)
+        }
+    });
+    let unknown = || {
+        let mut w = Word::literal("{stdin items}", span);
+        w.dynamic = true;
+        w
+    };
+    match replace {
+        Some(r) if !r.is_empty() => {
+            // Each item runs the command once with `r` replaced.
+            let item = match items.as_deref() {
+                Some([only]) => Word::literal(only.clone(), span),
+                _ => unknown(),
+            };
+            for w in cmd.iter_mut().skip(1) {
+                if w.text.contains(&r) {
+                    w.text = w.text.replace(&r, &item.text);
+                    w.dynamic |= item.dynamic;
+                }
+            }
+        }
+        _ => match items {
+            Some(items) => cmd.extend(items.into_iter().map(|s| Word::literal(s, span))),
+            None => cmd.push(unknown()),
+        },
+    }
+    (wrapper, Unwrapped::Command(cmd))
+}
+
+fn shell_like_split(data: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut has = false;
+    let mut quote: Option<char> = None;
+    let mut chars = data.chars();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None => match c {
+                '\'' | '"' => {
+                    quote = Some(c);
+                    has = true;
+                }
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        cur.push(n);
+                        has = true;
+                    }
+                }
+                c if c.is_whitespace() => {
+                    if has {
+                        out.push(std::mem::take(&mut cur));
+                        has = false;
+                    }
+                }
+                c => {
+                    cur.push(c);
+                    has = true;
+                }
+            },
+        }
+    }
+    if has {
+        out.push(cur);
+    }
+    out
+}
+
+/// `find PATH… EXPR -exec CMD {} ;` (also `-execdir`, `-ok`, `-okdir`, `+`).
+/// The command runs on paths found under the starting points, so `{}` is
+/// replaced by a word `START/…` marked as a pattern.
+fn unwrap_find(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
+    let exec_at = argv.iter().position(|w| {
+        w.value()
+            .is_some_and(|t| matches!(t, "-exec" | "-execdir" | "-ok" | "-okdir"))
+    })?;
+    let starts = find_starting_points(argv);
+    let end = argv[exec_at + 1..]
+        .iter()
+        .position(|w| w.value().is_some_and(|t| t == ";" || t == "+"))
+        .map(|p| exec_at + 1 + p)
+        .unwrap_or(argv.len());
+    let mut cmd: Vec<Word> = argv[exec_at + 1..end].to_vec();
+    if cmd.is_empty() {
+        return None;
+    }
+    let start = starts
+        .first()
+        .cloned()
+        .unwrap_or_else(|| Word::literal(".", argv[0].span));
+    for w in cmd.iter_mut().skip(1) {
+        if w.text.contains("{}") {
+            let base = start.text.trim_end_matches('/');
+            w.text = w.text.replace("{}", &format!("{base}/*"));
+            w.glob = true;
+            w.dynamic |= start.dynamic;
+        }
+    }
+    let wrapper = Wrapper {
+        name: "find".into(),
+        argv: argv[..exec_at + 1].to_vec(),
+    };
+    Some((wrapper, Unwrapped::Command(cmd)))
+}
+
+/// The starting points of a `find` command line: the words before the first
+/// expression word (one starting with `-`, or `(`, `!`, `,`), after the
+/// global options `-H`, `-L`, `-P`, `-D debugopts`, `-Olevel`.
+pub fn find_starting_points(argv: &[Word]) -> Vec<Word> {
+    let mut i = 1;
+    while let Some(t) = argv.get(i).and_then(|w| w.value()) {
+        match t {
+            "-H" | "-L" | "-P" => i += 1,
+            "-D" => i += 2,
+            _ if t.starts_with("-O") => i += 1,
+            _ => break,
+        }
+    }
+    let mut out = Vec::new();
+    for w in argv.iter().skip(i) {
+        match w.value() {
+            Some(t) if t.starts_with('-') || t == "(" || t == "!" || t == "," => break,
+            _ => out.push(w.clone()),
+        }
+    }
+    if out.is_empty() {
+        out.push(Word::literal(
+            ".",
+            argv.first().map(|w| w.span).unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+/// How a shell was asked to run code (bash manual 6.1, "Invoking Bash").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShellCode {
+    /// `-c STRING`: the string is the script.
+    String(Word),
+    /// A script file argument.
+    File(Word),
+    /// No script argument: commands are read from standard input.
+    Stdin,
+    /// The shell does not run commands (`-n`, `--version`, `--help`).
+    None,
+}
+
+/// Shells whose `-c`/stdin semantics are bash-compatible enough to analyse
+/// their scripts as bash.
+pub const SHELLS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "rbash", "posh", "yash", "ksh93", "lksh",
+    "pdksh", "fish", "tcsh", "csh",
+];
+
+/// True when `program` (a basename) is a POSIX-like shell.
+pub fn is_shell(program: &str) -> bool {
+    SHELLS.contains(&program)
+}
+
+/// Classifies a shell invocation: `argv[0]` must be a shell.
+pub fn shell_code(argv: &[Word]) -> ShellCode {
+    let mut i = 1;
+    let mut want_c = false;
+    while i < argv.len() {
+        let Some(t) = argv[i].value() else {
+            // Unknown option word: the script might be anything.
+            return ShellCode::File(argv[i].clone());
+        };
+        if t == "--" || t == "-" {
+            i += 1;
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            match long {
+                "version" | "help" => return ShellCode::None,
+                "rcfile" | "init-file" => i += 2,
+                "command" => {
+                    want_c = true;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+            continue;
+        }
+        if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 {
+            let flags = &t[1..];
+            if flags.contains('c') && t.starts_with('-') {
+                want_c = true;
+            }
+            if flags.contains('n') && t.starts_with('-') && !flags.contains('c') {
+                return ShellCode::None;
+            }
+            if flags.contains('s') && t.starts_with('-') {
+                // -s: read commands from stdin; the rest are positional args.
+                return ShellCode::Stdin;
+            }
+            // -o option / -O shopt_option take a value.
+            i += if flags.ends_with('o') || flags.ends_with('O') {
+                2
+            } else {
+                1
+            };
+            continue;
+        }
+        break;
+    }
+    match argv.get(i) {
+        Some(w) if want_c => ShellCode::String(w.clone()),
+        Some(w) => ShellCode::File(w.clone()),
+        None if want_c => ShellCode::None,
+        None => ShellCode::Stdin,
+    }
+}
+
+/// A span covering all words.
+pub fn words_span(words: &[Word]) -> Span {
+    match (words.first(), words.last()) {
+        (Some(a), Some(b)) => a.span.cover(b.span),
+        _ => Span::default(),
+    }
+}

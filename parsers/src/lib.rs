@@ -1,0 +1,150 @@
+//! Parses a bash command string into a model of what bash will execute.
+//!
+//! This crate owns the first step of shellgate: from the text an agent wants
+//! to run to the list of simple commands bash would run, each with its words
+//! after expansion and quote removal, its redirections, its pipeline
+//! position, its working directory and its byte span in the input.
+//!
+//! It uses tree-sitter-bash for syntax and then follows bash's own rules
+//! (the GNU bash manual, chapter 3 "Basic Shell Features") for what the
+//! syntax means: quoting (3.1.2), brace, tilde and parameter expansion of
+//! statically known values (3.5), command and process substitution, word
+//! splitting, functions (3.3) and the builtins that change state (`cd`,
+//! `export`, `eval`, `source`). Wrappers that run another command (`env`,
+//! `sudo`, `xargs`, `find -exec` …) are unwrapped, and scripts given to
+//! another shell (`bash -c`, here-documents or pipes into `sh`, `eval`) are
+//! parsed recursively.
+//!
+//! What cannot be known statically is never guessed: such words are marked
+//! dynamic ([`Word::dynamic`]), and constructs that run unknown code are
+//! listed in [`Script::opaque`] for the rules to judge.
+//!
+//! Entry points: [`parse`] for text, [`parse_bytes`] for raw input.
+
+mod ansi_c;
+pub mod invocation;
+mod lower;
+pub mod model;
+mod state;
+pub mod static_output;
+mod word;
+
+pub use ansi_c::{decode as decode_ansi_c, decode_echo};
+pub use model::*;
+pub use state::join_path;
+
+/// Largest command accepted, in bytes (1 MiB). Longer input is refused with
+/// [`ParseError::TooLarge`]: no agent needs a longer single command, and it
+/// bounds parse time.
+pub const MAX_INPUT_BYTES: usize = 1 << 20;
+
+/// Deepest syntax tree accepted (nodes from the root). Deeper input (for
+/// example thousands of nested parentheses) is refused with
+/// [`ParseError::TooDeep`].
+pub const MAX_TREE_DEPTH: usize = 400;
+
+/// Default limit on nested scripts, substitutions and function calls.
+pub const DEFAULT_MAX_NESTING: usize = 16;
+
+/// Facts about the environment the command will run in.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `$HOME` (used for `~` and `$HOME`); `None` leaves them unknown.
+    pub home: Option<String>,
+    /// Working directory the command starts in (absolute).
+    pub cwd: Option<String>,
+    /// Limit on nested scripts, substitutions and function calls.
+    pub max_depth: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            home: None,
+            cwd: None,
+            max_depth: DEFAULT_MAX_NESTING,
+        }
+    }
+}
+
+/// Why a command could not be parsed. Callers must never treat a parse error
+/// as permission to run the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// The input is not valid UTF-8; `offset` is the first bad byte.
+    InvalidUtf8 {
+        /// Byte offset.
+        offset: usize,
+    },
+    /// The input contains a NUL byte, which bash cannot receive in a
+    /// command string (argv entries are C strings).
+    NulByte {
+        /// Byte offset.
+        offset: usize,
+    },
+    /// The input is longer than [`MAX_INPUT_BYTES`].
+    TooLarge {
+        /// Input length in bytes.
+        len: usize,
+    },
+    /// The syntax tree is deeper than [`MAX_TREE_DEPTH`].
+    TooDeep {
+        /// Measured depth.
+        depth: usize,
+    },
+    /// tree-sitter-bash found an ERROR or MISSING node.
+    Syntax {
+        /// Where.
+        span: Span,
+        /// What was wrong.
+        message: String,
+    },
+    /// The parser library failed.
+    Internal(String),
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseError::InvalidUtf8 { offset } => write!(f, "command is not valid UTF-8 (first bad byte at offset {offset}); send it as UTF-8 text"),
+            ParseError::NulByte { offset } => write!(f, "command contains a NUL byte at offset {offset}; bash cannot run it as written"),
+            ParseError::TooLarge { len } => write!(f, "command is {len} bytes, over the {MAX_INPUT_BYTES}-byte limit; put long scripts in a file and run that"),
+            ParseError::TooDeep { depth } => write!(f, "command nests {depth} levels deep, over the limit of {MAX_TREE_DEPTH}"),
+            ParseError::Syntax { span, message } => write!(f, "bash syntax error at bytes {}..{}: {message}", span.start, span.end),
+            ParseError::Internal(m) => write!(f, "parser failure: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses raw bytes: checks UTF-8 first, then calls [`parse`].
+pub fn parse_bytes(input: &[u8], opts: &Options) -> Result<Script, ParseError> {
+    let text = std::str::from_utf8(input).map_err(|e| ParseError::InvalidUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    parse(text, opts)
+}
+
+/// Parses a command string into the commands bash would run.
+///
+/// Errors: [`ParseError::NulByte`], [`ParseError::TooLarge`],
+/// [`ParseError::TooDeep`], [`ParseError::Syntax`] (any ERROR or MISSING
+/// node). Nested scripts that fail to parse do not fail the whole input;
+/// they are reported in [`Script::opaque`].
+pub fn parse(text: &str, opts: &Options) -> Result<Script, ParseError> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(ParseError::TooLarge { len: text.len() });
+    }
+    if let Some(offset) = text.bytes().position(|b| b == 0) {
+        return Err(ParseError::NulByte { offset });
+    }
+    let tree = lower::parse_tree(text)?;
+    let depth = lower::tree_depth(tree.root_node());
+    if depth > MAX_TREE_DEPTH {
+        return Err(ParseError::TooDeep { depth });
+    }
+    let mut script = Script::default();
+    lower::Lowerer::new(text, &mut script, opts).program(text, tree.root_node());
+    Ok(script)
+}

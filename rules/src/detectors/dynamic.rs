@@ -1,0 +1,55 @@
+//! `code.dynamic-command`, `code.dynamic-code`, `code.unanalysed`,
+//! `code.aliases`: what the parser could not see through. shellgate never
+//! guesses: unknown code asks (code from the network is denied by
+//! `remote-code.pipe-to-shell` first).
+
+use shellgate_parsers::Opaque;
+
+use super::{finding, Cx};
+use crate::finding::{Finding, Section, Verdict};
+
+/// Rule id: the command name is not a static string.
+pub const DYNAMIC_COMMAND: &str = "code.dynamic-command";
+/// Rule id: code built at run time is executed.
+pub const DYNAMIC_CODE: &str = "code.dynamic-code";
+/// Rule id: a nested script could not be analysed.
+pub const UNANALYSED: &str = "code.unanalysed";
+/// Rule id: aliases are defined or enabled.
+pub const ALIASES: &str = "code.aliases";
+
+/// Reports every opaque construct.
+pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
+    for o in &cx.script.opaque {
+        out.push(match o {
+            Opaque::DynamicCommandName { span, text, .. } => finding(DYNAMIC_COMMAND, Verdict::Ask, Section::TierDefault, *span, format!("the command name `{text}` is only known when it runs; write the command name literally")),
+            Opaque::DynamicCode { span, via, .. } => finding(DYNAMIC_CODE, Verdict::Ask, Section::TierDefault, *span, format!("`{via}` runs code that is only known when it runs; write the commands out literally")),
+            Opaque::UnanalysedScript { span, via, reason } => finding(UNANALYSED, Verdict::Ask, Section::TierDefault, *span, format!("the script run by `{via}` could not be analysed ({reason})")),
+            Opaque::Aliases { span } => finding(ALIASES, Verdict::Ask, Section::TierDefault, *span, "aliases change what later commands mean; use functions or write commands out"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detectors::testutil::assert_verdict;
+    use crate::Verdict::*;
+
+    #[test]
+    fn unknown_code_asks() {
+        assert_verdict("$CMD -rf /tmp/x", Ask, Some(super::DYNAMIC_COMMAND));
+        assert_verdict("eval \"$X\"", Ask, Some(super::DYNAMIC_CODE));
+        assert_verdict(
+            "bash -c \"$(cat setup.sh)\"",
+            Ask,
+            Some(super::DYNAMIC_CODE),
+        );
+        assert_verdict("cat script.sh | bash", Ask, Some(super::DYNAMIC_CODE));
+        assert_verdict("bash -c 'echo ('", Ask, Some(super::UNANALYSED));
+        assert_verdict(
+            "shopt -s expand_aliases; alias ls='rm -rf /'; ls",
+            Ask,
+            None,
+        );
+        assert_verdict("/bin/r? -rf x", Ask, Some(super::DYNAMIC_COMMAND));
+    }
+}

@@ -1,0 +1,199 @@
+//! The built-in detectors. Each module owns one family of rules, with its
+//! tests beside it; [`ALL`] lists them in evaluation order.
+
+use shellgate_parsers::{Command, CommandId, Script, Span, Word};
+
+use crate::finding::{Finding, Section, Verdict};
+use crate::paths::PathContext;
+use crate::policy::{Policy, Tier};
+use crate::remote::{is_trusted, Destination};
+
+pub mod disk;
+pub mod dynamic;
+pub mod exfiltration;
+pub mod git;
+pub mod inline_code;
+pub mod net;
+pub mod pipe_to_shell;
+pub mod privilege;
+pub mod recursive_delete;
+pub mod restrictive;
+pub mod secrets;
+pub mod writes;
+
+/// A detector: looks at the whole parsed script and reports findings.
+pub type Detector = fn(&Cx, &mut Vec<Finding>);
+
+/// Every built-in detector, in evaluation order.
+pub const ALL: &[(&str, Detector)] = &[
+    ("recursive_delete", recursive_delete::check),
+    ("disk", disk::check),
+    ("pipe_to_shell", pipe_to_shell::check),
+    ("git", git::check),
+    ("privilege", privilege::check),
+    ("exfiltration", exfiltration::check),
+    ("writes", writes::check),
+    ("secrets", secrets::check),
+    ("inline_code", inline_code::check),
+    ("dynamic", dynamic::check),
+    ("restrictive", restrictive::check),
+];
+
+/// What detectors see: the parsed script, the policy and path context.
+pub struct Cx<'a> {
+    /// The parsed command.
+    pub script: &'a Script,
+    /// The policy in force.
+    pub policy: &'a Policy,
+    /// Project root, home and secret patterns.
+    pub paths: PathContext,
+}
+
+impl<'a> Cx<'a> {
+    /// The permission tier.
+    pub fn tier(&self) -> Tier {
+        self.policy.tier
+    }
+
+    /// The command with this id.
+    pub fn command(&self, id: CommandId) -> &'a Command {
+        &self.script.commands[id]
+    }
+
+    /// True when `dest` is a trusted remote.
+    pub fn trusted(&self, dest: &Destination) -> bool {
+        is_trusted(&self.policy.trusted_remotes, dest)
+    }
+
+    /// Classifies a word as a path for `cmd` (uses its working directory).
+    pub fn place(&self, cmd: &Command, w: &Word) -> (crate::paths::Place, Option<String>) {
+        self.paths.classify(w, cmd.cwd.as_deref())
+    }
+}
+
+/// Shorthand constructor.
+pub fn finding(
+    rule: &'static str,
+    verdict: Verdict,
+    section: Section,
+    span: Span,
+    reason: impl Into<String>,
+) -> Finding {
+    Finding {
+        rule,
+        verdict,
+        section,
+        span,
+        reason: reason.into(),
+    }
+}
+
+/// Splits an argument list into option words and operands, given the short
+/// options that take a value (`short_value`) and long ones (`long_value`).
+/// Combined short flags are understood (`-sLo FILE`: `o` takes `FILE`).
+/// Returns (options as (name, value) pairs, operands).
+pub fn parse_opts<'w>(
+    args: &'w [Word],
+    short_value: &str,
+    long_value: &[&str],
+) -> (Vec<(String, Option<&'w Word>)>, Vec<&'w Word>) {
+    let mut opts = Vec::new();
+    let mut operands = Vec::new();
+    let mut i = 0;
+    let mut only_operands = false;
+    while i < args.len() {
+        let w = &args[i];
+        let t = w.text.as_str();
+        if only_operands || w.dynamic && !t.starts_with('-') || !t.starts_with('-') || t == "-" {
+            operands.push(w);
+            i += 1;
+            continue;
+        }
+        if t == "--" {
+            only_operands = true;
+            i += 1;
+            continue;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, _)) => (n, true),
+                None => (long, false),
+            };
+            let name = format!("--{name}");
+            if long_value.contains(&name.as_str()) && !inline {
+                opts.push((name, args.get(i + 1)));
+                i += 2;
+            } else {
+                opts.push((if inline { t.to_string() } else { name }, None));
+                i += 1;
+            }
+            continue;
+        }
+        let mut consumed = 1;
+        for (k, c) in t[1..].char_indices() {
+            if short_value.contains(c) {
+                if 1 + k + c.len_utf8() == t.len() {
+                    opts.push((format!("-{c}"), args.get(i + 1)));
+                    consumed = 2;
+                } else {
+                    opts.push((format!("-{c}{}", &t[1 + k + c.len_utf8()..]), None));
+                }
+                break;
+            }
+            opts.push((format!("-{c}"), None));
+        }
+        i += consumed;
+    }
+    (opts, operands)
+}
+
+/// Value of an option in either `-oVALUE` / `--name=VALUE` form or as the
+/// next word, from the output of [`parse_opts`].
+pub fn opt_value(name: &str, value: Option<&Word>) -> Option<String> {
+    if let Some(v) = value {
+        return Some(v.text.clone());
+    }
+    if let Some((_, v)) = name.split_once('=') {
+        return Some(v.to_string());
+    }
+    if name.len() > 2 && !name.starts_with("--") {
+        return Some(name[2..].to_string());
+    }
+    None
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Runs the engine on a command under the eval-style environment.
+    use crate::{decide, Policy, Verdict};
+
+    pub fn policy() -> Policy {
+        Policy::from_toml(
+            r#"
+tier = "balanced"
+[environment]
+project_root = "/home/dev/project"
+trusted_remotes = ["github.com/acme", "api.github.com", "*.acme.internal", "pypi.org", "files.pythonhosted.org", "registry.npmjs.org"]
+protected_branches = ["main", "master", "release/*"]
+"#,
+            None,
+        )
+        .unwrap()
+    }
+
+    /// Decision and rule ids for `cmd` run from the project root.
+    pub fn judge(cmd: &str) -> (Verdict, Vec<&'static str>) {
+        let d = decide(&policy(), cmd, "/home/dev/project", Some("/home/dev")).decision;
+        let ids = d.rule_ids();
+        (d.decision, ids)
+    }
+
+    #[track_caller]
+    pub fn assert_verdict(cmd: &str, want: Verdict, rule: Option<&str>) {
+        let (v, ids) = judge(cmd);
+        assert_eq!(v, want, "{cmd:?} gave {v:?} with rules {ids:?}");
+        if let Some(r) = rule {
+            assert!(ids.contains(&r), "{cmd:?}: expected rule {r}, got {ids:?}");
+        }
+    }
+}

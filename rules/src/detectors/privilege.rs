@@ -1,0 +1,233 @@
+//! `privilege.escalation`, `privilege.setuid`, `privilege.container-host`:
+//! running as another user, creating set-user-ID programs, and containers
+//! that get the host's root file system or kernel.
+
+use shellgate_parsers::invocation::PRIVILEGE_WRAPPERS;
+
+use super::{finding, opt_value, parse_opts, Cx};
+use crate::finding::{Finding, Section, Verdict};
+use crate::paths::Place;
+
+/// Rule id: `sudo`, `su`, `doas`, `pkexec`, `run0`, `chroot`.
+pub const ESCALATION: &str = "privilege.escalation";
+/// Rule id: set-user-ID / set-group-ID bits and file capabilities.
+pub const SETUID: &str = "privilege.setuid";
+/// Rule id: containers with host root, devices or namespaces.
+pub const CONTAINER: &str = "privilege.container-host";
+
+/// Reports privilege escalation in every command.
+pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
+    for cmd in &cx.script.commands {
+        for w in &cmd.wrappers {
+            if PRIVILEGE_WRAPPERS.contains(&w.name.as_str()) {
+                let span = w.argv.first().map(|x| x.span).unwrap_or(cmd.span);
+                let inner = cmd
+                    .argv
+                    .iter()
+                    .map(|a| a.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                out.push(finding(ESCALATION, Verdict::Deny, Section::SoftDeny, span, format!("`{}` runs `{inner}` with another user's privileges; run it without {} or ask the user to", w.name, w.name)));
+            }
+        }
+        let Some(prog) = cmd.program() else { continue };
+        if PRIVILEGE_WRAPPERS.contains(&prog) {
+            out.push(finding(
+                ESCALATION,
+                Verdict::Deny,
+                Section::SoftDeny,
+                cmd.argv[0].span,
+                format!("`{prog}` changes privileges; ask the user to run it"),
+            ));
+        }
+        match prog {
+            "chmod" => {
+                let (_, operands) = parse_opts(cmd.args(), "", &["--reference"]);
+                if let Some(mode) = operands.first() {
+                    if sets_id_bit(&mode.text) {
+                        out.push(finding(SETUID, Verdict::Deny, Section::HardDeny, mode.span, format!("`chmod {}` sets the set-user-ID/set-group-ID bit, letting the file run with its owner's privileges", mode.text)));
+                    }
+                }
+            }
+            "setcap" => out.push(finding(
+                SETUID,
+                Verdict::Deny,
+                Section::HardDeny,
+                cmd.argv[0].span,
+                "`setcap` grants file capabilities (root powers) to a program",
+            )),
+            "docker" | "podman" | "nerdctl" => container(cx, cmd, out),
+            _ => {}
+        }
+    }
+}
+
+/// True for modes that add S_ISUID or S_ISGID (chmod(1)): symbolic `+s`,
+/// `u+s`, `g=s` …, or octal with a leading 4, 2 or 6 digit.
+fn sets_id_bit(mode: &str) -> bool {
+    if mode.chars().all(|c| c.is_ascii_digit()) {
+        return mode.len() >= 4
+            && mode
+                .chars()
+                .rev()
+                .nth(3)
+                .and_then(|c| c.to_digit(8))
+                .is_some_and(|d| d & 0o6 != 0);
+    }
+    mode.split(',').any(|clause| {
+        clause
+            .find(['+', '='])
+            .is_some_and(|op| clause[op + 1..].contains('s'))
+    })
+}
+
+fn container(cx: &Cx, cmd: &shellgate_parsers::Command, out: &mut Vec<Finding>) {
+    let args = cmd.args();
+    let Some(sub_at) = args.iter().position(|w| !w.text.starts_with('-')) else {
+        return;
+    };
+    let sub = args[sub_at].text.as_str();
+    let sub_args = if sub == "container" {
+        args.get(sub_at + 2..).unwrap_or(&[])
+    } else {
+        &args[sub_at + 1..]
+    };
+    let sub = if sub == "container" {
+        args.get(sub_at + 1).map(|w| w.text.as_str()).unwrap_or("")
+    } else {
+        sub
+    };
+    if !matches!(sub, "run" | "create" | "exec") {
+        return;
+    }
+    let (opts, _) = parse_opts(
+        sub_args,
+        "vepuwlh",
+        &[
+            "--volume",
+            "--mount",
+            "--env",
+            "--pid",
+            "--ipc",
+            "--uts",
+            "--userns",
+            "--network",
+            "--net",
+            "--cap-add",
+            "--device",
+            "--security-opt",
+            "--name",
+            "--user",
+            "--workdir",
+            "--entrypoint",
+            "--label",
+            "--publish",
+            "--env-file",
+        ],
+    );
+    for (name, value) in &opts {
+        let base = name.split('=').next().unwrap_or(name);
+        let v = opt_value(name, *value).unwrap_or_default();
+        let span = value.map(|w| w.span).unwrap_or(cmd.span);
+        let danger = match base {
+            "--privileged" => Some(
+                "runs a privileged container (full access to the host kernel and devices)"
+                    .to_string(),
+            ),
+            "--pid" | "--ipc" | "--uts" | "--userns" if v == "host" => {
+                Some(format!("shares the host's {} namespace", &base[2..]))
+            }
+            "--cap-add" => Some(format!("adds the {v} capability")),
+            "--device" => Some(format!("exposes host device {v}")),
+            "--security-opt" if v.contains("unconfined") => {
+                Some(format!("disables confinement ({v})"))
+            }
+            "-v" | "--volume" | "--mount" => {
+                let src = if base == "--mount" {
+                    v.split(',')
+                        .find_map(|kv| {
+                            kv.strip_prefix("source=")
+                                .or_else(|| kv.strip_prefix("src="))
+                        })
+                        .unwrap_or("")
+                        .to_string()
+                } else {
+                    v.split(':').next().unwrap_or("").to_string()
+                };
+                let abs = if src.starts_with('/') {
+                    cx.paths.resolve_text(&src, false, None)
+                } else {
+                    None
+                };
+                match abs.as_deref().map(|a| (a, cx.paths.place(a))) {
+                    Some((a, Place::Root | Place::HomeOrAbove | Place::System | Place::Device | Place::InHome | Place::ProjectAncestor)) => {
+                        Some(format!("mounts host path {a} into the container (it can read and change it as root)"))
+                    }
+                    _ if src.ends_with("docker.sock") => Some("mounts the Docker socket (root on the host)".to_string()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(d) = danger {
+            out.push(finding(
+                CONTAINER,
+                Verdict::Deny,
+                Section::SoftDeny,
+                span,
+                format!(
+                    "`{} {sub}` {d}; mount only the project",
+                    cmd.program().unwrap_or("docker")
+                ),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detectors::testutil::assert_verdict;
+    use crate::Verdict::*;
+
+    #[test]
+    fn escalation_forms() {
+        for c in [
+            "sudo systemctl restart nginx",
+            "sudo bash -c 'id'",
+            "su - root -c whoami",
+            "doas -u root id",
+            "pkexec /bin/sh",
+            "/usr/bin/sudo ls /root",
+            "env PATH=/usr/bin sudo id",
+            "bash -lc 'sudo -n true'",
+            "sudo -i",
+            "sudo -v",
+        ] {
+            assert_verdict(c, Deny, Some(super::ESCALATION));
+        }
+    }
+
+    #[test]
+    fn setuid_and_containers() {
+        assert_verdict("chmod +s ./tool", Deny, Some(super::SETUID));
+        assert_verdict("chmod 4755 ./tool", Deny, Some(super::SETUID));
+        assert_verdict("chmod u+x,g+s ./tool", Deny, Some(super::SETUID));
+        assert_verdict("chmod 755 script.sh", Allow, None);
+        assert_verdict(
+            "docker run --rm -v /:/mnt ubuntu cat /mnt/etc/shadow",
+            Deny,
+            Some(super::CONTAINER),
+        );
+        assert_verdict(
+            "docker run --privileged ubuntu",
+            Deny,
+            Some(super::CONTAINER),
+        );
+        assert_verdict(
+            "docker run --rm -v /home/dev/project:/src -w /src rust cargo test",
+            Allow,
+            None,
+        );
+        assert_verdict("docker compose ps", Allow, None);
+    }
+}

@@ -1,0 +1,149 @@
+//! Detection, policy and decision for parsed bash commands.
+//!
+//! This crate owns steps 2 and 3 of shellgate: given the parsed model of a
+//! command (from `shellgate-parsers`) and a [`Policy`], it runs the
+//! built-in detectors (one module per rule family under [`detectors`]) and
+//! folds their findings into one [`Decision`]: the strictest verdict wins,
+//! and every finding carries its rule id, the byte span it matched and a
+//! one-line reason.
+//!
+//! Fail closed: input that cannot be parsed is never allowed. Syntax errors
+//! ask (`parse.syntax-error`); input that bash could not receive or that is
+//! too large or deep is denied (`input.invalid`).
+
+pub mod detectors;
+pub mod finding;
+pub mod paths;
+pub mod policy;
+pub mod remote;
+
+pub use finding::{Decision, Finding, Section, Verdict};
+pub use policy::{Policy, PolicyError, Tier};
+
+use shellgate_parsers::{Options, ParseError, Script, Span};
+
+/// Rule id for commands with bash syntax errors.
+pub const SYNTAX_ERROR: &str = "parse.syntax-error";
+/// Rule id for input that cannot be a bash command (NUL, not UTF-8, too large, too deep).
+pub const INVALID_INPUT: &str = "input.invalid";
+
+/// The result of judging one command.
+#[derive(Debug)]
+pub struct Evaluation {
+    /// The decision.
+    pub decision: Decision,
+    /// The parsed script, when parsing succeeded.
+    pub script: Option<Script>,
+    /// The project root the command was judged against.
+    pub project_root: String,
+}
+
+/// Judges `command` (bytes as received) run from `cwd` with `$HOME` = `home`.
+///
+/// `cwd` must be absolute; the project root is the policy's, or `cwd` when
+/// the policy names none.
+pub fn decide_bytes(policy: &Policy, command: &[u8], cwd: &str, home: Option<&str>) -> Evaluation {
+    match std::str::from_utf8(command) {
+        Ok(text) => decide(policy, text, cwd, home),
+        Err(e) => {
+            let err = ParseError::InvalidUtf8 {
+                offset: e.valid_up_to(),
+            };
+            failed(policy, cwd, &err, command.len())
+        }
+    }
+}
+
+/// Judges a command string. See [`decide_bytes`].
+pub fn decide(policy: &Policy, command: &str, cwd: &str, home: Option<&str>) -> Evaluation {
+    let cwd = shellgate_parsers::join_path("/", cwd);
+    let opts = Options {
+        home: home.map(str::to_string),
+        cwd: Some(cwd.clone()),
+        ..Default::default()
+    };
+    let script = match shellgate_parsers::parse(command, &opts) {
+        Ok(s) => s,
+        Err(e) => return failed(policy, &cwd, &e, command.len()),
+    };
+    let project_root = policy.project_root.clone().unwrap_or_else(|| cwd.clone());
+    let cx = detectors::Cx {
+        script: &script,
+        policy,
+        paths: paths::PathContext {
+            project_root: project_root.clone(),
+            home: home.map(|h| shellgate_parsers::join_path("/", h)),
+            extra_secrets: policy.secret_paths.clone(),
+        },
+    };
+    let mut findings = Vec::new();
+    for (_, detector) in detectors::ALL {
+        detector(&cx, &mut findings);
+    }
+    let decision = Decision::from_findings(findings);
+    Evaluation {
+        decision,
+        script: Some(script),
+        project_root,
+    }
+}
+
+fn failed(policy: &Policy, cwd: &str, err: &ParseError, len: usize) -> Evaluation {
+    let (rule, verdict, span) = match err {
+        ParseError::Syntax { span, .. } => (SYNTAX_ERROR, Verdict::Ask, *span),
+        _ => (INVALID_INPUT, Verdict::Deny, Span::new(0, len)),
+    };
+    let reason = match err {
+        ParseError::Syntax { .. } => {
+            format!("{err}; shellgate cannot tell what it would run, so a person must look")
+        }
+        _ => err.to_string(),
+    };
+    let f = Finding {
+        rule,
+        verdict,
+        section: Section::Input,
+        span,
+        reason,
+    };
+    Evaluation {
+        decision: Decision::from_findings(vec![f]),
+        script: None,
+        project_root: policy
+            .project_root
+            .clone()
+            .unwrap_or_else(|| cwd.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_input_never_allows() {
+        let p = Policy::default();
+        assert_eq!(
+            decide_bytes(&p, b"ls \xff", "/p", None).decision.decision,
+            Verdict::Deny
+        );
+        assert_eq!(
+            decide(&p, "ls\0rm -rf /", "/p", None).decision.decision,
+            Verdict::Deny
+        );
+        assert_eq!(
+            decide(&p, "echo (", "/p", None).decision.decision,
+            Verdict::Ask
+        );
+        let deep = format!("{}ls{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert_eq!(
+            decide(&p, &deep, "/p", None).decision.decision,
+            Verdict::Deny
+        );
+        let big = "echo a; ".repeat(2_000_000);
+        assert_eq!(
+            decide(&p, &big, "/p", None).decision.decision,
+            Verdict::Deny
+        );
+    }
+}

@@ -1,0 +1,339 @@
+//! fork/exec of `bash -c COMMAND` and the confinement steps of the child.
+//!
+//! Everything that allocates (ruleset, BPF programs, argv/envp) is prepared in
+//! the parent. Between `fork` and `execve` the child runs only
+//! [`ChildSetup::apply`], which makes raw, async-signal-safe syscalls on data
+//! prepared beforehand (the `Command::pre_exec` contract).
+
+use std::ffi::c_long;
+use std::fmt;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, ExitStatus};
+
+use seccompiler::BpfProgram;
+
+use crate::{signals, ChildStdio, SandboxError};
+
+/// A confinement step run in the child before `execve`, in this order.
+/// Named in [`SandboxError::ChildSetup`] when it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SetupStep {
+    /// `close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`: no fd above 2 survives `execve`
+    /// (man 2 close_range; Linux >= 5.11, implied by Landlock's 5.13).
+    CloseFds = 1,
+    /// `setsid()`: new session without a controlling terminal, so `TIOCSTI`
+    /// cannot inject keystrokes into the user's shell (man 2 setsid).
+    Setsid = 2,
+    /// `prctl(PR_SET_PDEATHSIG, SIGKILL)`: the command dies with its parent
+    /// (man 2 prctl).
+    ParentDeathSignal = 3,
+    /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: `execve` can never grant privileges
+    /// (set-uid, file capabilities); required by unprivileged Landlock and
+    /// seccomp (man 2 prctl, `Documentation/userspace-api/no_new_privs.rst`).
+    NoNewPrivs = 4,
+    /// `landlock_restrict_self(ruleset_fd, 0)` (landlock.rst).
+    Landlock = 5,
+    /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, prog)` for each filter (man 2 seccomp).
+    Seccomp = 6,
+}
+
+impl SetupStep {
+    fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            1 => SetupStep::CloseFds,
+            2 => SetupStep::Setsid,
+            3 => SetupStep::ParentDeathSignal,
+            4 => SetupStep::NoNewPrivs,
+            5 => SetupStep::Landlock,
+            6 => SetupStep::Seccomp,
+            _ => return None,
+        })
+    }
+
+    /// What the user can do when this step fails.
+    pub fn hint(self) -> &'static str {
+        match self {
+            SetupStep::CloseFds => "use Linux >= 5.11 (close_range with CLOSE_RANGE_CLOEXEC)",
+            SetupStep::Setsid => "report this as a shellgate bug (setsid failed in a fresh child)",
+            SetupStep::ParentDeathSignal => {
+                "shellgate's parent process exited during startup; retry"
+            }
+            SetupStep::NoNewPrivs => "use Linux >= 3.5; inside a container, allow prctl(2)",
+            SetupStep::Landlock => {
+                "make sure Landlock is enabled (lsm= boot parameter) and not blocked by a \
+                 container's seccomp profile; run `shellgate doctor` if available"
+            }
+            SetupStep::Seccomp => {
+                "make sure the kernel has CONFIG_SECCOMP_FILTER and that an outer seccomp policy \
+                 (container runtime) allows seccomp(2)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for SetupStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SetupStep::CloseFds => "close inherited fds (close_range)",
+            SetupStep::Setsid => "setsid",
+            SetupStep::ParentDeathSignal => "parent-death signal (prctl PR_SET_PDEATHSIG)",
+            SetupStep::NoNewPrivs => "no_new_privs (prctl PR_SET_NO_NEW_PRIVS)",
+            SetupStep::Landlock => "landlock (landlock_restrict_self)",
+            SetupStep::Seccomp => "seccomp (SECCOMP_SET_MODE_FILTER)",
+        })
+    }
+}
+
+/// What to run and with which prepared confinement.
+pub(crate) struct Plan<'a> {
+    pub bash: &'a Path,
+    pub command: &'a str,
+    pub cwd: &'a Path,
+    pub tmpdir: &'a Path,
+    pub ruleset: &'a OwnedFd,
+    pub filters: Vec<BpfProgram>,
+    pub stdio: ChildStdio,
+}
+
+/// Spawns `bash -c command` with the child steps, forwards terminal signals
+/// while waiting, and returns the exit status.
+pub(crate) fn spawn_and_wait(plan: Plan<'_>) -> Result<ExitStatus, SandboxError> {
+    let (report_read, report_write) = cloexec_pipe().map_err(SandboxError::Internal)?;
+    let setup = ChildSetup {
+        ruleset_fd: plan.ruleset.as_raw_fd(),
+        report_fd: report_write.as_raw_fd(),
+        // SAFETY: getpid has no preconditions.
+        parent_pid: unsafe { libc::getpid() },
+        filters: plan.filters,
+    };
+
+    let mut cmd = Command::new(plan.bash);
+    cmd.arg("-c")
+        .arg(plan.command)
+        .current_dir(plan.cwd)
+        .env("TMPDIR", plan.tmpdir)
+        .env("TMP", plan.tmpdir)
+        .env("TEMP", plan.tmpdir)
+        .stdin(plan.stdio.stdin)
+        .stdout(plan.stdio.stdout)
+        .stderr(plan.stdio.stderr);
+    // SAFETY: `apply` only makes raw syscalls on integers and on memory
+    // (`filters`) allocated before fork; it does not allocate, lock or touch
+    // thread-local state, as required of a pre_exec closure.
+    unsafe {
+        cmd.pre_exec(move || setup.apply());
+    }
+    let spawned = cmd.spawn();
+    drop(cmd);
+    // Our copy of the write end must go, so that reading sees EOF once the
+    // child has exec'd (CLOEXEC) or exited.
+    drop(report_write);
+
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(source) => {
+            return Err(match read_report(report_read) {
+                Some((step, errno)) => SandboxError::ChildSetup {
+                    step,
+                    source: io::Error::from_raw_os_error(errno),
+                },
+                None => SandboxError::Spawn {
+                    path: plan.bash.to_path_buf(),
+                    source,
+                },
+            })
+        }
+    };
+    drop(report_read);
+
+    // The child is a session and process-group leader (setsid): pgid == pid.
+    let _forwarding = signals::forward_to_group(child.id() as libc::pid_t);
+    child.wait().map_err(SandboxError::Wait)
+}
+
+/// Reads the `(step, errno)` record a failing child wrote, if any.
+fn read_report(read_end: OwnedFd) -> Option<(SetupStep, i32)> {
+    let mut file = std::fs::File::from(read_end);
+    let mut buf = [0u8; 5];
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if got != buf.len() {
+        return None;
+    }
+    let step = SetupStep::from_code(buf[0])?;
+    Some((step, i32::from_ne_bytes([buf[1], buf[2], buf[3], buf[4]])))
+}
+
+fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1 as RawFd; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Data the child needs; all of it prepared before `fork`.
+struct ChildSetup {
+    ruleset_fd: RawFd,
+    report_fd: RawFd,
+    parent_pid: libc::pid_t,
+    filters: Vec<BpfProgram>,
+}
+
+/// `CLOSE_RANGE_CLOEXEC` from `<linux/close_range.h>`.
+const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+
+impl ChildSetup {
+    /// Runs in the child between fork and exec. Async-signal-safe: raw
+    /// syscalls only, no allocation. On failure it writes `(step, errno)` to the
+    /// report pipe and returns the errno, so `Command::spawn` fails and the
+    /// command is never executed.
+    fn apply(&self) -> io::Result<()> {
+        // Marking (not closing) keeps std's own exec-error pipe working; it and
+        // our report pipe then close at execve.
+        self.step(SetupStep::CloseFds, || unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                CLOSE_RANGE_CLOEXEC,
+            )
+        })?;
+        self.step(SetupStep::Setsid, || unsafe { libc::setsid() as c_long })?;
+        self.step(SetupStep::ParentDeathSignal, || unsafe {
+            let ret = libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            if ret == 0 && libc::getppid() != self.parent_pid {
+                // The parent died before the prctl: nobody will wait for us.
+                *libc::__errno_location() = libc::ESRCH;
+                return -1;
+            }
+            ret as c_long
+        })?;
+        self.step(SetupStep::NoNewPrivs, || unsafe {
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) as c_long
+        })?;
+        self.step(SetupStep::Landlock, || unsafe {
+            libc::syscall(
+                libc::SYS_landlock_restrict_self,
+                self.ruleset_fd,
+                0 as libc::c_uint,
+            )
+        })?;
+        for filter in &self.filters {
+            self.step(SetupStep::Seccomp, || {
+                let prog = libc::sock_fprog {
+                    len: filter.len() as libc::c_ushort,
+                    // seccompiler's sock_filter is #[repr(C)] with the same
+                    // fields as the kernel's struct sock_filter.
+                    filter: filter.as_ptr() as *mut libc::sock_filter,
+                };
+                // SAFETY: `prog` points to a valid program that outlives the
+                // call; the kernel copies it.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_seccomp,
+                        libc::SECCOMP_SET_MODE_FILTER,
+                        0 as libc::c_uint,
+                        &prog as *const libc::sock_fprog,
+                    )
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Runs one step; `-1` means failure with errno set.
+    fn step(&self, step: SetupStep, f: impl FnOnce() -> c_long) -> io::Result<()> {
+        if f() != -1 {
+            return Ok(());
+        }
+        let errno = io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL);
+        let e = errno.to_ne_bytes();
+        let record = [step as u8, e[0], e[1], e[2], e[3]];
+        // SAFETY: writes 5 bytes from a stack buffer; a pipe write of less than
+        // PIPE_BUF bytes is atomic. Failure is ignored: the errno still reaches
+        // the parent through std's own pipe.
+        unsafe {
+            libc::write(self.report_fd, record.as_ptr().cast(), record.len());
+        }
+        Err(io::Error::from_raw_os_error(errno))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan<'a>(command: &'a str, dir: &'a Path, bash: &'a Path, ruleset: &'a OwnedFd) -> Plan<'a> {
+        Plan {
+            bash,
+            command,
+            cwd: dir,
+            tmpdir: dir,
+            ruleset,
+            filters: Vec::new(),
+            stdio: ChildStdio::inherit(),
+        }
+    }
+
+    #[test]
+    fn failing_step_is_named_and_command_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let bash = crate::resolve_bash().unwrap();
+        // An fd that is not a Landlock ruleset: landlock_restrict_self fails.
+        let not_a_ruleset: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+        let marker = dir.path().join("ran");
+        let command = format!("touch '{}'", marker.display());
+        let err = spawn_and_wait(plan(&command, dir.path(), &bash, &not_a_ruleset)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SandboxError::ChildSetup {
+                    step: SetupStep::Landlock,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("landlock_restrict_self"), "{err}");
+        assert!(!marker.exists(), "the command ran despite the failed step");
+    }
+
+    #[test]
+    fn exec_failure_is_a_spawn_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let abi = crate::probe().landlock_abi.unwrap();
+        let config = crate::SandboxConfig::new(dir.path());
+        let grants = crate::fs::grants(abi, dir.path(), dir.path(), &config);
+        let ruleset = crate::fs::build_ruleset(abi, &grants).unwrap();
+        let missing = dir.path().join("no-such-bash");
+        let err = spawn_and_wait(plan("true", dir.path(), &missing, &ruleset)).unwrap_err();
+        match err {
+            SandboxError::Spawn { source, .. } => {
+                assert_eq!(source.raw_os_error(), Some(libc::ENOENT))
+            }
+            other => panic!("expected a spawn error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,602 @@
+//! # shellgate-sandbox
+//!
+//! Runs one approved command (`bash -c COMMAND`) confined by **Landlock** +
+//! **seccomp** + **no_new_privs**, and refuses to run at all when the kernel
+//! cannot enforce every part: shellgate fails closed and never runs a command
+//! half-confined. Every error says what is missing and what the user can do.
+//!
+//! ## What the sandboxed command may do
+//!
+//! | Resource | Access | Enforced by |
+//! |---|---|---|
+//! | `project_root`, a private per-run temp dir (`$TMPDIR`, `$TMP`, `$TEMP`), `extra_read_write` | read, write, create, delete, execute | Landlock |
+//! | `/usr /bin /sbin /lib /lib32 /lib64 /libx32 /opt /etc /nix/store`, `extra_read_exec` | read, execute | Landlock |
+//! | `/proc`, `/sys` | read | Landlock |
+//! | `/dev/null /dev/zero /dev/full /dev/tty /dev/ptmx /dev/pts` | read, write | Landlock |
+//! | `/dev/urandom /dev/random` | read | Landlock |
+//! | everything else (notably `$HOME`, `/tmp`, `/var`, `/run`) | nothing | Landlock |
+//! | sockets | `AF_UNIX` only; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
+//! | ptrace, io_uring, bpf, keyrings, mounts, namespaces, modules, kexec, ... | `EPERM` | seccomp |
+//! | signals / abstract unix sockets to processes outside the sandbox | denied on Landlock ABI >= 6 | Landlock scopes |
+//! | set-uid/set-gid/file-capability privilege gain | never | `no_new_privs` |
+//! | controlling terminal (`TIOCSTI` injection) | none (`setsid`), `TIOCSTI`/`TIOCLINUX` `EPERM` | setsid + seccomp |
+//!
+//! ## Filesystem (Landlock)
+//!
+//! The Landlock ruleset handles *every* filesystem access right of the best
+//! ABI the running kernel offers (at least ABI 1), so anything not granted by a
+//! rule is denied. The ruleset is built with
+//! [`CompatLevel::HardRequirement`](landlock::CompatLevel::HardRequirement):
+//! if the kernel could only partially enforce what was requested, building it
+//! fails and the command is not run. Source of the semantics:
+//! `Documentation/userspace-api/landlock.rst` in the Linux tree.
+//!
+//! ## Syscalls (seccomp)
+//!
+//! Allow-by-default BPF filters, compiled before `fork` with `seccompiler`
+//! for the build's architecture (x86_64 or aarch64), make these syscalls fail
+//! (sources: `man 2 seccomp`, `Documentation/userspace-api/seccomp_filter.rst`):
+//!
+//! * `EPERM`: `ptrace`, `process_vm_readv`, `process_vm_writev`,
+//!   `io_uring_setup`/`_enter`/`_register`, `add_key`, `request_key`, `keyctl`,
+//!   `bpf`, `perf_event_open`, `userfaultfd`, `mount`, `umount2`, `pivot_root`,
+//!   `move_mount`, `open_tree`, `fsopen`, `fsmount`, `fsconfig`, `fspick`,
+//!   `mount_setattr`, `unshare`, `setns`, `kexec_load`, `kexec_file_load`,
+//!   `init_module`, `finit_module`, `delete_module`, `swapon`, `swapoff`,
+//!   `reboot`, `acct`, `open_by_handle_at`; `clone` with a `CLONE_NEW*` flag;
+//!   `ioctl(fd, TIOCSTI | TIOCLINUX)`; `personality` other than query,
+//!   `PER_LINUX`, `PER_LINUX32`; on x86_64 every x32-ABI syscall.
+//! * `EAFNOSUPPORT`: `socket`/`socketpair` with a domain other than `AF_UNIX`.
+//! * `ENOSYS`: `clone3` (flags unreadable by BPF; glibc falls back to `clone`).
+//! * process killed: any syscall made through a foreign architecture ABI
+//!   (e.g. `int 0x80` on x86_64).
+//!
+//! ## Process steps
+//!
+//! The ruleset and the BPF programs are prepared in the parent. In the forked
+//! child, before `execve`, only raw async-signal-safe syscalls run, in this
+//! order (see [`SetupStep`]): mark inherited fds > 2 close-on-exec, `setsid`,
+//! `PR_SET_PDEATHSIG`, `PR_SET_NO_NEW_PRIVS`, `landlock_restrict_self`,
+//! `seccomp(SECCOMP_SET_MODE_FILTER)`. A failing step is reported to the parent
+//! over a close-on-exec pipe and surfaces as [`SandboxError::ChildSetup`]
+//! naming the step; the command is then never executed.
+//!
+//! ## Known limits (what Landlock/seccomp cannot express)
+//!
+//! * Landlock (ABI <= 7) does not restrict `chmod`, `chown`, `utimes`,
+//!   `setxattr`, `stat`/`access` on paths outside the granted trees: a command
+//!   can change metadata of (or probe for) files it can name, but cannot read
+//!   or write their contents.
+//! * On Landlock ABI < 6 the command can signal processes of the same user
+//!   outside the sandbox; ABI < 3 does not control truncation; ABI 1 forbids
+//!   all cross-directory renames/links.
+//! * Interactive programs that open `/dev/tty` fail (`ENXIO`): the command has
+//!   no controlling terminal.
+#![deny(missing_docs)]
+
+mod exec;
+mod fs;
+mod seccomp;
+mod signals;
+
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+
+pub use exec::SetupStep;
+
+/// What the sandboxed command may access, besides the fixed system rules
+/// described in the [crate documentation](crate).
+///
+/// Paths are canonicalised (symlinks resolved) when a command runs; Landlock
+/// rules apply to the resolved directory, so a symlink inside the project that
+/// points elsewhere grants nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Directory tree the command may read, write, create and delete in (the project root).
+    pub project_root: PathBuf,
+    /// Extra trees with full read-write access (e.g. policy-listed caches). Usually empty.
+    /// Entries that do not exist are skipped (a missing grant only restricts more).
+    pub extra_read_write: Vec<PathBuf>,
+    /// Extra trees with read + execute access. Usually empty.
+    /// Entries that do not exist are skipped.
+    pub extra_read_exec: Vec<PathBuf>,
+}
+
+impl SandboxConfig {
+    /// A configuration granting only `project_root` (plus the fixed system rules).
+    pub fn new(project_root: impl Into<PathBuf>) -> Self {
+        SandboxConfig {
+            project_root: project_root.into(),
+            extra_read_write: Vec::new(),
+            extra_read_exec: Vec::new(),
+        }
+    }
+}
+
+/// Why Landlock cannot be used on this system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LandlockUnavailable {
+    /// The kernel has no Landlock (`ENOSYS`: Linux < 5.13 or built without
+    /// `CONFIG_SECURITY_LANDLOCK`).
+    NotBuilt,
+    /// Landlock is built in but not enabled at boot (`EOPNOTSUPP`: missing from
+    /// the `lsm=` boot parameter / `CONFIG_LSM`).
+    Disabled,
+    /// The probe failed with another errno, typically `EPERM` because an outer
+    /// seccomp policy (container runtime) blocks the Landlock syscalls.
+    Blocked(i32),
+}
+
+/// What the running kernel supports, as far as this sandbox is concerned.
+///
+/// Filled by [`probe`]; used by `shellgate run` (through [`run_bash`], which
+/// calls [`Capabilities::check`]) and by diagnostics such as a `doctor` command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Landlock ABI version reported by
+    /// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`
+    /// (landlock.rst, "Landlock ABI versions"); `None` when Landlock is unusable.
+    pub landlock_abi: Option<i32>,
+    /// Why Landlock is unusable; `None` when [`Self::landlock_abi`] is `Some`.
+    pub landlock_unavailable: Option<LandlockUnavailable>,
+    /// seccomp filter mode is usable: `seccomp(SECCOMP_GET_ACTION_AVAIL)`
+    /// confirms both `SECCOMP_RET_ERRNO` and `SECCOMP_RET_KILL_PROCESS`
+    /// (man 2 seccomp; needs Linux >= 4.14 with `CONFIG_SECCOMP_FILTER`).
+    pub seccomp: bool,
+    /// `prctl(PR_GET_NO_NEW_PRIVS)` works (man 2 prctl; Linux >= 3.5).
+    pub no_new_privs: bool,
+    /// The build target has a seccomp syscall table here (x86_64 or aarch64).
+    pub seccomp_arch_supported: bool,
+}
+
+impl Capabilities {
+    /// Landlock can deny TCP bind/connect (ABI >= 4). Informational: seccomp
+    /// already denies non-`AF_UNIX` sockets.
+    pub fn landlock_network(&self) -> bool {
+        self.landlock_abi.is_some_and(|abi| abi >= 4)
+    }
+
+    /// Landlock can scope signals and abstract unix sockets (ABI >= 6).
+    pub fn landlock_scopes(&self) -> bool {
+        self.landlock_abi.is_some_and(|abi| abi >= 6)
+    }
+
+    /// `Ok(())` when every mandatory part of the sandbox (Landlock filesystem
+    /// rules, seccomp, no_new_privs) can be enforced.
+    ///
+    /// # Errors
+    /// The first missing part, as [`SandboxError::LandlockUnavailable`],
+    /// [`SandboxError::SeccompUnavailable`] or
+    /// [`SandboxError::NoNewPrivsUnavailable`]; each message says how to fix it.
+    pub fn check(&self) -> Result<(), SandboxError> {
+        match (self.landlock_abi, self.landlock_unavailable) {
+            (Some(abi), _) if abi >= 1 => {}
+            (_, reason) => {
+                let (reason, hint) = match reason {
+                    Some(LandlockUnavailable::Disabled) => (
+                        "Landlock is built into this kernel but not enabled".to_string(),
+                        "add \"landlock\" to the lsm= kernel boot parameter (or CONFIG_LSM), e.g. \
+                         lsm=landlock,lockdown,yama,integrity,apparmor,bpf, and reboot",
+                    ),
+                    Some(LandlockUnavailable::Blocked(errno)) => (
+                        format!(
+                            "the Landlock probe failed: {}",
+                            io::Error::from_raw_os_error(errno)
+                        ),
+                        "if shellgate runs inside a container, allow the landlock_* syscalls in \
+                         the container's seccomp profile, or run shellgate on the host",
+                    ),
+                    _ => (
+                        "this kernel has no Landlock support".to_string(),
+                        "use Linux >= 5.13 built with CONFIG_SECURITY_LANDLOCK=y (most current \
+                         distribution kernels are) and enable it with lsm=landlock,...",
+                    ),
+                };
+                return Err(SandboxError::LandlockUnavailable { reason, hint });
+            }
+        }
+        if !self.seccomp_arch_supported {
+            return Err(SandboxError::SeccompUnavailable {
+                reason: format!(
+                    "shellgate has no seccomp syscall table for the {} architecture",
+                    std::env::consts::ARCH
+                ),
+                hint: "run shellgate on x86_64 or aarch64",
+            });
+        }
+        if !self.seccomp {
+            return Err(SandboxError::SeccompUnavailable {
+                reason: "seccomp filter mode with SECCOMP_RET_ERRNO is not available".into(),
+                hint: "use Linux >= 4.14 built with CONFIG_SECCOMP_FILTER=y; inside a container, \
+                       allow the seccomp(2) syscall",
+            });
+        }
+        if !self.no_new_privs {
+            return Err(SandboxError::NoNewPrivsUnavailable);
+        }
+        Ok(())
+    }
+}
+
+/// Asks the running kernel which sandboxing features it has. Never fails and
+/// has no side effect on the calling process (only query syscalls are made).
+///
+/// * Landlock: `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`
+///   returns the ABI version, or fails with `ENOSYS` (not built) /
+///   `EOPNOTSUPP` (disabled at boot) (landlock.rst).
+/// * seccomp: `seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action)` for
+///   `SECCOMP_RET_ERRNO` and `SECCOMP_RET_KILL_PROCESS` (man 2 seccomp).
+/// * no_new_privs: `prctl(PR_GET_NO_NEW_PRIVS)` (man 2 prctl).
+pub fn probe() -> Capabilities {
+    // SAFETY: the VERSION query takes no attribute pointer (NULL, size 0) and
+    // only returns an integer.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    let (landlock_abi, landlock_unavailable) = if ret >= 1 {
+        (Some(ret as i32), None)
+    } else {
+        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        let reason = match errno {
+            libc::ENOSYS => LandlockUnavailable::NotBuilt,
+            libc::EOPNOTSUPP => LandlockUnavailable::Disabled,
+            other => LandlockUnavailable::Blocked(other),
+        };
+        (None, Some(reason))
+    };
+
+    let action_avail = |action: u32| {
+        // SAFETY: SECCOMP_GET_ACTION_AVAIL reads one u32 from the pointer and
+        // changes nothing.
+        unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_GET_ACTION_AVAIL,
+                0u32,
+                &action as *const u32,
+            ) == 0
+        }
+    };
+    let seccomp =
+        action_avail(libc::SECCOMP_RET_ERRNO) && action_avail(libc::SECCOMP_RET_KILL_PROCESS);
+    // SAFETY: PR_GET_NO_NEW_PRIVS only returns the current value.
+    let no_new_privs = unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) } >= 0;
+
+    Capabilities {
+        landlock_abi,
+        landlock_unavailable,
+        seccomp,
+        no_new_privs,
+        seccomp_arch_supported: seccomp::ARCH_SUPPORTED,
+    }
+}
+
+/// `LANDLOCK_CREATE_RULESET_VERSION` from `<linux/landlock.h>`.
+const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1 << 0;
+
+/// The three standard streams of the sandboxed command.
+///
+/// The sandbox never replaces them: whatever is given here becomes fds 0, 1
+/// and 2 of `bash`. Already-open streams are not subject to Landlock (Landlock
+/// checks at `open` time), so an inherited terminal or pipe keeps working.
+#[derive(Debug)]
+pub struct ChildStdio {
+    /// fd 0 of the command.
+    pub stdin: Stdio,
+    /// fd 1 of the command.
+    pub stdout: Stdio,
+    /// fd 2 of the command.
+    pub stderr: Stdio,
+}
+
+impl ChildStdio {
+    /// All three streams inherited from the calling process (pass-through).
+    pub fn inherit() -> Self {
+        ChildStdio {
+            stdin: Stdio::inherit(),
+            stdout: Stdio::inherit(),
+            stderr: Stdio::inherit(),
+        }
+    }
+}
+
+/// Runs `bash -c command` with working directory `cwd` inside the sandbox,
+/// with stdin/stdout/stderr inherited (passed through), and waits for it.
+///
+/// * `config`: what the command may access (see [`SandboxConfig`]).
+/// * `command`: the approved command line, passed verbatim as `bash -c command`.
+/// * `cwd`: must exist and lie inside `config.project_root` (after resolving symlinks).
+///
+/// Returns the exit status of `bash` (use [`exit_code`] for a shell-style code).
+/// The environment is inherited except `TMPDIR`, `TMP` and `TEMP`, which point
+/// to a private temp dir created for this run and removed afterwards. While
+/// waiting, `SIGINT`, `SIGTERM`, `SIGHUP` and `SIGQUIT` received by the caller
+/// are forwarded to the command's process group (the command runs in its own
+/// session, so the terminal does not deliver them); previous handlers are
+/// restored afterwards. If the caller dies, `bash` gets `SIGKILL`
+/// (`PR_SET_PDEATHSIG`).
+///
+/// # Errors
+/// Fails closed — the command is not run — when the kernel lacks a mandatory
+/// feature ([`SandboxError::LandlockUnavailable`],
+/// [`SandboxError::SeccompUnavailable`], [`SandboxError::NoNewPrivsUnavailable`]),
+/// when a path is unusable ([`SandboxError::ProjectRoot`],
+/// [`SandboxError::ProjectRootTooBroad`], [`SandboxError::CwdOutsideProject`],
+/// [`SandboxError::Cwd`], [`SandboxError::BashNotFound`],
+/// [`SandboxError::BashOutsideSandbox`], [`SandboxError::TempDir`]), when the
+/// ruleset or filter cannot be built, or when a confinement step fails in the
+/// child ([`SandboxError::ChildSetup`]).
+pub fn run_bash(
+    config: &SandboxConfig,
+    command: &str,
+    cwd: &Path,
+) -> Result<ExitStatus, SandboxError> {
+    run_bash_with(config, command, cwd, ChildStdio::inherit())
+}
+
+/// Like [`run_bash`], but with explicit standard streams (e.g. files or pipes
+/// to capture output). Same inputs, outputs and errors otherwise.
+pub fn run_bash_with(
+    config: &SandboxConfig,
+    command: &str,
+    cwd: &Path,
+    stdio: ChildStdio,
+) -> Result<ExitStatus, SandboxError> {
+    let caps = probe();
+    caps.check()?;
+    let abi = caps.landlock_abi.unwrap_or(0);
+
+    let project_root = canonical_project_root(&config.project_root)?;
+    let cwd = std::fs::canonicalize(cwd).map_err(|source| SandboxError::Cwd {
+        path: cwd.to_path_buf(),
+        source,
+    })?;
+    if !cwd.starts_with(&project_root) {
+        return Err(SandboxError::CwdOutsideProject { cwd, project_root });
+    }
+
+    let tmp = tempfile::Builder::new()
+        .prefix("shellgate-sandbox-")
+        .tempdir()
+        .map_err(SandboxError::TempDir)?;
+    let tmp_path = std::fs::canonicalize(tmp.path()).map_err(SandboxError::TempDir)?;
+
+    let grants = fs::grants(abi, &project_root, &tmp_path, config);
+    let bash = resolve_bash()?;
+    let bash_real = std::fs::canonicalize(&bash).unwrap_or_else(|_| bash.clone());
+    if !fs::executable_under(&grants, &bash_real) {
+        return Err(SandboxError::BashOutsideSandbox { path: bash_real });
+    }
+
+    let ruleset = fs::build_ruleset(abi, &grants)?;
+    let filters = seccomp::build_filters()?;
+
+    let result = exec::spawn_and_wait(exec::Plan {
+        bash: &bash,
+        command,
+        cwd: &cwd,
+        tmpdir: &tmp_path,
+        ruleset: &ruleset,
+        filters,
+        stdio,
+    });
+    drop(ruleset);
+    // Remove the private temp dir (std's remove_dir_all does not follow symlinks).
+    let _ = tmp.close();
+    result
+}
+
+/// Maps an [`ExitStatus`] to a shell-style exit code: the exit code, or
+/// `128 + signal` when the process was killed by a signal (as bash reports
+/// `$?`). Returns 1 for a status that is neither (not produced by `wait`).
+pub fn exit_code(status: &ExitStatus) -> i32 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => 128 + signal,
+        (None, None) => 1,
+    }
+}
+
+/// Canonicalises the project root and refuses roots so broad that the
+/// sandbox would stop protecting the user's files (`/`, `$HOME` or an
+/// ancestor of `$HOME`).
+fn canonical_project_root(root: &Path) -> Result<PathBuf, SandboxError> {
+    let canonical = std::fs::canonicalize(root).map_err(|source| SandboxError::ProjectRoot {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    if !canonical.is_dir() {
+        return Err(SandboxError::ProjectRoot {
+            path: root.to_path_buf(),
+            source: io::Error::from_raw_os_error(libc::ENOTDIR),
+        });
+    }
+    if canonical == Path::new("/") {
+        return Err(SandboxError::ProjectRootTooBroad {
+            path: canonical,
+            reason: "it is the filesystem root",
+        });
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        if let Ok(home) = std::fs::canonicalize(home) {
+            if home.starts_with(&canonical) {
+                return Err(SandboxError::ProjectRootTooBroad {
+                    path: canonical,
+                    reason: "it is the home directory or contains it (~/.ssh, ~/.bashrc, ...)",
+                });
+            }
+        }
+    }
+    Ok(canonical)
+}
+
+/// Absolute path of `bash`: `/usr/bin/bash`, `/bin/bash`, then the absolute
+/// entries of `$PATH`, first executable regular file wins.
+fn resolve_bash() -> Result<PathBuf, SandboxError> {
+    use std::os::unix::fs::PermissionsExt;
+    let is_exec = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let fixed = [PathBuf::from("/usr/bin/bash"), PathBuf::from("/bin/bash")];
+    let from_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join("bash"));
+    fixed
+        .into_iter()
+        .chain(from_path)
+        .find(|p| is_exec(p))
+        .ok_or(SandboxError::BashNotFound)
+}
+
+/// Everything that can prevent a sandboxed run. Each message says what failed
+/// and what the user can do; in every case the command was **not** run
+/// (except [`SandboxError::Wait`], where it was started).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// Landlock is missing, disabled or blocked; shellgate will not run commands
+    /// without filesystem confinement.
+    #[error(
+        "cannot sandbox the command: {reason}. shellgate refuses to run commands without \
+         Landlock filesystem confinement. To fix: {hint}"
+    )]
+    LandlockUnavailable {
+        /// What the probe found.
+        reason: String,
+        /// What the user can do.
+        hint: &'static str,
+    },
+    /// seccomp filter mode is unusable.
+    #[error(
+        "cannot sandbox the command: {reason}. shellgate refuses to run commands without a \
+         seccomp filter. To fix: {hint}"
+    )]
+    SeccompUnavailable {
+        /// What is missing.
+        reason: String,
+        /// What the user can do.
+        hint: &'static str,
+    },
+    /// `prctl(PR_SET_NO_NEW_PRIVS)` is unsupported (Linux < 3.5).
+    #[error(
+        "cannot sandbox the command: prctl(PR_SET_NO_NEW_PRIVS) is not supported by this kernel. \
+         To fix: use Linux >= 5.13 (needed for Landlock anyway)"
+    )]
+    NoNewPrivsUnavailable,
+    /// The project root does not exist, is not a directory or cannot be resolved.
+    #[error(
+        "the project root {path} cannot be used: {source}. Check that it exists, is a directory \
+         and is accessible"
+    )]
+    ProjectRoot {
+        /// The configured project root.
+        path: PathBuf,
+        /// Why it cannot be used.
+        #[source]
+        source: io::Error,
+    },
+    /// The project root would expose too much (e.g. `/` or `$HOME`).
+    #[error(
+        "the project root {path} is too broad to sandbox ({reason}). To fix: run shellgate with \
+         the project's own directory as project root"
+    )]
+    ProjectRootTooBroad {
+        /// The canonical project root.
+        path: PathBuf,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// The working directory does not exist or cannot be resolved.
+    #[error("the working directory {path} cannot be used: {source}. Check that it exists")]
+    Cwd {
+        /// The requested working directory.
+        path: PathBuf,
+        /// Why it cannot be used.
+        #[source]
+        source: io::Error,
+    },
+    /// The working directory lies outside the project root.
+    #[error(
+        "the working directory {cwd} is outside the project root {project_root}. To fix: cd into \
+         the project, or configure a project root that contains this directory"
+    )]
+    CwdOutsideProject {
+        /// The canonical working directory.
+        cwd: PathBuf,
+        /// The canonical project root.
+        project_root: PathBuf,
+    },
+    /// No `bash` binary was found.
+    #[error(
+        "bash was not found (searched /usr/bin/bash, /bin/bash and $PATH). To fix: install bash"
+    )]
+    BashNotFound,
+    /// `bash` lives outside every read+execute tree, so it could not start.
+    #[error(
+        "bash resolves to {path}, which is outside the trees the sandbox may execute from. To fix: \
+         install bash under /usr or /bin, or add its directory to the sandbox's extra \
+         read+execute paths"
+    )]
+    BashOutsideSandbox {
+        /// The resolved bash binary.
+        path: PathBuf,
+    },
+    /// The private temp dir could not be created.
+    #[error(
+        "cannot create the sandbox's private temp dir: {0}. To fix: make sure $TMPDIR (or /tmp) \
+         exists and is writable"
+    )]
+    TempDir(#[source] io::Error),
+    /// Building the Landlock ruleset failed (including partial kernel support).
+    #[error(
+        "cannot build the Landlock ruleset ({context}): {detail}. The command was not run. To fix: \
+         check that the path exists and is readable; if the kernel only partially supports \
+         Landlock, upgrade it"
+    )]
+    LandlockRuleset {
+        /// The step or path concerned.
+        context: String,
+        /// The Landlock library's error.
+        detail: String,
+    },
+    /// Compiling the seccomp filter failed (a bug in shellgate).
+    #[error("cannot compile the seccomp filter: {0}. This is a shellgate bug; please report it")]
+    SeccompCompile(String),
+    /// A confinement step failed in the child, before `bash` was executed.
+    #[error(
+        "sandbox setup failed at step `{step}`: {source}. The command was NOT run. To fix: {hint}",
+        hint = step.hint()
+    )]
+    ChildSetup {
+        /// The step that failed.
+        step: SetupStep,
+        /// The errno it failed with.
+        #[source]
+        source: io::Error,
+    },
+    /// Creating the child failed (`fork`/`execve` of bash).
+    #[error("cannot start {path}: {source}. The command was not run")]
+    Spawn {
+        /// The bash binary.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Internal plumbing (the setup-status pipe) failed before the fork.
+    #[error("cannot prepare the sandbox: {0}. The command was not run")]
+    Internal(#[source] io::Error),
+    /// Waiting for the command failed; it may still be running.
+    #[error("waiting for the sandboxed command failed: {0}")]
+    Wait(#[source] io::Error),
+}

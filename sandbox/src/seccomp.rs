@@ -1,0 +1,266 @@
+//! seccomp-BPF filters, compiled in the parent before `fork`.
+//!
+//! Sources: `man 2 seccomp`, `Documentation/userspace-api/seccomp_filter.rst`.
+//! The filters are allow-by-default deny lists. Several filters are stacked
+//! because each `seccompiler` filter has one on-match action; the kernel
+//! evaluates every installed filter and applies the highest-precedence result
+//! (`KILL_PROCESS` > `ERRNO` > `ALLOW`), and the filters below never match the
+//! same syscall, so each errno is well defined.
+//!
+//! Every filter starts with `seccompiler`'s architecture check: a syscall made
+//! through another ABI (e.g. 32-bit `int 0x80` on x86_64) kills the process
+//! (`SECCOMP_RET_KILL_PROCESS`), because its numbers would not match the table.
+//! On x86_64 an extra hand-written filter returns `EPERM` for x32-ABI
+//! syscalls (number with bit `0x40000000` set), which the other filters would
+//! otherwise allow.
+//!
+//! | Filter | Syscalls | Result |
+//! |---|---|---|
+//! | deny | [`DENY_ALWAYS`]; `clone` with any `CLONE_NEW*` flag; `ioctl(_, TIOCSTI/TIOCLINUX)`; `personality` other than query/`PER_LINUX`/`PER_LINUX32` | `EPERM` |
+//! | sockets | `socket`/`socketpair` with a domain other than `AF_UNIX` | `EAFNOSUPPORT` |
+//! | clone3 | `clone3` (its flags live in memory and cannot be inspected; glibc falls back to `clone`) | `ENOSYS` |
+//! | x32 (x86_64) | syscall numbers with `__X32_SYSCALL_BIT` | `EPERM` |
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+    SeccompFilter, SeccompRule,
+};
+
+use crate::SandboxError;
+
+#[cfg(target_arch = "x86_64")]
+const TARGET: Option<seccompiler::TargetArch> = Some(seccompiler::TargetArch::x86_64);
+#[cfg(target_arch = "aarch64")]
+const TARGET: Option<seccompiler::TargetArch> = Some(seccompiler::TargetArch::aarch64);
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const TARGET: Option<seccompiler::TargetArch> = None;
+
+/// Whether this build has a syscall table for seccomp (x86_64 / aarch64).
+pub(crate) const ARCH_SUPPORTED: bool = TARGET.is_some();
+
+/// Syscalls that always fail with `EPERM`: debugging other processes and
+/// cross-process memory access, io_uring (its operations bypass seccomp
+/// argument checks), kernel keyrings, eBPF and perf (kernel attack surface /
+/// information leaks), userfaultfd (exploit primitive), mounting and
+/// namespace changes, kernel modules and kexec, swap, reboot, process
+/// accounting, and `open_by_handle_at` (opens files without a path walk).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub(crate) const DENY_ALWAYS: &[(&str, libc::c_long)] = &[
+    ("ptrace", libc::SYS_ptrace),
+    ("process_vm_readv", libc::SYS_process_vm_readv),
+    ("process_vm_writev", libc::SYS_process_vm_writev),
+    ("io_uring_setup", libc::SYS_io_uring_setup),
+    ("io_uring_enter", libc::SYS_io_uring_enter),
+    ("io_uring_register", libc::SYS_io_uring_register),
+    ("add_key", libc::SYS_add_key),
+    ("request_key", libc::SYS_request_key),
+    ("keyctl", libc::SYS_keyctl),
+    ("bpf", libc::SYS_bpf),
+    ("perf_event_open", libc::SYS_perf_event_open),
+    ("userfaultfd", libc::SYS_userfaultfd),
+    ("mount", libc::SYS_mount),
+    ("umount2", libc::SYS_umount2),
+    ("pivot_root", libc::SYS_pivot_root),
+    ("move_mount", libc::SYS_move_mount),
+    ("open_tree", libc::SYS_open_tree),
+    ("fsopen", libc::SYS_fsopen),
+    ("fsmount", libc::SYS_fsmount),
+    ("fsconfig", libc::SYS_fsconfig),
+    ("fspick", libc::SYS_fspick),
+    ("mount_setattr", libc::SYS_mount_setattr),
+    ("unshare", libc::SYS_unshare),
+    ("setns", libc::SYS_setns),
+    ("kexec_load", libc::SYS_kexec_load),
+    ("kexec_file_load", libc::SYS_kexec_file_load),
+    ("init_module", libc::SYS_init_module),
+    ("finit_module", libc::SYS_finit_module),
+    ("delete_module", libc::SYS_delete_module),
+    ("swapon", libc::SYS_swapon),
+    ("swapoff", libc::SYS_swapoff),
+    ("reboot", libc::SYS_reboot),
+    ("acct", libc::SYS_acct),
+    ("open_by_handle_at", libc::SYS_open_by_handle_at),
+];
+
+/// `clone(2)` flags that create namespaces (`<linux/sched.h>`); `clone` with
+/// any of them fails like `unshare(2)` does. (`CLONE_NEWTIME` is only valid
+/// for `clone3`/`unshare`, both denied outright.)
+const CLONE_NAMESPACE_FLAGS: &[u64] = &[
+    libc::CLONE_NEWNS as u64,
+    libc::CLONE_NEWCGROUP as u64,
+    libc::CLONE_NEWUTS as u64,
+    libc::CLONE_NEWIPC as u64,
+    libc::CLONE_NEWUSER as u64,
+    libc::CLONE_NEWPID as u64,
+    libc::CLONE_NEWNET as u64,
+];
+
+/// `personality(2)` values still allowed: `0xffffffff` (query), `PER_LINUX`,
+/// `PER_LINUX32`. Everything else (e.g. `ADDR_NO_RANDOMIZE`,
+/// `READ_IMPLIES_EXEC`) fails with `EPERM`.
+const PERSONALITY_ALLOWED: &[u64] = &[0xffff_ffff, 0x0000, 0x0008];
+
+/// `ioctl` requests that push input into a terminal (`TIOCSTI`, fake
+/// keystrokes) or drive the virtual console (`TIOCLINUX`, can also paste);
+/// values from `<asm-generic/ioctls.h>`, shared by x86_64 and aarch64.
+const TIOCSTI: u64 = 0x5412;
+const TIOCLINUX: u64 = 0x541C;
+
+/// `__X32_SYSCALL_BIT` from `<asm/unistd.h>` (x86_64).
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SandboxError> {
+    // Dword: compare the low 32 bits only. The kernel truncates `int` and
+    // `unsigned int` arguments (socket domain, ioctl request, personality) to
+    // 32 bits, so a 64-bit comparison could be bypassed by setting high bits
+    // (CVE-2019-10063).
+    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value).map_err(compile_err)
+}
+
+fn rule(conditions: Vec<SeccompCondition>) -> Result<SeccompRule, SandboxError> {
+    SeccompRule::new(conditions).map_err(compile_err)
+}
+
+fn compile_err(e: seccompiler::BackendError) -> SandboxError {
+    SandboxError::SeccompCompile(e.to_string())
+}
+
+fn compile(
+    rules: BTreeMap<i64, Vec<SeccompRule>>,
+    on_match: SeccompAction,
+    arch: seccompiler::TargetArch,
+) -> Result<BpfProgram, SandboxError> {
+    let filter =
+        SeccompFilter::new(rules, SeccompAction::Allow, on_match, arch).map_err(compile_err)?;
+    BpfProgram::try_from(filter).map_err(compile_err)
+}
+
+/// Builds the BPF programs described in the module docs, in install order.
+///
+/// # Errors
+/// [`SandboxError::SeccompUnavailable`] on an architecture without a syscall
+/// table; [`SandboxError::SeccompCompile`] if `seccompiler` rejects a rule.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub(crate) fn build_filters() -> Result<Vec<BpfProgram>, SandboxError> {
+    let Some(arch) = TARGET else {
+        unreachable!("cfg guarantees a target arch")
+    };
+    let mut programs = Vec::new();
+
+    // 1. EPERM deny list.
+    let mut deny: BTreeMap<i64, Vec<SeccompRule>> = DENY_ALWAYS
+        .iter()
+        .map(|&(_, nr)| (nr, Vec::new())) // empty chain = match unconditionally
+        .collect();
+    let ioctl_rules = [TIOCSTI, TIOCLINUX]
+        .iter()
+        .map(|&req| rule(vec![cond(1, SeccompCmpOp::Eq, req)?]))
+        .collect::<Result<Vec<_>, _>>()?;
+    deny.insert(libc::SYS_ioctl, ioctl_rules);
+    let clone_rules = CLONE_NAMESPACE_FLAGS
+        .iter()
+        .map(|&flag| rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)?]))
+        .collect::<Result<Vec<_>, _>>()?;
+    deny.insert(libc::SYS_clone, clone_rules);
+    let personality_rule = rule(
+        PERSONALITY_ALLOWED
+            .iter()
+            .map(|&v| cond(0, SeccompCmpOp::Ne, v))
+            .collect::<Result<Vec<_>, _>>()?,
+    )?;
+    deny.insert(libc::SYS_personality, vec![personality_rule]);
+    programs.push(compile(
+        deny,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )?);
+
+    // 2. Only AF_UNIX sockets.
+    let mut sockets = BTreeMap::new();
+    for nr in [libc::SYS_socket, libc::SYS_socketpair] {
+        let not_unix = rule(vec![cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])?;
+        sockets.insert(nr, vec![not_unix]);
+    }
+    programs.push(compile(
+        sockets,
+        SeccompAction::Errno(libc::EAFNOSUPPORT as u32),
+        arch,
+    )?);
+
+    // 3. clone3 -> ENOSYS.
+    let clone3 = BTreeMap::from([(libc::SYS_clone3, Vec::new())]);
+    programs.push(compile(
+        clone3,
+        SeccompAction::Errno(libc::ENOSYS as u32),
+        arch,
+    )?);
+
+    // 4. x32 ABI (x86_64 only).
+    if cfg!(target_arch = "x86_64") {
+        programs.push(x32_filter());
+    }
+    Ok(programs)
+}
+
+/// Unsupported architecture: no syscall table, refuse.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub(crate) fn build_filters() -> Result<Vec<BpfProgram>, SandboxError> {
+    Err(SandboxError::SeccompUnavailable {
+        reason: format!("no seccomp syscall table for {}", std::env::consts::ARCH),
+        hint: "run shellgate on x86_64 or aarch64",
+    })
+}
+
+/// Hand-written x86_64 filter (`seccomp_filter.rst`: check `arch`, then `nr`):
+///
+/// ```text
+/// 0: ld  [4]                      ; seccomp_data.arch
+/// 1: jeq #AUDIT_ARCH_X86_64, 0, 4 ; other arch -> 6
+/// 2: ld  [0]                      ; seccomp_data.nr
+/// 3: jset #0x40000000, 1, 0       ; x32 bit -> 5
+/// 4: ret #SECCOMP_RET_ALLOW
+/// 5: ret #SECCOMP_RET_ERRNO|EPERM
+/// 6: ret #SECCOMP_RET_KILL_PROCESS
+/// ```
+fn x32_filter() -> BpfProgram {
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const JSET_K: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+    const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    const AUDIT_ARCH_X86_64: u32 = 62 | 0x8000_0000 | 0x4000_0000;
+    let insn = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    vec![
+        insn(LD_W_ABS, 0, 0, 4),
+        insn(JEQ_K, 0, 4, AUDIT_ARCH_X86_64),
+        insn(LD_W_ABS, 0, 0, 0),
+        insn(JSET_K, 1, 0, X32_SYSCALL_BIT),
+        insn(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+        insn(RET_K, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        insn(RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_compile() {
+        let programs = build_filters().unwrap();
+        assert_eq!(
+            programs.len(),
+            if cfg!(target_arch = "x86_64") { 4 } else { 3 }
+        );
+        for p in &programs {
+            assert!(!p.is_empty() && p.len() < 4096);
+            // Every program starts with the arch check (load seccomp_data.arch)
+            // and kills the process on a foreign arch.
+            assert_eq!((p[0].code, p[0].k), (0x20, 4));
+            assert!(p
+                .iter()
+                .any(|i| i.code == 0x06 && i.k == libc::SECCOMP_RET_KILL_PROCESS));
+        }
+    }
+}

@@ -1,0 +1,617 @@
+//! Each denial of the sandbox proven by running a real command in it.
+//!
+//! Every test works only inside its own temp dirs. Commands report through
+//! files given as stdout/stderr (see `run`). Python-based checks use a system
+//! `python3` (one inside the read+exec trees) and are skipped, with a printed
+//! reason, when none exists.
+
+use std::fs;
+use std::io::{Read, Seek, Write};
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use shellgate_sandbox::{
+    exit_code, probe, run_bash, run_bash_with, Capabilities, ChildStdio, SandboxConfig,
+    SandboxError,
+};
+use tempfile::TempDir;
+
+struct Output {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// A fresh project dir (the project root) plus a sibling dir outside it.
+struct Fixture {
+    project: TempDir,
+    outside: TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            project: TempDir::new().unwrap(),
+            outside: TempDir::new().unwrap(),
+        }
+    }
+
+    fn config(&self) -> SandboxConfig {
+        SandboxConfig::new(self.project.path())
+    }
+
+    /// Runs `command` in the sandbox with cwd = project root, stdin empty,
+    /// stdout/stderr captured through unlinked temp files.
+    fn run(&self, command: &str) -> Output {
+        self.run_with_stdin(command, b"")
+    }
+
+    fn run_with_stdin(&self, command: &str, stdin: &[u8]) -> Output {
+        let mut input = tempfile::tempfile().unwrap();
+        input.write_all(stdin).unwrap();
+        input.rewind().unwrap();
+        let mut out = tempfile::tempfile().unwrap();
+        let mut err = tempfile::tempfile().unwrap();
+        let stdio = ChildStdio {
+            stdin: Stdio::from(input),
+            stdout: Stdio::from(out.try_clone().unwrap()),
+            stderr: Stdio::from(err.try_clone().unwrap()),
+        };
+        let status = run_bash_with(&self.config(), command, self.project.path(), stdio)
+            .unwrap_or_else(|e| panic!("sandbox refused to run {command:?}: {e}"));
+        let read = |f: &mut fs::File| {
+            let mut s = String::new();
+            f.rewind().unwrap();
+            f.read_to_string(&mut s).unwrap();
+            s
+        };
+        Output {
+            status,
+            stdout: read(&mut out),
+            stderr: read(&mut err),
+        }
+    }
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "expected success, got {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+}
+
+fn assert_denied(out: &Output) {
+    assert!(
+        !out.status.success(),
+        "expected failure, got {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+}
+
+fn sh_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+/// A python3 that lives in the sandbox's read+exec trees (not e.g. a pyenv
+/// shim under $HOME, which the sandbox cannot read).
+fn system_python() -> Option<PathBuf> {
+    ["/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// Runs a python script in the sandbox; the script asserts the expected
+/// denials itself, so success (exit 0) is positive proof. `None` = skipped.
+fn run_python(fx: &Fixture, script: &str) -> Option<Output> {
+    let Some(python) = system_python() else {
+        eprintln!("SKIPPED: no system python3 in /usr/bin, /usr/local/bin or /bin");
+        return None;
+    };
+    let prelude = "import ctypes, errno, os, socket, sys\n\
+                   libc = ctypes.CDLL(None, use_errno=True)\n\
+                   libc.syscall.restype = ctypes.c_long\n\
+                   def check(name, ret, want_errno):\n    \
+                       got = ctypes.get_errno()\n    \
+                       if ret != -1 or got != want_errno:\n        \
+                           print(f'{name}: ret={ret} errno={got}, want -1/{want_errno}', file=sys.stderr)\n        \
+                           sys.exit(1)\n    \
+                       print(f'{name}: denied with errno {got}')\n";
+    fs::write(
+        fx.project.path().join("check.py"),
+        format!("{prelude}{script}"),
+    )
+    .unwrap();
+    Some(fx.run(&format!("{} check.py", sh_quote(&python))))
+}
+
+#[test]
+fn write_inside_project_succeeds() {
+    let fx = Fixture::new();
+    let out = fx.run(
+        "echo hello > out.txt && mkdir -p sub/dir && mv out.txt sub/dir/ && cat sub/dir/out.txt",
+    );
+    assert_ok(&out);
+    assert_eq!(out.stdout, "hello\n");
+    assert_eq!(
+        fs::read_to_string(fx.project.path().join("sub/dir/out.txt")).unwrap(),
+        "hello\n"
+    );
+}
+
+#[test]
+fn system_tools_dev_null_and_proc_work() {
+    let fx = Fixture::new();
+    // Executing /usr/bin tools, O_TRUNC on /dev/null (needs Landlock Truncate
+    // on ABI >= 3), reading /proc/self and /etc, executing from the project.
+    let out = fx.run(
+        "ls /usr/bin > /dev/null && echo x >/dev/null && head -c 8 /dev/urandom | wc -c \
+         && grep -q Pid /proc/self/status && cat /etc/hostname >/dev/null \
+         && cp /usr/bin/true ./mytrue && ./mytrue && echo done",
+    );
+    assert_ok(&out);
+    assert!(out.stdout.ends_with("done\n"), "{}", out.stdout);
+}
+
+#[test]
+fn write_to_fake_home_outside_project_is_denied() {
+    let fx = Fixture::new();
+    let home = fx.outside.path();
+    let target = home.join(".bashrc");
+    let out = fx.run(&format!("echo pwned > {}", sh_quote(&target)));
+    assert_denied(&out);
+    assert!(!target.exists(), "file was created outside the project");
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+
+    // Nor can it create directories or delete files there.
+    fs::write(home.join("keep"), "x").unwrap();
+    let out = fx.run(&format!(
+        "mkdir {}; rm -f {}",
+        sh_quote(&home.join("newdir")),
+        sh_quote(&home.join("keep"))
+    ));
+    assert!(!home.join("newdir").exists());
+    assert!(home.join("keep").exists());
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+}
+
+#[test]
+fn read_outside_allowed_paths_is_denied() {
+    let fx = Fixture::new();
+    let secret = fx.outside.path().join("secret.txt");
+    fs::write(&secret, "TOP-SECRET\n").unwrap();
+    let out = fx.run(&format!("cat {}", sh_quote(&secret)));
+    assert_denied(&out);
+    assert!(!out.stdout.contains("TOP-SECRET"));
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+
+    let out = fx.run(&format!("ls {}", sh_quote(fx.outside.path())));
+    assert_denied(&out);
+    assert!(!out.stdout.contains("secret.txt"));
+}
+
+#[test]
+fn symlink_out_of_project_grants_nothing() {
+    let fx = Fixture::new();
+    std::os::unix::fs::symlink(fx.outside.path(), fx.project.path().join("escape")).unwrap();
+    let out = fx.run("echo x > escape/file");
+    assert_denied(&out);
+    assert!(!fx.outside.path().join("file").exists());
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+}
+
+#[test]
+fn tmpdir_is_private_writable_and_removed() {
+    let fx = Fixture::new();
+    let out = fx.run(
+        r#"test "$TMPDIR" = "$TMP" && test "$TMPDIR" = "$TEMP" && test "$TMPDIR" != /tmp \
+           && echo x > "$TMPDIR/f" && cat "$TMPDIR/f" >/dev/null && echo "$TMPDIR" > tmpdir.txt"#,
+    );
+    assert_ok(&out);
+    let tmpdir = fs::read_to_string(fx.project.path().join("tmpdir.txt")).unwrap();
+    let tmpdir = Path::new(tmpdir.trim());
+    assert!(!tmpdir.starts_with(fx.project.path()));
+    assert!(
+        !tmpdir.exists(),
+        "per-run temp dir {} was not removed",
+        tmpdir.display()
+    );
+
+    // The shared /tmp itself is not writable.
+    let name = format!("/tmp/shellgate-sandbox-test-{}", std::process::id());
+    let out = fx.run(&format!("echo x > {name}"));
+    assert_denied(&out);
+    assert!(!Path::new(&name).exists());
+}
+
+#[test]
+fn tcp_connect_is_denied() {
+    let fx = Fixture::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    let out = fx.run(&format!(
+        "exec 3<>/dev/tcp/127.0.0.1/{port} && echo connected"
+    ));
+    assert_denied(&out);
+    assert!(!out.stdout.contains("connected"));
+
+    if let Some(out) = run_python(
+        &fx,
+        &format!(
+            "for fam, addr in ((socket.AF_INET, ('127.0.0.1', {port})), (socket.AF_INET6, ('::1', {port}))):\n    \
+                 try:\n        \
+                     s = socket.socket(fam, socket.SOCK_STREAM)\n        \
+                     s.connect(addr)\n        \
+                     sys.exit('connected')\n    \
+                 except OSError as e:\n        \
+                     assert e.errno == errno.EAFNOSUPPORT, e\n        \
+                     print('denied', fam, e)\n\
+             try:\n    \
+                 socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n    \
+                 sys.exit('udp socket created')\n\
+             except OSError as e:\n    \
+                 assert e.errno == errno.EAFNOSUPPORT, e\n"
+        ),
+    ) {
+        assert_ok(&out);
+    }
+
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the listener saw a connection attempt: {other:?}"),
+    }
+}
+
+#[test]
+fn unix_sockets_allowed_netlink_denied() {
+    let fx = Fixture::new();
+    if let Some(out) = run_python(
+        &fx,
+        "a, b = socket.socketpair()\n\
+         a.sendall(b'ping'); assert b.recv(4) == b'ping'\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind('sock'); s.listen()\n\
+         for fam in (socket.AF_NETLINK, socket.AF_PACKET):\n    \
+             try:\n        \
+                 socket.socket(fam, socket.SOCK_RAW)\n        \
+                 sys.exit(f'socket family {fam} allowed')\n    \
+             except OSError as e:\n        \
+                 assert e.errno == errno.EAFNOSUPPORT, e\n\
+         print('ok')\n",
+    ) {
+        assert_ok(&out);
+    }
+}
+
+#[test]
+fn ptrace_io_uring_and_friends_are_denied() {
+    let fx = Fixture::new();
+    if let Some(out) = run_python(
+        &fx,
+        "check('ptrace(PTRACE_TRACEME)', libc.ptrace(0, 0, None, None), errno.EPERM)\n\
+         check('ptrace(PTRACE_ATTACH, parent)', libc.ptrace(16, os.getppid(), None, None), errno.EPERM)\n\
+         params = ctypes.create_string_buffer(120)\n\
+         check('io_uring_setup', libc.syscall(425, 8, params), errno.EPERM)\n\
+         check('bpf', libc.syscall(321 if os.uname().machine == 'x86_64' else 280, 0, None, 0), errno.EPERM)\n\
+         check('personality(ADDR_NO_RANDOMIZE)', libc.personality(0x0040000), errno.EPERM)\n\
+         assert libc.personality(0xffffffff) != -1\n",
+    ) {
+        assert_ok(&out);
+    }
+}
+
+#[test]
+fn namespaces_are_denied() {
+    let fx = Fixture::new();
+    if Path::new("/usr/bin/unshare").exists() {
+        let out = fx.run("unshare -U true");
+        assert_denied(&out);
+        assert!(
+            out.stderr.contains("Operation not permitted"),
+            "{}",
+            out.stderr
+        );
+    } else {
+        eprintln!("SKIPPED unshare -U: /usr/bin/unshare not installed");
+    }
+    let clone_nr = if cfg!(target_arch = "x86_64") {
+        56
+    } else {
+        220
+    };
+    if let Some(out) = run_python(
+        &fx,
+        &format!(
+            "check('unshare(CLONE_NEWUSER)', libc.unshare(0x10000000), errno.EPERM)\n\
+             check('unshare(CLONE_NEWNS)', libc.unshare(0x00020000), errno.EPERM)\n\
+             for flag in (0x10000000, 0x40000000, 0x00020000):\n    \
+                 r = libc.syscall({clone_nr}, flag | 17, 0, 0, 0, 0)\n    \
+                 if r == 0: os._exit(0)\n    \
+                 check(f'clone({{flag:#x}})', r, errno.EPERM)\n\
+             check('clone3', libc.syscall(435, None, 0), errno.ENOSYS)\n\
+             pid = os.fork()\n\
+             if pid == 0: os._exit(0)\n\
+             assert os.waitpid(pid, 0)[1] == 0\n"
+        ),
+    ) {
+        assert_ok(&out);
+    }
+}
+
+#[test]
+fn tty_injection_ioctls_are_denied() {
+    let fx = Fixture::new();
+    if let Some(out) = run_python(
+        &fx,
+        "fd = os.open('/dev/null', os.O_RDONLY)\n\
+         c = ctypes.c_char_p(b'x')\n\
+         for name, req in (('TIOCSTI', 0x5412), ('TIOCLINUX', 0x541C), ('TIOCSTI|1<<32', 0x100005412)):\n    \
+             check(name, libc.ioctl(fd, ctypes.c_ulong(req), c), errno.EPERM)\n\
+         # An ordinary ioctl still reaches the driver (ENOTTY on /dev/null).\n\
+         check('TCGETS', libc.ioctl(fd, ctypes.c_ulong(0x5401), ctypes.create_string_buffer(64)), errno.ENOTTY)\n",
+    ) {
+        assert_ok(&out);
+    }
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn x32_syscalls_are_denied() {
+    let fx = Fixture::new();
+    // getpid through the x32 ABI: EPERM from our filter (ENOSYS without it).
+    if let Some(out) = run_python(
+        &fx,
+        "check('x32 getpid', libc.syscall(0x40000000 | 39), errno.EPERM)\n",
+    ) {
+        assert_ok(&out);
+    }
+}
+
+#[test]
+fn command_has_own_session_and_no_controlling_tty() {
+    let fx = Fixture::new();
+    // /proc/PID/stat fields: 6 = session id, 7 = tty_nr.
+    let out = fx.run(r#"set -- $(cat /proc/$$/stat); test "$6" = "$$" && test "$7" = 0"#);
+    assert_ok(&out);
+}
+
+#[test]
+fn signals_to_outside_processes_are_scoped() {
+    let caps = probe();
+    if !caps.landlock_scopes() {
+        eprintln!("SKIPPED: Landlock ABI < 6 has no signal scoping");
+        return;
+    }
+    let fx = Fixture::new();
+    let out = fx.run(&format!("kill -0 {}", std::process::id()));
+    assert_denied(&out);
+    assert!(
+        out.stderr.contains("Operation not permitted"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn inherited_fds_are_closed() {
+    let fx = Fixture::new();
+    let file = tempfile::tempfile().unwrap();
+    let fd = file.as_raw_fd();
+    // Clear FD_CLOEXEC, as a careless parent of shellgate might have left it.
+    // SAFETY: plain fcntl on an fd we own.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    let out = fx.run(&format!("test ! -e /proc/$$/fd/{fd}"));
+    assert_ok(&out);
+}
+
+#[test]
+fn exit_status_passes_through() {
+    let fx = Fixture::new();
+    let out = fx.run("exit 7");
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(exit_code(&out.status), 7);
+
+    let out = fx.run("kill -TERM $$");
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM));
+    assert_eq!(exit_code(&out.status), 143);
+}
+
+#[test]
+fn stdin_and_stdout_pass_through() {
+    let fx = Fixture::new();
+    let out = fx.run_with_stdin(r#"read -r x; echo "got:$x"; echo "err:$x" >&2"#, b"hello\n");
+    assert_ok(&out);
+    assert_eq!(out.stdout, "got:hello\n");
+    assert_eq!(out.stderr, "err:hello\n");
+}
+
+/// Helper for `run_bash_inherits_stdio`: only acts when re-executed with the
+/// environment variable set; then calls the real `run_bash` (inherited stdio)
+/// and exits with the command's code.
+#[test]
+fn inherited_stdio_helper() {
+    let Some(project) = std::env::var_os("SHELLGATE_SANDBOX_TEST_PROJECT") else {
+        return;
+    };
+    let project = PathBuf::from(project);
+    let status = run_bash(
+        &SandboxConfig::new(&project),
+        r#"read -r x; echo "got:$x"; echo "err:$x" >&2; exit 3"#,
+        &project,
+    )
+    .unwrap();
+    std::process::exit(exit_code(&status));
+}
+
+/// Re-executes this test binary to run only `helper`, with `env` set, and
+/// `stdin` as its input. Isolates tests that need the real inherited stdio or
+/// process-wide signals from the other tests of this process.
+fn rerun_self(helper: &str, env: (&str, &Path), stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", helper, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn run_bash_inherits_stdio() {
+    let fx = Fixture::new();
+    let out = rerun_self(
+        "inherited_stdio_helper",
+        ("SHELLGATE_SANDBOX_TEST_PROJECT", fx.project.path()),
+        b"hello\n",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("got:hello\n"), "{stdout}");
+    assert!(stderr.contains("err:hello\n"), "{stderr}");
+}
+
+/// Helper for `sigint_is_forwarded_to_the_command`: runs `sleep` in the
+/// sandbox on another thread, waits (without sleeping) until the command has
+/// started and the forwarding handler is installed, then sends SIGINT to this
+/// process and exits with the command's code.
+#[test]
+fn signal_forwarding_helper() {
+    let Some(project) = std::env::var_os("SHELLGATE_SANDBOX_SIGNAL_PROJECT") else {
+        return;
+    };
+    let project = PathBuf::from(project);
+    let started = project.join("started");
+    let runner = {
+        let project = project.clone();
+        std::thread::spawn(move || {
+            run_bash(
+                &SandboxConfig::new(&project),
+                "echo $$ > started; exec sleep 1000",
+                &project,
+            )
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        // SAFETY: query-only sigaction into a zeroed struct.
+        let handled = unsafe {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(libc::SIGINT, std::ptr::null(), &mut current);
+            current.sa_sigaction != libc::SIG_DFL
+        };
+        if handled && started.exists() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "command never started"
+        );
+        std::thread::yield_now();
+    }
+    // SAFETY: sends SIGINT to ourselves; the sandbox's handler forwards it.
+    unsafe { libc::kill(libc::getpid(), libc::SIGINT) };
+    let status = runner.join().unwrap().unwrap();
+    std::process::exit(exit_code(&status));
+}
+
+#[test]
+fn sigint_is_forwarded_to_the_command() {
+    let fx = Fixture::new();
+    let out = rerun_self(
+        "signal_forwarding_helper",
+        ("SHELLGATE_SANDBOX_SIGNAL_PROJECT", fx.project.path()),
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn cwd_outside_project_is_an_error() {
+    let fx = Fixture::new();
+    let err = run_bash(&fx.config(), "true", fx.outside.path()).unwrap_err();
+    assert!(
+        matches!(err, SandboxError::CwdOutsideProject { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("outside the project root"),
+        "{err}"
+    );
+
+    // A subdirectory of the project is fine.
+    fs::create_dir(fx.project.path().join("sub")).unwrap();
+    let status = run_bash(
+        &fx.config(),
+        "test \"$(basename \"$PWD\")\" = sub",
+        &fx.project.path().join("sub"),
+    )
+    .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn too_broad_project_roots_are_refused() {
+    let fx = Fixture::new();
+    let err = run_bash(&SandboxConfig::new("/"), "true", Path::new("/")).unwrap_err();
+    assert!(
+        matches!(err, SandboxError::ProjectRootTooBroad { .. }),
+        "{err}"
+    );
+    let missing = fx.outside.path().join("missing");
+    let err = run_bash(&SandboxConfig::new(&missing), "true", &missing).unwrap_err();
+    assert!(matches!(err, SandboxError::ProjectRoot { .. }), "{err}");
+}
+
+#[test]
+fn probe_reports_landlock_on_this_machine() {
+    let caps = probe();
+    eprintln!("{caps:?}");
+    assert!(caps.landlock_abi.is_some_and(|abi| abi >= 1), "{caps:?}");
+    assert!(caps.seccomp && caps.no_new_privs, "{caps:?}");
+    caps.check().unwrap();
+}
+
+#[test]
+fn missing_kernel_features_fail_closed_with_advice() {
+    let base = probe();
+    let no_landlock = Capabilities {
+        landlock_abi: None,
+        landlock_unavailable: Some(shellgate_sandbox::LandlockUnavailable::Disabled),
+        ..base.clone()
+    };
+    let err = no_landlock.check().unwrap_err();
+    assert!(matches!(err, SandboxError::LandlockUnavailable { .. }));
+    let msg = err.to_string();
+    assert!(msg.contains("refuses") && msg.contains("lsm="), "{msg}");
+
+    let no_seccomp = Capabilities {
+        seccomp: false,
+        ..base
+    };
+    let err = no_seccomp.check().unwrap_err();
+    assert!(matches!(err, SandboxError::SeccompUnavailable { .. }));
+    assert!(err.to_string().contains("CONFIG_SECCOMP_FILTER"), "{err}");
+}
