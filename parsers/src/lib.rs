@@ -148,3 +148,74 @@ pub fn parse(text: &str, opts: &Options) -> Result<Script, ParseError> {
     lower::Lowerer::new(text, &mut script, opts).program(text, tree.root_node());
     Ok(script)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> Options {
+        Options {
+            home: Some("/home/dev".into()),
+            cwd: Some("/home/dev/project".into()),
+            ..Default::default()
+        }
+    }
+
+    /// Nested scripts share one depth budget, so recursion stays bounded.
+    #[test]
+    fn nested_depth_is_bounded_across_scripts() {
+        let mut cmd = format!("{}ls{}", "( ".repeat(300), " )".repeat(300));
+        for _ in 0..3 {
+            cmd = format!(
+                "{}bash -c {}{}",
+                "( ".repeat(300),
+                shell_quote(&cmd),
+                " )".repeat(300)
+            );
+        }
+        let s = parse(&cmd, &opts()).expect("outer parses");
+        assert!(s
+            .opaque
+            .iter()
+            .any(|o| matches!(o, Opaque::UnanalysedScript { .. })));
+    }
+
+    fn shell_quote(s: &str) -> String {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+
+    #[test]
+    fn spans_point_into_nested_text() {
+        let src = "bash -c 'rm -rf /'";
+        let s = parse(src, &opts()).unwrap();
+        let rm = s
+            .commands
+            .iter()
+            .find(|c| c.program() == Some("rm"))
+            .unwrap();
+        assert_eq!(&src[rm.argv[2].span.start..rm.argv[2].span.end], "/");
+    }
+
+    #[test]
+    fn state_is_not_trusted_across_branches() {
+        // Checked with bash: `x=rm; if false; then x=ls; fi; echo $x` prints rm.
+        let s = parse("x=rm; if false; then x=ls; fi; $x -rf /", &opts()).unwrap();
+        assert!(s
+            .opaque
+            .iter()
+            .any(|o| matches!(o, Opaque::DynamicCommandName { .. })));
+        let s = parse("x=ls; (x=rm); $x", &opts()).unwrap();
+        assert_eq!(s.commands.last().unwrap().program(), Some("ls"));
+    }
+
+    #[test]
+    fn quoting_and_expansions() {
+        let s = parse(
+            r#"a=r b=m; "$a$b" -rf ${HOME:-/x}/ "$'x'" $"tr" e\c\h\o"#,
+            &opts(),
+        )
+        .unwrap();
+        let argv: Vec<&str> = s.commands[0].argv.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(argv, ["rm", "-rf", "/home/dev/", "$'x'", "tr", "echo"]);
+    }
+}

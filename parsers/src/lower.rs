@@ -78,6 +78,9 @@ pub(crate) struct Lowerer<'o> {
     next_subst: SubstId,
     called: std::collections::BTreeSet<String>,
     aborted: bool,
+    /// Sum of the syntax-tree depths of the scripts being lowered; bounds
+    /// recursion (and so stack use) across nested scripts.
+    active_depth: usize,
 }
 
 /// Parses `text` with tree-sitter-bash. Returns the tree, or the span and
@@ -169,6 +172,7 @@ impl<'o> Lowerer<'o> {
             next_subst: 0,
             called: Default::default(),
             aborted: false,
+            active_depth: 0,
         }
     }
 
@@ -184,6 +188,7 @@ impl<'o> Lowerer<'o> {
             ..Default::default()
         };
         let ctx = Ctx::default();
+        self.active_depth = tree_depth(root);
         self.stmts(root, &src, &mut st, &ctx);
         self.uncalled_functions(&mut st, &ctx);
     }
@@ -1085,7 +1090,8 @@ impl<'o> Lowerer<'o> {
                 return;
             }
         };
-        if tree_depth(tree.root_node()) > crate::MAX_TREE_DEPTH {
+        let depth = tree_depth(tree.root_node());
+        if self.active_depth + depth > crate::MAX_TREE_DEPTH {
             self.emit_opaque(Opaque::UnanalysedScript {
                 span,
                 via: via.into(),
@@ -1112,7 +1118,9 @@ impl<'o> Lowerer<'o> {
             c.origin.push(Origin::NestedScript { via: via.into() });
         }
         let src = Src { text, map };
+        self.active_depth += depth;
         self.stmts(tree.root_node(), &src, st, &c);
+        self.active_depth -= depth;
     }
 
     fn opts_source_slice(&self, s: Span) -> Option<&str> {

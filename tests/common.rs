@@ -1,0 +1,43 @@
+//! Helpers shared by the integration tests: the binary, the shared corpora.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// The `shellgate` binary built by cargo for these tests.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_shellgate"))
+}
+
+/// `../shared` beside the repository (CI places it there).
+pub fn shared() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    assert!(
+        p.join("eval-policy.toml").exists(),
+        "expected the shared corpora at {} (CI puts ../shared beside the repository)",
+        p.display()
+    );
+    p
+}
+
+/// Runs the binary with `args`, feeding `stdin`, with an audit log in a temp dir.
+pub fn run(args: &[&str], stdin: &[u8], audit: &std::path::Path) -> Output {
+    use std::io::Write;
+    let mut child = bin()
+        .args(args)
+        .env("SHELLGATE_AUDIT_LOG", audit)
+        .env("HOME", "/home/dev")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn shellgate");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait for shellgate");
+    writer.join().unwrap();
+    out
+}
