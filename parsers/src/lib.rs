@@ -208,6 +208,17 @@ mod tests {
         assert_eq!(s.commands.last().unwrap().program(), Some("ls"));
     }
 
+    /// `cmd 2>/dev/null -x` passes `-x` to cmd (checked with bash).
+    #[test]
+    fn words_after_redirection_targets_are_arguments() {
+        let s = parse("find / 2>/dev/null -print0 x > f y", &opts()).unwrap();
+        let c = &s.commands[0];
+        let argv: Vec<&str> = c.argv.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(argv, ["find", "/", "-print0", "x", "y"]);
+        let targets: Vec<&str> = c.redirects.iter().map(|r| r.target.text.as_str()).collect();
+        assert_eq!(targets, ["/dev/null", "f"]);
+    }
+
     #[test]
     fn quoting_and_expansions() {
         let s = parse(

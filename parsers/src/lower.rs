@@ -258,7 +258,7 @@ impl<'o> Lowerer<'o> {
             return None;
         }
         match node.kind() {
-            "command" => self.command(node, src, st, ctx),
+            "command" => self.command(node, &[], src, st, ctx),
             "redirected_statement" => self.redirected(node, src, st, ctx),
             "pipeline" => self.pipeline(node, src, st, ctx),
             "list" => {
@@ -412,10 +412,12 @@ impl<'o> Lowerer<'o> {
         let mut body = None;
         let mut cursor = node.walk();
         let kids: Vec<Node> = node.named_children(&mut cursor).collect();
+        let mut extra = Vec::new();
         for k in kids {
             match k.kind() {
                 "file_redirect" | "heredoc_redirect" | "herestring_redirect" => {
-                    let r = self.redirect(k, src, st, &c);
+                    let (r, more) = self.redirect(k, src, st, &c);
+                    extra.extend(more);
                     apply_stdin(&mut c, &r, self.out);
                     c.redirects.push(r);
                 }
@@ -425,7 +427,14 @@ impl<'o> Lowerer<'o> {
         }
         let body = body?;
         // A redirection of stdout means the output does not reach a pipe.
-        let out = self.stmt(body, src, st, &c);
+        let out = if body.kind() == "command" {
+            self.command(body, &extra, src, st, &c)
+        } else {
+            for e in extra {
+                self.walk_for_substitutions(e, src, st, &c);
+            }
+            self.stmt(body, src, st, &c)
+        };
         if c.redirects
             .iter()
             .any(|r| r.writes() && r.fd.is_none_or(|f| f == 1))
@@ -436,7 +445,16 @@ impl<'o> Lowerer<'o> {
         }
     }
 
-    fn redirect(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) -> Redirect {
+    /// Lowers a redirection. tree-sitter-bash puts words that follow the
+    /// target (`cmd 2>/dev/null -x`) inside the redirection node; bash
+    /// treats them as arguments of the command, so they are returned apart.
+    fn redirect<'t>(
+        &mut self,
+        node: Node<'t>,
+        src: &Src,
+        st: &mut State,
+        ctx: &Ctx,
+    ) -> (Redirect, Vec<Node<'t>>) {
         let span = src.span(node);
         let mut fd = None;
         let mut op = String::new();
@@ -446,6 +464,8 @@ impl<'o> Lowerer<'o> {
         let mut cursor = node.walk();
         let kids: Vec<Node> = node.children(&mut cursor).collect();
         let mut quoted_delim = false;
+        let mut extra = Vec::new();
+        let mut target_end: Option<usize> = None;
         for k in kids {
             match k.kind() {
                 "file_descriptor" => fd = src.raw(k).parse().ok(),
@@ -465,11 +485,15 @@ impl<'o> Lowerer<'o> {
                         op = src.raw(k).to_string();
                     }
                 }
+                _ if target_end.is_some_and(|e| e < k.start_byte()) || !extra.is_empty() => {
+                    extra.push(k)
+                }
                 _ => {
                     let (p, q) = self.word_pieces(k, src, st, ctx, false);
                     target_pieces.extend(p);
                     had_quotes |= q;
                     target_span = Some(target_span.map_or(src.span(k), |s| s.cover(src.span(k))));
+                    target_end = Some(k.end_byte());
                 }
             }
         }
@@ -487,12 +511,15 @@ impl<'o> Lowerer<'o> {
         // Redirection targets undergo no word splitting; a here-doc body none
         // of the other expansions either.
         let target = collapse(target_pieces, tspan, had_quotes || op.starts_with("<<"));
-        Redirect {
-            span,
-            fd,
-            op,
-            target,
-        }
+        (
+            Redirect {
+                span,
+                fd,
+                op,
+                target,
+            },
+            extra,
+        )
     }
 
     /// The body of a here-document (bash manual 3.6.6): literal when the
@@ -843,7 +870,16 @@ impl<'o> Lowerer<'o> {
     }
 
     /// Lowers a `command` node: prefix assignments, words, redirections.
-    fn command(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) -> Option<String> {
+    /// `extra` are argument words tree-sitter-bash placed inside a following
+    /// redirection (see [`Lowerer::redirect`]).
+    fn command(
+        &mut self,
+        node: Node,
+        extra: &[Node],
+        src: &Src,
+        st: &mut State,
+        ctx: &Ctx,
+    ) -> Option<String> {
         let span = src.span(node);
         let mut assigns = Vec::new();
         let mut redirects = Vec::new();
@@ -852,6 +888,7 @@ impl<'o> Lowerer<'o> {
         let mut cursor = node.walk();
         let kids: Vec<Node> = node.children(&mut cursor).collect();
         let mut last_end = None;
+        let mut moved: Vec<Node> = Vec::new();
         for k in kids {
             match k.kind() {
                 "variable_assignment" => {
@@ -860,7 +897,8 @@ impl<'o> Lowerer<'o> {
                     }
                 }
                 "file_redirect" | "heredoc_redirect" | "herestring_redirect" => {
-                    let r = self.redirect(k, src, st, ctx);
+                    let (r, more) = self.redirect(k, src, st, ctx);
+                    moved.extend(more);
                     apply_stdin(&mut c, &r, self.out);
                     redirects.push(r);
                 }
@@ -881,6 +919,13 @@ impl<'o> Lowerer<'o> {
                 }
             }
         }
+        // Words after redirection targets are arguments, in source order.
+        groups.extend(
+            moved
+                .into_iter()
+                .chain(extra.iter().copied())
+                .map(|n| vec![n]),
+        );
         let mut argv = Vec::new();
         for g in groups {
             let mut pieces = Vec::new();

@@ -28,6 +28,50 @@ const FORMATTERS: &[&str] = &[
     "pvcreate",
 ];
 
+/// Partitioning tools used only to list or verify (fdisk(8) `-l`,
+/// sfdisk(8) `-l`/`-d`, parted(8) `print`, sgdisk(8) `-p`/`-v`/`-i`).
+fn read_only(base: &str, cmd: &shellgate_parsers::Command) -> bool {
+    let has = |flags: &[&str]| cmd.args().iter().any(|w| flags.contains(&w.text.as_str()));
+    match base {
+        "fdisk" => has(&["-l", "--list"]),
+        "sfdisk" => has(&[
+            "-l",
+            "--list",
+            "-d",
+            "--dump",
+            "-s",
+            "--show-size",
+            "-V",
+            "--verify",
+        ]),
+        "parted" => has(&["-l", "--list", "print"]),
+        "sgdisk" | "gdisk" => {
+            has(&["-p", "--print", "-v", "--verify", "-i", "--info"])
+                && !has(&[
+                    "-o",
+                    "--clear",
+                    "-Z",
+                    "--zap-all",
+                    "-z",
+                    "--zap",
+                    "-n",
+                    "--new",
+                    "-d",
+                    "--delete",
+                    "-l",
+                    "--load-backup",
+                ])
+        }
+        "wipefs" => !cmd.args().iter().any(|w| {
+            w.text.starts_with("-a")
+                || w.text == "--all"
+                || w.text.starts_with("-o")
+                || w.text.starts_with("--offset")
+        }),
+        _ => false,
+    }
+}
+
 /// Reports device overwrites and recursive chmod/chown of system trees.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for cmd in &cx.script.commands {
@@ -52,7 +96,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             }
         }
         let base = prog.split('.').next().unwrap_or(prog);
-        if FORMATTERS.contains(&base) {
+        if FORMATTERS.contains(&base) && !read_only(base, cmd) {
             let devices: Vec<_> = cmd
                 .args()
                 .iter()
@@ -134,5 +178,8 @@ mod tests {
         assert_verdict("dd if=/dev/zero of=disk.img bs=1M count=10", Allow, None);
         assert_verdict("chmod -R u+w build", Allow, None);
         assert_verdict("mkfs.ext4 disk.img", Allow, None);
+        assert_verdict("fdisk -l /dev/sda", Allow, None);
+        assert_verdict("wipefs /dev/sdb", Allow, None);
+        assert_verdict("wipefs -a /dev/sdb", Deny, Some(super::DISK));
     }
 }

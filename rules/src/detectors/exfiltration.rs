@@ -263,8 +263,8 @@ const FILE_READERS: &[&str] = &[
     "git",
 ];
 
-/// True when the command's output may carry local data: an environment or
-/// identity dump, a file reader with a file operand or redirected input,
+/// True when the command's output may carry local data: an environment
+/// dump, a file reader with a file operand or redirected input,
 /// or any command naming a secret file.
 fn reads_local_data(cx: &Cx, id: CommandId) -> bool {
     let cmd = cx.command(id);
@@ -273,16 +273,7 @@ fn reads_local_data(cx: &Cx, id: CommandId) -> bool {
     };
     if matches!(
         prog,
-        "printenv"
-            | "env"
-            | "set"
-            | "export"
-            | "declare"
-            | "history"
-            | "whoami"
-            | "id"
-            | "hostname"
-            | "uname"
+        "printenv" | "env" | "set" | "export" | "declare" | "history"
     ) {
         return true;
     }

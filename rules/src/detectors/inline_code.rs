@@ -77,20 +77,32 @@ pub fn interpreter_code(cmd: &Command) -> Option<Code> {
                     .unwrap_or(Code::Other),
             );
         }
-        // Combined forms: `python -Ic CODE`, `perl -ne CODE`.
-        if t.starts_with('-')
-            && !t.starts_with("--")
-            && t.len() > 2
-            && inline_flags
+        // Clustered short options: `python -Ic CODE`, `python -cCODE`,
+        // `perl -lne CODE`, `perl -lnE'CODE'`: the first inline-code letter
+        // takes the rest of the word, or the next word.
+        if t.starts_with('-') && !t.starts_with("--") && t.len() > 2 {
+            let letters: Vec<char> = inline_flags
                 .iter()
-                .any(|f| f.len() == 2 && t.ends_with(&f[1..]))
-        {
-            return Some(
-                args.get(i + 1)
-                    .cloned()
-                    .map(Code::Inline)
-                    .unwrap_or(Code::Other),
-            );
+                .filter(|f| f.len() == 2)
+                .filter_map(|f| f.chars().nth(1))
+                .collect();
+            if t.starts_with("-m") && letters.iter().all(|l| *l != 'm') {
+                return Some(Code::Other);
+            }
+            if let Some((k, c)) = t[1..].char_indices().find(|(_, c)| letters.contains(c)) {
+                let rest = &t[1 + k + c.len_utf8()..];
+                if rest.is_empty() {
+                    return Some(
+                        args.get(i + 1)
+                            .cloned()
+                            .map(Code::Inline)
+                            .unwrap_or(Code::Other),
+                    );
+                }
+                let mut w = args[i].clone();
+                w.text = rest.to_string();
+                return Some(Code::Inline(w));
+            }
         }
         if t == "-" {
             return Some(Code::Stdin);
@@ -389,5 +401,12 @@ mod tests {
         );
         assert_verdict("python3 manage.py test", Allow, None);
         assert_verdict("python3 -m venv .venv", Allow, None);
+        assert_verdict(
+            "curl -s https://api.github.com/repos/acme/app | python -mjson.tool",
+            Allow,
+            None,
+        );
+        assert_verdict("seq 1 10 | perl -lnE'print $_ * 2'", Allow, None);
+        assert_verdict("perl -le'unlink \"/etc/passwd\"'", Deny, None);
     }
 }

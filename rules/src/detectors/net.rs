@@ -370,12 +370,25 @@ pub fn socket_destinations(cmd: &Command) -> Vec<(Destination, &Word)> {
     out
 }
 
-/// True when the command listens instead of connecting (`nc -l`).
+/// True when the command listens instead of connecting: `nc -l` (also in
+/// combined short flags such as `-lvnp`) or socat's `*-LISTEN:` addresses.
 pub fn listens(cmd: &Command) -> bool {
-    cmd.args()
-        .iter()
-        .any(|w| w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('l'))
-        || cmd.args().iter().any(|w| w.text == "--listen")
+    match cmd.program() {
+        Some("nc" | "ncat" | "netcat") => cmd.args().iter().any(|w| {
+            let t = w.text.as_str();
+            t == "--listen"
+                || (t.starts_with('-')
+                    && !t.starts_with("--")
+                    && t.len() <= 6
+                    && t[1..].chars().all(|c| c.is_ascii_alphabetic())
+                    && t.contains('l'))
+        }),
+        Some("socat") => cmd
+            .args()
+            .iter()
+            .any(|w| w.text.to_ascii_uppercase().contains("-LISTEN:")),
+        _ => false,
+    }
 }
 
 /// True when the command fetches something from the network (a downloader

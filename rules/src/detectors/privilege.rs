@@ -44,8 +44,11 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             "chmod" => {
                 let (_, operands) = parse_opts(cmd.args(), "", &["--reference"]);
                 if let Some(mode) = operands.first() {
-                    if sets_id_bit(&mode.text) {
-                        out.push(finding(SETUID, Verdict::Deny, Section::HardDeny, mode.span, format!("`chmod {}` sets the set-user-ID/set-group-ID bit, letting the file run with its owner's privileges", mode.text)));
+                    match id_bits(&mode.text) {
+                        IdBits::SetUid => out.push(finding(SETUID, Verdict::Deny, Section::HardDeny, mode.span, format!("`chmod {}` sets the set-user-ID bit, letting the file run with its owner's privileges", mode.text))),
+                        // setgid is also how shared directories keep their group.
+                        IdBits::SetGid => out.push(finding(SETUID, Verdict::Ask, Section::TierDefault, mode.span, format!("`chmod {}` sets the set-group-ID bit; on a program it runs with the file's group", mode.text))),
+                        IdBits::None => {}
                     }
                 }
             }
@@ -62,23 +65,51 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     }
 }
 
-/// True for modes that add S_ISUID or S_ISGID (chmod(1)): symbolic `+s`,
-/// `u+s`, `g=s` …, or octal with a leading 4, 2 or 6 digit.
-fn sets_id_bit(mode: &str) -> bool {
+/// Which set-ID bits a chmod(1) mode adds.
+#[derive(PartialEq, Eq, Debug)]
+enum IdBits {
+    None,
+    SetGid,
+    SetUid,
+}
+
+/// Reads a mode: symbolic `+s`/`u+s`/`a=rws` (who `u`, `a` or none means
+/// set-user-ID), `g+s` (set-group-ID), or octal whose fourth digit from the
+/// right has 4 (set-user-ID) or 2 (set-group-ID).
+fn id_bits(mode: &str) -> IdBits {
     if mode.chars().all(|c| c.is_ascii_digit()) {
-        return mode.len() >= 4
-            && mode
-                .chars()
+        let d = if mode.len() >= 4 {
+            mode.chars()
                 .rev()
                 .nth(3)
                 .and_then(|c| c.to_digit(8))
-                .is_some_and(|d| d & 0o6 != 0);
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        return if d & 0o4 != 0 {
+            IdBits::SetUid
+        } else if d & 0o2 != 0 {
+            IdBits::SetGid
+        } else {
+            IdBits::None
+        };
     }
-    mode.split(',').any(|clause| {
-        clause
-            .find(['+', '='])
-            .is_some_and(|op| clause[op + 1..].contains('s'))
-    })
+    let mut out = IdBits::None;
+    for clause in mode.split(',') {
+        let Some(op) = clause.find(['+', '=']) else {
+            continue;
+        };
+        if !clause[op + 1..].contains('s') {
+            continue;
+        }
+        let who = &clause[..op];
+        if who.is_empty() || who.contains('u') || who.contains('a') {
+            return IdBits::SetUid;
+        }
+        out = IdBits::SetGid;
+    }
+    out
 }
 
 fn container(cx: &Cx, cmd: &shellgate_parsers::Command, out: &mut Vec<Finding>) {
@@ -211,7 +242,13 @@ mod tests {
     fn setuid_and_containers() {
         assert_verdict("chmod +s ./tool", Deny, Some(super::SETUID));
         assert_verdict("chmod 4755 ./tool", Deny, Some(super::SETUID));
-        assert_verdict("chmod u+x,g+s ./tool", Deny, Some(super::SETUID));
+        assert_verdict("chmod u+x,g+s ./tool", Ask, Some(super::SETUID));
+        assert_verdict(
+            "find . -type d | xargs chmod 2775",
+            Ask,
+            Some(super::SETUID),
+        );
+        assert_verdict("chmod 6755 ./tool", Deny, Some(super::SETUID));
         assert_verdict("chmod 755 script.sh", Allow, None);
         assert_verdict(
             "docker run --rm -v /:/mnt ubuntu cat /mnt/etc/shadow",
