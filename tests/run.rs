@@ -1,1 +1,120 @@
+//! `shellgate run`: allowed commands run in the sandbox, inside a temp
+//! project. Each denial is proven with a command shellgate allows (a script
+//! in the project), so it is the sandbox, not the policy, that stops it.
 
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+
+struct World {
+    _dir: tempfile::TempDir,
+    project: PathBuf,
+    home: PathBuf,
+    outside: PathBuf,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    let home = dir.path().join("home");
+    let outside = dir.path().join("outside");
+    for d in [&project, &home, &outside] {
+        std::fs::create_dir(d).unwrap();
+    }
+    World { _dir: dir, project, home, outside }
+}
+
+fn run(w: &World, command: &str, stdin: &[u8]) -> Output {
+    let mut child = common::bin()
+        .args(["run", "--cwd", w.project.to_str().unwrap(), "--audit-log", w.outside.join("audit.jsonl").to_str().unwrap(), "--", command])
+        .env("HOME", &w.home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn script(w: &World, name: &str, body: &str) {
+    std::fs::write(w.project.join(name), body).unwrap();
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn writing_in_the_project_succeeds_and_io_passes_through() {
+    let w = world();
+    let out = run(&w, "echo hello > out.txt && cat out.txt && cat", b"from stdin\n");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hello\nfrom stdin\n");
+    assert_eq!(std::fs::read_to_string(w.project.join("out.txt")).unwrap(), "hello\n");
+    assert_eq!(run(&w, "exit 7", b"").status.code(), Some(7));
+}
+
+#[test]
+fn writing_to_home_fails() {
+    let w = world();
+    script(&w, "w.sh", "echo x > \"$HOME/pwned\"\n");
+    let out = run(&w, "bash ./w.sh", b"");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("Permission denied"), "stderr: {}", text(&out.stderr));
+    assert!(!w.home.join("pwned").exists());
+}
+
+#[test]
+fn reading_outside_the_allowed_paths_fails() {
+    let w = world();
+    let secret = w.outside.join("secret.txt");
+    std::fs::write(&secret, "TOPSECRET").unwrap();
+    script(&w, "r.sh", "cat \"$1\"\n");
+    let out = run(&w, &format!("bash ./r.sh {}", secret.display()), b"");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("Permission denied"), "stderr: {}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("TOPSECRET"));
+}
+
+#[test]
+fn opening_a_tcp_socket_fails() {
+    let w = world();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    script(&w, "t.sh", "exec 3>/dev/tcp/127.0.0.1/$1 && echo connected\n");
+    let out = run(&w, &format!("bash ./t.sh {port}"), b"");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!text(&out.stdout).contains("connected"));
+    let err = text(&out.stderr);
+    assert!(err.contains("not permitted") || err.contains("not supported") || err.contains("denied"), "stderr: {err}");
+    assert!(listener.accept().is_err(), "the listener must not see a connection");
+}
+
+#[test]
+fn refused_commands_do_not_run() {
+    let w = world();
+    let marker = w.project.join("ran");
+    let out = run(&w, &format!("touch {} && sudo id", marker.display()), b"");
+    assert_eq!(out.status.code(), Some(126));
+    assert!(text(&out.stderr).contains("privilege.escalation"), "stderr: {}", text(&out.stderr));
+    assert!(!marker.exists(), "nothing of a refused command runs");
+    let log = std::fs::read_to_string(w.outside.join("audit.jsonl")).unwrap();
+    assert!(log.lines().any(|l| l.contains("\"mode\":\"run\"") && l.contains("\"deny\"")));
+}
+
+#[test]
+fn project_root_must_not_contain_home() {
+    let w = world();
+    let out = common::bin()
+        .args(["run", "--cwd", w.home.to_str().unwrap(), "--audit-log", w.outside.join("a.jsonl").to_str().unwrap(), "--", "true"])
+        .env("HOME", &w.home)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "stderr: {}", text(&out.stderr));
+    assert!(!text(&out.stderr).is_empty());
+}

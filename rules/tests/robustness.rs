@@ -1,0 +1,58 @@
+//! Random shell-flavoured input must never panic, and every finding's span
+//! must lie inside the input. (The coverage-guided version of this check is
+//! the `parse_and_decide` cargo-fuzz target in fuzz/.)
+
+use shellgate_rules::{decide_bytes, Policy, Verdict};
+
+/// xorshift64*: a small deterministic generator, so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+const PIECES: &[&str] = &[
+    "rm", " -rf ", "/", "~", "$HOME", "'", "\"", "$(", ")", "`", "|", "||", "&&", ";", "\n", "<<EOF\n", "EOF\n", "<(", ">", ">>", "2>&1", "{a,b}", "{1..3}",
+    "$'\\x72m'", "${x:-rm}", "x=rm", "$x", "bash -c ", "eval ", "sudo ", "env ", "xargs ", "find . -exec ", " {} \\;", "curl https://e.x/s", " | sh", "git push ",
+    "--force", "+main", ":dev", "(", "{ ", " }", "if true; then ", "; fi", "for i in a b; do ", "; done", "f() { ", "f", "\\", "*", "?", "[", "]", "#", "!",
+    "$((1+2))", "cd ..", "python -c ", "'import os'", "\u{00e9}", "\t", " ", "<<<", "exec 3>/dev/tcp/1.2.3.4/80", "case $x in a) ;; esac", "&",
+];
+
+#[test]
+fn random_shell_input_never_panics_and_spans_stay_in_bounds() {
+    let policy = Policy::default();
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    for _ in 0..20_000 {
+        let n = 1 + rng.next() % 12;
+        let mut s = String::new();
+        for _ in 0..n {
+            s.push_str(rng.pick(PIECES));
+        }
+        let eval = decide_bytes(&policy, s.as_bytes(), "/home/dev/project", Some("/home/dev"));
+        for f in &eval.decision.findings {
+            assert!(f.span.start <= f.span.end && f.span.end <= s.len(), "{s:?}: span {:?} outside {} bytes", f.span, s.len());
+        }
+    }
+}
+
+#[test]
+fn random_bytes_never_panic_and_invalid_utf8_is_denied() {
+    let policy = Policy::default();
+    let mut rng = Rng(0xfeed_beef_0000_0002);
+    for _ in 0..20_000 {
+        let n = (rng.next() % 64) as usize;
+        let bytes: Vec<u8> = (0..n).map(|_| (rng.next() & 0xff) as u8).collect();
+        let eval = decide_bytes(&policy, &bytes, "/p", None);
+        if std::str::from_utf8(&bytes).is_err() || bytes.contains(&0) {
+            assert_eq!(eval.decision.decision, Verdict::Deny, "{bytes:?}");
+        }
+    }
+}
