@@ -8,15 +8,50 @@ use serde_json::Value;
 fn check(args: &[&str], stdin: &[u8]) -> (i32, String, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let out = common::run(args, stdin, &dir.path().join("audit.jsonl"));
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned(), dir)
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        dir,
+    )
 }
 
 #[test]
 fn exit_codes_distinguish_allow_ask_deny_error() {
-    assert_eq!(check(&["check", "--cwd", "/home/dev/project", "--", "ls -la"], b"").0, 0);
-    assert_eq!(check(&["check", "--cwd", "/home/dev/project", "--", "curl https://example.com"], b"").0, 1);
-    assert_eq!(check(&["check", "--cwd", "/home/dev/project", "--", "rm -rf /"], b"").0, 2);
-    let (code, _, err, _d) = check(&["check", "--policy", "/nonexistent/policy.toml", "--", "ls"], b"");
+    assert_eq!(
+        check(
+            &["check", "--cwd", "/home/dev/project", "--", "ls -la"],
+            b""
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        check(
+            &[
+                "check",
+                "--cwd",
+                "/home/dev/project",
+                "--",
+                "curl https://example.com"
+            ],
+            b""
+        )
+        .0,
+        1
+    );
+    assert_eq!(
+        check(
+            &["check", "--cwd", "/home/dev/project", "--", "rm -rf /"],
+            b""
+        )
+        .0,
+        2
+    );
+    let (code, _, err, _d) = check(
+        &["check", "--policy", "/nonexistent/policy.toml", "--", "ls"],
+        b"",
+    );
     assert_eq!(code, 3);
     assert!(err.contains("cannot read policy"), "{err}");
     let (code, _, err, _d) = check(&["check", "--bogus"], b"");
@@ -25,7 +60,17 @@ fn exit_codes_distinguish_allow_ask_deny_error() {
 
 #[test]
 fn json_output_names_rule_span_and_reason() {
-    let (code, out, _, _d) = check(&["check", "--json", "--cwd", "/home/dev/project", "--", "git push --force origin main"], b"");
+    let (code, out, _, _d) = check(
+        &[
+            "check",
+            "--json",
+            "--cwd",
+            "/home/dev/project",
+            "--",
+            "git push --force origin main",
+        ],
+        b"",
+    );
     assert_eq!(code, 2);
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["decision"], "deny");
@@ -33,14 +78,21 @@ fn json_output_names_rule_span_and_reason() {
     let f = &v["findings"][0];
     assert_eq!(f["matched"], "--force");
     assert_eq!(f["span"]["start"], 9);
-    assert!(v["reason"].as_str().unwrap().contains("overwrites remote history"));
+    assert!(v["reason"]
+        .as_str()
+        .unwrap()
+        .contains("overwrites remote history"));
 }
 
 #[test]
 fn a_policy_that_does_not_load_is_an_error_not_an_allow() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("p.toml");
-    std::fs::write(&p, "tier = \"balanced\"\n[enviroment]\nproject_root = \"/x\"\n").unwrap();
+    std::fs::write(
+        &p,
+        "tier = \"balanced\"\n[enviroment]\nproject_root = \"/x\"\n",
+    )
+    .unwrap();
     let (code, out, err, _d) = check(&["check", "--policy", p.to_str().unwrap(), "--", "ls"], b"");
     assert_eq!(code, 3);
     assert!(out.is_empty());
@@ -52,9 +104,21 @@ fn batch_keeps_order_copies_fields_and_reports_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.jsonl");
     std::fs::write(&input, "{\"command\": \"ls\", \"id\": 7}\nnot json\n{\"cmd\": \"ls\"}\n[1]\n{\"command\": \"sudo id\"}\n").unwrap();
-    let (code, out, _, _d) = check(&["check", "--cwd", "/home/dev/project", "--batch", input.to_str().unwrap()], b"");
+    let (code, out, _, _d) = check(
+        &[
+            "check",
+            "--cwd",
+            "/home/dev/project",
+            "--batch",
+            input.to_str().unwrap(),
+        ],
+        b"",
+    );
     assert_eq!(code, 0);
-    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["decision"], "allow");
     assert_eq!(lines[0]["id"], 7);
@@ -72,35 +136,69 @@ fn every_decision_is_audited() {
     let log = dir.path().join("sub/audit.jsonl");
     for cmd in ["ls", "rm -rf /"] {
         let out = common::bin()
-            .args(["check", "--audit-log", log.to_str().unwrap(), "--cwd", "/home/dev/project", "--", cmd])
+            .args([
+                "check",
+                "--audit-log",
+                log.to_str().unwrap(),
+                "--cwd",
+                "/home/dev/project",
+                "--",
+                cmd,
+            ])
             .env("HOME", "/home/dev")
             .output()
             .unwrap();
         assert!(out.status.code().is_some());
     }
     let text = std::fs::read_to_string(&log).unwrap();
-    let recs: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(recs.len(), 2);
-    for key in ["time", "cwd", "command", "decision", "rules", "tier", "duration_us"] {
+    for key in [
+        "time",
+        "cwd",
+        "command",
+        "decision",
+        "rules",
+        "tier",
+        "duration_us",
+    ] {
         assert!(recs[1].get(key).is_some(), "audit record lacks {key}");
     }
     assert_eq!(recs[1]["decision"], "deny");
     assert_eq!(recs[1]["rules"][0], "destructive.recursive-delete");
     assert!(recs[0]["time"].as_str().unwrap().ends_with('Z'));
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }
 
 #[test]
 fn audit_log_that_cannot_be_written_is_an_error() {
-    let (code, _, err, _d) = check(&["check", "--audit-log", "/proc/version/x.jsonl", "--", "ls"], b"");
+    let (code, _, err, _d) = check(
+        &["check", "--audit-log", "/proc/version/x.jsonl", "--", "ls"],
+        b"",
+    );
     assert_eq!(code, 3);
     assert!(err.contains("audit log"), "{err}");
 }
 
 #[test]
 fn explain_lists_commands_rules_and_decision() {
-    let (code, out, _, _d) = check(&["explain", "--cwd", "/home/dev/project", "--", "R=rm; $R -rf ~"], b"");
+    let (code, out, _, _d) = check(
+        &[
+            "explain",
+            "--cwd",
+            "/home/dev/project",
+            "--",
+            "R=rm; $R -rf ~",
+        ],
+        b"",
+    );
     assert_eq!(code, 2);
     assert!(out.contains("rm -rf /home/dev"), "{out}");
     assert!(out.contains("destructive.recursive-delete"), "{out}");
@@ -120,11 +218,18 @@ fn bad_input_is_denied_without_crashing() {
     ];
     for (name, input, says) in cases {
         let start = std::time::Instant::now();
-        let (code, out, err, _d) = check(&["check", "--stdin", "--cwd", "/home/dev/project"], &input);
+        let (code, out, err, _d) =
+            check(&["check", "--stdin", "--cwd", "/home/dev/project"], &input);
         let took = start.elapsed();
-        println!("{name}: exit {code} in {took:?}: {}", out.lines().next().unwrap_or(""));
+        println!(
+            "{name}: exit {code} in {took:?}: {}",
+            out.lines().next().unwrap_or("")
+        );
         assert_eq!(code, 2, "{name}: expected deny, got {code}: {out}{err}");
-        assert!(out.contains(says), "{name}: reason should mention {says:?}: {out}");
+        assert!(
+            out.contains(says),
+            "{name}: reason should mention {says:?}: {out}"
+        );
         // A hang guard, not a speed goal (see benches for timing).
         assert!(took.as_secs() < 30, "{name} took {took:?}");
     }

@@ -24,12 +24,25 @@ fn world() -> World {
     for d in [&project, &home, &outside] {
         std::fs::create_dir(d).unwrap();
     }
-    World { _dir: dir, project, home, outside }
+    World {
+        _dir: dir,
+        project,
+        home,
+        outside,
+    }
 }
 
 fn run(w: &World, command: &str, stdin: &[u8]) -> Output {
     let mut child = common::bin()
-        .args(["run", "--cwd", w.project.to_str().unwrap(), "--audit-log", w.outside.join("audit.jsonl").to_str().unwrap(), "--", command])
+        .args([
+            "run",
+            "--cwd",
+            w.project.to_str().unwrap(),
+            "--audit-log",
+            w.outside.join("audit.jsonl").to_str().unwrap(),
+            "--",
+            command,
+        ])
         .env("HOME", &w.home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -51,10 +64,17 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn writing_in_the_project_succeeds_and_io_passes_through() {
     let w = world();
-    let out = run(&w, "echo hello > out.txt && cat out.txt && cat", b"from stdin\n");
+    let out = run(
+        &w,
+        "echo hello > out.txt && cat out.txt && cat",
+        b"from stdin\n",
+    );
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "hello\nfrom stdin\n");
-    assert_eq!(std::fs::read_to_string(w.project.join("out.txt")).unwrap(), "hello\n");
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
+        "hello\n"
+    );
     assert_eq!(run(&w, "exit 7", b"").status.code(), Some(7));
 }
 
@@ -64,7 +84,11 @@ fn writing_to_home_fails() {
     script(&w, "w.sh", "echo x > \"$HOME/pwned\"\n");
     let out = run(&w, "bash ./w.sh", b"");
     assert_ne!(out.status.code(), Some(0));
-    assert!(text(&out.stderr).contains("Permission denied"), "stderr: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Permission denied"),
+        "stderr: {}",
+        text(&out.stderr)
+    );
     assert!(!w.home.join("pwned").exists());
 }
 
@@ -76,7 +100,11 @@ fn reading_outside_the_allowed_paths_fails() {
     script(&w, "r.sh", "cat \"$1\"\n");
     let out = run(&w, &format!("bash ./r.sh {}", secret.display()), b"");
     assert_ne!(out.status.code(), Some(0));
-    assert!(text(&out.stderr).contains("Permission denied"), "stderr: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Permission denied"),
+        "stderr: {}",
+        text(&out.stderr)
+    );
     assert!(!text(&out.stdout).contains("TOPSECRET"));
 }
 
@@ -86,13 +114,23 @@ fn opening_a_tcp_socket_fails() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    script(&w, "t.sh", "exec 3>/dev/tcp/127.0.0.1/$1 && echo connected\n");
+    script(
+        &w,
+        "t.sh",
+        "exec 3>/dev/tcp/127.0.0.1/$1 && echo connected\n",
+    );
     let out = run(&w, &format!("bash ./t.sh {port}"), b"");
     assert_ne!(out.status.code(), Some(0));
     assert!(!text(&out.stdout).contains("connected"));
     let err = text(&out.stderr);
-    assert!(err.contains("not permitted") || err.contains("not supported") || err.contains("denied"), "stderr: {err}");
-    assert!(listener.accept().is_err(), "the listener must not see a connection");
+    assert!(
+        err.contains("not permitted") || err.contains("not supported") || err.contains("denied"),
+        "stderr: {err}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "the listener must not see a connection"
+    );
 }
 
 #[test]
@@ -101,20 +139,39 @@ fn refused_commands_do_not_run() {
     let marker = w.project.join("ran");
     let out = run(&w, &format!("touch {} && sudo id", marker.display()), b"");
     assert_eq!(out.status.code(), Some(126));
-    assert!(text(&out.stderr).contains("privilege.escalation"), "stderr: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("privilege.escalation"),
+        "stderr: {}",
+        text(&out.stderr)
+    );
     assert!(!marker.exists(), "nothing of a refused command runs");
     let log = std::fs::read_to_string(w.outside.join("audit.jsonl")).unwrap();
-    assert!(log.lines().any(|l| l.contains("\"mode\":\"run\"") && l.contains("\"deny\"")));
+    assert!(log
+        .lines()
+        .any(|l| l.contains("\"mode\":\"run\"") && l.contains("\"deny\"")));
 }
 
 #[test]
 fn project_root_must_not_contain_home() {
     let w = world();
     let out = common::bin()
-        .args(["run", "--cwd", w.home.to_str().unwrap(), "--audit-log", w.outside.join("a.jsonl").to_str().unwrap(), "--", "true"])
+        .args([
+            "run",
+            "--cwd",
+            w.home.to_str().unwrap(),
+            "--audit-log",
+            w.outside.join("a.jsonl").to_str().unwrap(),
+            "--",
+            "true",
+        ])
         .env("HOME", &w.home)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125), "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "stderr: {}",
+        text(&out.stderr)
+    );
     assert!(!text(&out.stderr).is_empty());
 }

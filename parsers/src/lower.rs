@@ -459,7 +459,6 @@ impl<'o> Lowerer<'o> {
         let mut fd = None;
         let mut op = String::new();
         let mut target_pieces = Vec::new();
-        let mut had_quotes = false;
         let mut target_span: Option<Span> = None;
         let mut cursor = node.walk();
         let kids: Vec<Node> = node.children(&mut cursor).collect();
@@ -474,9 +473,7 @@ impl<'o> Lowerer<'o> {
                     quoted_delim = d.contains(['\'', '"', '\\']);
                 }
                 "heredoc_body" => {
-                    let (p, _) = self.heredoc_pieces(k, src, st, ctx, quoted_delim);
-                    target_pieces = p;
-                    had_quotes = true;
+                    target_pieces = self.heredoc_pieces(k, src, st, ctx, quoted_delim);
                     target_span = Some(src.span(k));
                 }
                 "heredoc_end" => {}
@@ -489,9 +486,8 @@ impl<'o> Lowerer<'o> {
                     extra.push(k)
                 }
                 _ => {
-                    let (p, q) = self.word_pieces(k, src, st, ctx, false);
+                    let (p, _) = self.word_pieces(k, src, st, ctx, false);
                     target_pieces.extend(p);
-                    had_quotes |= q;
                     target_span = Some(target_span.map_or(src.span(k), |s| s.cover(src.span(k))));
                     target_end = Some(k.end_byte());
                 }
@@ -510,7 +506,7 @@ impl<'o> Lowerer<'o> {
         }
         // Redirection targets undergo no word splitting; a here-doc body none
         // of the other expansions either.
-        let target = collapse(target_pieces, tspan, had_quotes || op.starts_with("<<"));
+        let target = collapse(target_pieces, tspan);
         (
             Redirect {
                 span,
@@ -532,11 +528,11 @@ impl<'o> Lowerer<'o> {
         st: &mut State,
         ctx: &Ctx,
         literal: bool,
-    ) -> (Vec<Piece>, bool) {
+    ) -> Vec<Piece> {
         let mut pieces = Vec::new();
         if literal {
             push_str(&mut pieces, src.raw(body), true, false);
-            return (pieces, true);
+            return pieces;
         }
         let mut pos = body.start_byte();
         let mut cursor = body.walk();
@@ -561,7 +557,7 @@ impl<'o> Lowerer<'o> {
             src.text.get(pos..body.end_byte()).unwrap_or(""),
             "$`\\\n",
         );
-        (pieces, true)
+        pieces
     }
 
     fn assignment_stmt(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) {
@@ -621,14 +617,12 @@ impl<'o> Lowerer<'o> {
             }
             Some(_) => {
                 let mut pieces = Vec::new();
-                let mut had_quotes = false;
                 for k in &kids[1..] {
-                    let (p, q) = self.word_pieces(*k, src, st, ctx, false);
+                    let (p, _) = self.word_pieces(*k, src, st, ctx, false);
                     pieces.extend(p);
-                    had_quotes |= q;
                 }
                 tilde_expand(&mut pieces, st, true);
-                collapse(pieces, span, had_quotes || true)
+                collapse(pieces, span)
             }
         };
         Some(Assignment { name, value })
@@ -911,7 +905,9 @@ impl<'o> Lowerer<'o> {
                     // Adjacent nodes with no blank between them form one word
                     // (e.g. `$` followed by a string in `$"…"`).
                     if last_end == Some(k.start_byte()) && !groups.is_empty() {
-                        groups.last_mut().map(|g| g.push(k));
+                        if let Some(g) = groups.last_mut() {
+                            g.push(k);
+                        }
                     } else {
                         groups.push(vec![k]);
                     }
@@ -984,9 +980,7 @@ impl<'o> Lowerer<'o> {
         stdin: Stdin,
         shell_lookup: bool,
     ) -> Option<String> {
-        let Some(first) = argv.first() else {
-            return None;
-        };
+        let first = argv.first()?;
         let Some(name) = first.value().map(str::to_string) else {
             let producers = self.out.substitution_commands(&first.substitutions);
             self.emit_opaque(Opaque::DynamicCommandName {
@@ -1848,7 +1842,7 @@ fn tilde_expand(pieces: &mut Vec<Piece>, st: &State, assignment: bool) {
 
 /// A word from pieces without word splitting or brace expansion (assignment
 /// values and redirection targets).
-fn collapse(pieces: Vec<Piece>, span: Span, _had_quotes: bool) -> Word {
+fn collapse(pieces: Vec<Piece>, span: Span) -> Word {
     let mut w = Word::literal("", span);
     for p in pieces {
         match p {

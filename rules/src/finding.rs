@@ -70,7 +70,7 @@ impl Decision {
     /// Builds a decision from findings: the strictest verdict wins, and
     /// duplicate findings (same rule and span) are folded.
     pub fn from_findings(mut findings: Vec<Finding>) -> Decision {
-        findings.sort_by(|a, b| b.verdict.cmp(&a.verdict));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.verdict));
         let mut seen = Vec::new();
         findings.retain(|f| {
             let key = (f.rule, f.span, f.reason.clone());

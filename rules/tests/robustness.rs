@@ -20,10 +20,73 @@ impl Rng {
 }
 
 const PIECES: &[&str] = &[
-    "rm", " -rf ", "/", "~", "$HOME", "'", "\"", "$(", ")", "`", "|", "||", "&&", ";", "\n", "<<EOF\n", "EOF\n", "<(", ">", ">>", "2>&1", "{a,b}", "{1..3}",
-    "$'\\x72m'", "${x:-rm}", "x=rm", "$x", "bash -c ", "eval ", "sudo ", "env ", "xargs ", "find . -exec ", " {} \\;", "curl https://e.x/s", " | sh", "git push ",
-    "--force", "+main", ":dev", "(", "{ ", " }", "if true; then ", "; fi", "for i in a b; do ", "; done", "f() { ", "f", "\\", "*", "?", "[", "]", "#", "!",
-    "$((1+2))", "cd ..", "python -c ", "'import os'", "\u{00e9}", "\t", " ", "<<<", "exec 3>/dev/tcp/1.2.3.4/80", "case $x in a) ;; esac", "&",
+    "rm",
+    " -rf ",
+    "/",
+    "~",
+    "$HOME",
+    "'",
+    "\"",
+    "$(",
+    ")",
+    "`",
+    "|",
+    "||",
+    "&&",
+    ";",
+    "\n",
+    "<<EOF\n",
+    "EOF\n",
+    "<(",
+    ">",
+    ">>",
+    "2>&1",
+    "{a,b}",
+    "{1..3}",
+    "$'\\x72m'",
+    "${x:-rm}",
+    "x=rm",
+    "$x",
+    "bash -c ",
+    "eval ",
+    "sudo ",
+    "env ",
+    "xargs ",
+    "find . -exec ",
+    " {} \\;",
+    "curl https://e.x/s",
+    " | sh",
+    "git push ",
+    "--force",
+    "+main",
+    ":dev",
+    "(",
+    "{ ",
+    " }",
+    "if true; then ",
+    "; fi",
+    "for i in a b; do ",
+    "; done",
+    "f() { ",
+    "f",
+    "\\",
+    "*",
+    "?",
+    "[",
+    "]",
+    "#",
+    "!",
+    "$((1+2))",
+    "cd ..",
+    "python -c ",
+    "'import os'",
+    "\u{00e9}",
+    "\t",
+    " ",
+    "<<<",
+    "exec 3>/dev/tcp/1.2.3.4/80",
+    "case $x in a) ;; esac",
+    "&",
 ];
 
 #[test]
@@ -36,9 +99,19 @@ fn random_shell_input_never_panics_and_spans_stay_in_bounds() {
         for _ in 0..n {
             s.push_str(rng.pick(PIECES));
         }
-        let eval = decide_bytes(&policy, s.as_bytes(), "/home/dev/project", Some("/home/dev"));
+        let eval = decide_bytes(
+            &policy,
+            s.as_bytes(),
+            "/home/dev/project",
+            Some("/home/dev"),
+        );
         for f in &eval.decision.findings {
-            assert!(f.span.start <= f.span.end && f.span.end <= s.len(), "{s:?}: span {:?} outside {} bytes", f.span, s.len());
+            assert!(
+                f.span.start <= f.span.end && f.span.end <= s.len(),
+                "{s:?}: span {:?} outside {} bytes",
+                f.span,
+                s.len()
+            );
         }
     }
 }
