@@ -148,9 +148,14 @@ fn command_bytes(c: &Common) -> Result<Vec<u8>, String> {
     Ok(parts.join(&b' '))
 }
 
+/// Parses and decides. A panic inside the decision is caught and turned
+/// into a deny (`internal.error`): a bug must never let a command through.
 fn judge(s: &Setup, command: &[u8]) -> (Evaluation, u128) {
     let start = Instant::now();
-    let eval = decide_bytes(&s.policy, command, &s.cwd, s.home.as_deref());
+    let eval = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decide_bytes(&s.policy, command, &s.cwd, s.home.as_deref())
+    }))
+    .unwrap_or_else(|_| shellgate_rules::internal_error(&s.policy, &s.cwd, command.len()));
     (eval, start.elapsed().as_micros())
 }
 

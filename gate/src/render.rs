@@ -38,10 +38,10 @@ pub fn text(eval: &Evaluation, command: &str) -> String {
     let mut out = format!("{}: {}\n", d.decision.as_str(), d.reason);
     for f in &d.findings {
         out.push_str(&format!(
-            "  {} [{} / {:?}] at {}..{} `{}`: {}\n",
+            "  {} [{} / {}] at {}..{} `{}`: {}\n",
             f.rule,
             f.verdict.as_str(),
-            f.section,
+            f.section.as_str(),
             f.span.start,
             f.span.end,
             snippet(command, f.span.start, f.span.end),

@@ -40,6 +40,18 @@ pub enum Section {
     Input,
 }
 
+impl Section {
+    /// The section's name as written in output and policies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::HardDeny => "hard_deny",
+            Section::SoftDeny => "soft_deny",
+            Section::TierDefault => "tier_default",
+            Section::Input => "input",
+        }
+    }
+}
+
 /// One rule that fired.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {

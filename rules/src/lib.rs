@@ -27,6 +27,29 @@ pub const SYNTAX_ERROR: &str = "parse.syntax-error";
 /// Rule id for input that cannot be a bash command (NUL, not UTF-8, too large, too deep).
 pub const INVALID_INPUT: &str = "input.invalid";
 
+/// Rule id for a failure inside shellgate itself (a bug): always deny.
+pub const INTERNAL_ERROR: &str = "internal.error";
+
+/// The evaluation to use when deciding failed unexpectedly (for example a
+/// caught panic): deny, with a reason that asks for a bug report.
+pub fn internal_error(policy: &Policy, cwd: &str, len: usize) -> Evaluation {
+    let f = Finding {
+        rule: INTERNAL_ERROR,
+        verdict: Verdict::Deny,
+        section: Section::Input,
+        span: Span::new(0, len),
+        reason: "shellgate failed while analysing this command (a bug); it is denied. Please report the command".into(),
+    };
+    Evaluation {
+        decision: Decision::from_findings(vec![f]),
+        script: None,
+        project_root: policy
+            .project_root
+            .clone()
+            .unwrap_or_else(|| cwd.to_string()),
+    }
+}
+
 /// The result of judging one command.
 #[derive(Debug)]
 pub struct Evaluation {

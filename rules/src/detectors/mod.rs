@@ -156,10 +156,43 @@ pub fn opt_value(name: &str, value: Option<&Word>) -> Option<String> {
     if let Some((_, v)) = name.split_once('=') {
         return Some(v.to_string());
     }
-    if name.len() > 2 && !name.starts_with("--") {
-        return Some(name[2..].to_string());
+    if !name.starts_with("--") {
+        // `-oVALUE`: everything after the option letter.
+        let rest = name
+            .strip_prefix('-')?
+            .char_indices()
+            .nth(1)
+            .map(|(i, _)| &name[1 + i..]);
+        return rest.filter(|r| !r.is_empty()).map(str::to_string);
     }
     None
+}
+
+/// The option itself, without a value: `--name` for `--name=VALUE`, `-o`
+/// for `-oVALUE` (by characters, so any UTF-8 is safe).
+pub fn option_key(name: &str) -> &str {
+    if name.starts_with("--") {
+        return name.split('=').next().unwrap_or(name);
+    }
+    match name.char_indices().nth(2) {
+        Some((i, _)) => &name[..i],
+        None => name,
+    }
+}
+
+#[cfg(test)]
+mod option_tests {
+    use super::*;
+
+    #[test]
+    fn option_names_and_values_are_char_safe() {
+        assert_eq!(option_key("-oout.txt"), "-o");
+        assert_eq!(option_key("--output=x"), "--output");
+        assert_eq!(option_key("-\u{48f}x"), "-\u{48f}");
+        assert_eq!(opt_value("-\u{48f}", None), None);
+        assert_eq!(opt_value("-\u{48f}ab", None).as_deref(), Some("ab"));
+        assert_eq!(opt_value("-oout.txt", None).as_deref(), Some("out.txt"));
+    }
 }
 
 #[cfg(test)]

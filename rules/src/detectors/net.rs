@@ -4,7 +4,7 @@
 
 use shellgate_parsers::{Command, Word};
 
-use super::{opt_value, parse_opts};
+use super::{opt_value, option_key, parse_opts};
 use crate::remote::Destination;
 
 /// Programs that fetch URLs.
@@ -162,12 +162,7 @@ pub fn transfer(cmd: &Command) -> Option<Transfer> {
             let (opts, operands) = parse_opts(args, CURL_VALUE_SHORT, CURL_VALUE_LONG);
             let mut remote_name = false;
             for (name, value) in &opts {
-                let base = name.split('=').next().unwrap_or(name);
-                let short = if base.starts_with("--") {
-                    base
-                } else {
-                    &base[..2.min(base.len())]
-                };
+                let short = option_key(name);
                 let v = opt_value(name, *value);
                 match short {
                     "-d" | "--data" | "--data-ascii" | "--data-binary" | "--json" => {
@@ -236,12 +231,7 @@ pub fn transfer(cmd: &Command) -> Option<Transfer> {
             let mut explicit_output = false;
             let mut prefix: Option<String> = None;
             for (name, value) in &opts {
-                let base = name.split('=').next().unwrap_or(name);
-                let short = if base.starts_with("--") {
-                    base
-                } else {
-                    &base[..2.min(base.len())]
-                };
+                let short = option_key(name);
                 let v = opt_value(name, *value);
                 match short {
                     "-O" | "--output-document" => {
