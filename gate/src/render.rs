@@ -148,7 +148,9 @@ pub fn explain(eval: &Evaluation, policy: &Policy, command: &str) -> String {
                                 format!("code run by `{via}` (made by #{producers:?})"),
                             Opaque::UnanalysedScript { via, reason, .. } =>
                                 format!("script run by `{via}`: {reason}"),
-                            Opaque::Aliases { .. } => "aliases".to_string(),
+                            Opaque::Aliases { .. } => "aliases or command hashing".to_string(),
+                            Opaque::ExecEnvironment { name, .. } =>
+                                format!("environment variable {name} (makes programs load code)"),
                         }
                     ));
                 }

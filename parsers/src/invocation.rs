@@ -299,7 +299,9 @@ fn scan(args: &[Word], spec: &Spec) -> Option<usize> {
             i += consumed;
             continue;
         }
-        if spec.assignments && is_assignment(t) {
+        // env(1) and sudo(8) take any NAME=VALUE before the command, even
+        // names bash could not assign (`BASH_FUNC_f%%=…`).
+        if spec.assignments && t.find('=').is_some_and(|i| i > 0) {
             i += 1;
             continue;
         }
@@ -336,21 +338,54 @@ pub fn unwrap(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper, Unwr
         argv: argv[..n.min(argv.len())].to_vec(),
     };
     if let Some(spec) = spec_for(name) {
-        // `env -S STRING` splits STRING into words; treat it as a script.
+        // `env -S STRING` (also `-iS STRING`, `-SSTRING`, `--split-string=STRING`)
+        // splits STRING into words; treat it as a script.
         if name == "env" {
-            if let Some(idx) = args.iter().position(|w| {
-                w.value()
-                    .is_some_and(|t| t == "-S" || t.starts_with("--split-string"))
-            }) {
-                if let Some(code) = args.get(idx + 1) {
+            let mut idx = 0;
+            while let Some(w) = args.get(idx) {
+                let Some(t) = w.value() else { break };
+                if !t.starts_with('-') {
+                    break;
+                }
+                let script = if let Some(v) = t.strip_prefix("--split-string=") {
+                    Some((v.to_string(), idx + 1))
+                } else if t == "--split-string" {
+                    args.get(idx + 1).map(|n| (n.text.clone(), idx + 2))
+                } else if !t.starts_with("--") {
+                    match t[1..].find('S') {
+                        Some(k) if k + 2 < t.len() => Some((t[k + 2..].to_string(), idx + 1)),
+                        Some(_) => args.get(idx + 1).map(|n| (n.text.clone(), idx + 2)),
+                        None => None,
+                    }
+                } else {
+                    None
+                };
+                if let Some((text, used)) = script {
+                    let mut code = w.clone();
+                    code.text = text;
+                    // The rest of the words are appended to the split string.
+                    let rest: Vec<&str> = args[used.min(args.len())..]
+                        .iter()
+                        .map(|x| x.text.as_str())
+                        .collect();
+                    if !rest.is_empty() {
+                        code.text = format!("{} {}", code.text, rest.join(" "));
+                    }
+                    code.dynamic |= args[used.min(args.len())..].iter().any(|x| x.dynamic);
                     return Some((
-                        wrapper(idx + 2),
+                        wrapper(argv.len()),
                         Unwrapped::Script {
                             via: "env -S".into(),
-                            code: code.clone(),
+                            code,
                         },
                     ));
                 }
+                // Options that take a value: skip it too.
+                idx += if t == "-u" || t == "-C" || t == "--unset" || t == "--chdir" {
+                    2
+                } else {
+                    1
+                };
             }
         }
         let found = scan(args, spec);
@@ -712,6 +747,9 @@ pub fn find_starting_points(argv: &[Word]) -> Vec<Word> {
             _ => break,
         }
     }
+    if argv.get(i).and_then(|w| w.value()) == Some("--") {
+        i += 1;
+    }
     let mut out = Vec::new();
     for w in argv.iter().skip(i) {
         match w.value() {
@@ -726,6 +764,141 @@ pub fn find_starting_points(argv: &[Word]) -> Vec<Word> {
         ));
     }
     out
+}
+
+/// Reserved words (bash manual 3.1.2.1 / 4): never command names.
+pub fn is_reserved_word(w: &str) -> bool {
+    matches!(
+        w,
+        "if" | "then"
+            | "elif"
+            | "else"
+            | "fi"
+            | "do"
+            | "done"
+            | "case"
+            | "esac"
+            | "while"
+            | "until"
+            | "for"
+            | "in"
+            | "select"
+            | "function"
+            | "[["
+            | "]]"
+            | "{"
+            | "}"
+            | "!"
+            | "coproc"
+    )
+}
+
+/// Interpreters that run a script file given as their first operand.
+pub fn is_interpreter(program: &str) -> bool {
+    [
+        "python", "perl", "ruby", "node", "nodejs", "php", "lua", "Rscript", "tclsh", "bun", "deno",
+    ]
+    .iter()
+    .any(|n| {
+        program == *n
+            || (program.starts_with(n)
+                && program[n.len()..]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '.'))
+    })
+}
+
+/// True when a `#!` line names a POSIX-like shell.
+pub fn shebang_is_shell(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("#!") else {
+        return false;
+    };
+    let mut words = rest.split_whitespace();
+    let Some(first) = words.next() else {
+        return false;
+    };
+    let prog = if basename(first) == "env" {
+        words.find(|w| !w.starts_with('-')).unwrap_or("")
+    } else {
+        basename(first)
+    };
+    is_shell(prog)
+}
+
+/// Environment variables whose value is a command that programs run
+/// (git(1) ENVIRONMENT VARIABLES, bash's `PROMPT_COMMAND`, editors and
+/// pagers, askpass helpers). Their values are analysed as scripts.
+pub fn is_command_env(name: &str) -> bool {
+    matches!(
+        name,
+        "GIT_SSH"
+            | "GIT_SSH_COMMAND"
+            | "GIT_EXTERNAL_DIFF"
+            | "GIT_EDITOR"
+            | "GIT_SEQUENCE_EDITOR"
+            | "GIT_PAGER"
+            | "GIT_ASKPASS"
+            | "GIT_PROXY_COMMAND"
+            | "EDITOR"
+            | "VISUAL"
+            | "PAGER"
+            | "MANPAGER"
+            | "LESSOPEN"
+            | "LESSCLOSE"
+            | "PROMPT_COMMAND"
+            | "SSH_ASKPASS"
+            | "SUDO_ASKPASS"
+    )
+}
+
+/// Environment variables that make programs load code from a path or
+/// options shellgate does not follow: bash's `BASH_ENV`/`ENV`, exported
+/// functions (`BASH_FUNC_name%%`), the dynamic loader's `LD_PRELOAD` and
+/// `LD_AUDIT`, git configuration injection, language start-up options.
+pub fn is_exec_env(name: &str) -> bool {
+    name.starts_with("BASH_FUNC_")
+        || name.starts_with("GIT_CONFIG")
+        || matches!(
+            name,
+            "LD_PRELOAD"
+                | "LD_AUDIT"
+                | "GIT_EXEC_PATH"
+                | "GIT_TEMPLATE_DIR"
+                | "BASH_ENV"
+                | "ENV"
+                | "SHELLOPTS"
+                | "BASHOPTS"
+                | "PERL5OPT"
+                | "RUBYOPT"
+                | "NODE_OPTIONS"
+                | "PYTHONSTARTUP"
+        )
+}
+
+/// The directory a wrapper makes its command run in (`env -C DIR`,
+/// `env --chdir=DIR`, `sudo -D DIR`).
+pub fn wrapper_chdir(w: &Wrapper) -> Option<Word> {
+    if w.name != "env" && w.name != "sudo" {
+        return None;
+    }
+    let mut it = w.argv.iter().skip(1);
+    while let Some(a) = it.next() {
+        let t = a.text.as_str();
+        if t == "-C" || t == "--chdir" || (w.name == "sudo" && (t == "-D" || t == "--chdir")) {
+            return it.next().cloned();
+        }
+        if let Some(d) = t.strip_prefix("--chdir=") {
+            let mut x = a.clone();
+            x.text = d.to_string();
+            return Some(x);
+        }
+        if t.starts_with("-C") && t.len() > 2 && w.name == "env" {
+            let mut x = a.clone();
+            x.text = t[2..].to_string();
+            return Some(x);
+        }
+    }
+    None
 }
 
 /// How a shell was asked to run code (bash manual 6.1, "Invoking Bash").

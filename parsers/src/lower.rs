@@ -23,6 +23,11 @@ use crate::{Options, ParseError};
 /// nested scripts); beyond it the rest is reported as unanalysed.
 pub const MAX_COMMANDS: usize = 10_000;
 
+/// Most bytes of statically known expansion text used for one input; past
+/// it, expansions are treated as unknown. Bounds time and memory for inputs
+/// such as `x=$x$x` repeated.
+pub const MAX_EXPANDED_BYTES: usize = 4 << 20;
+
 /// How byte offsets of a (possibly nested) source map to the top-level input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpanMap {
@@ -81,6 +86,8 @@ pub(crate) struct Lowerer<'o> {
     /// Sum of the syntax-tree depths of the scripts being lowered; bounds
     /// recursion (and so stack use) across nested scripts.
     active_depth: usize,
+    /// Bytes of known expansions used so far (see [`MAX_EXPANDED_BYTES`]).
+    expanded: usize,
 }
 
 /// Parses `text` with tree-sitter-bash. Returns the tree, or the span and
@@ -173,6 +180,7 @@ impl<'o> Lowerer<'o> {
             called: Default::default(),
             aborted: false,
             active_depth: 0,
+            expanded: 0,
         }
     }
 
@@ -260,7 +268,7 @@ impl<'o> Lowerer<'o> {
         match node.kind() {
             "command" => self.command(node, &[], src, st, ctx),
             "redirected_statement" => self.redirected(node, src, st, ctx),
-            "pipeline" => self.pipeline(node, src, st, ctx),
+            "pipeline" => self.pipeline(node, src, st, ctx, Vec::new(), Vec::new()),
             "list" => {
                 self.list(node, src, st, ctx);
                 None
@@ -335,9 +343,41 @@ impl<'o> Lowerer<'o> {
         }
     }
 
+    /// tree-sitter-bash leaves some text that bash expands as a plain leaf
+    /// (the pattern in `${x#$(cmd)}`, the word in `${x:=`cmd`}`). When a leaf
+    /// holds an unescaped `$(`, `` ` ``, `<(` or `>(`, its text is lowered as
+    /// a word so that the substitutions in it are seen. Returns true then.
+    fn leaf_substitutions(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) -> bool {
+        let raw = src.raw(node);
+        let b = raw.as_bytes();
+        let hit = (0..b.len()).any(|i| {
+            let escaped = i > 0 && b[i - 1] == b'\\';
+            !escaped
+                && (b[i] == b'`'
+                    || (b[i..].starts_with(b"$("))
+                    || ((b[i] == b'<' || b[i] == b'>') && b.get(i + 1) == Some(&b'(')))
+        });
+        if !hit {
+            return false;
+        }
+        let mut inner = st.clone();
+        self.nested(
+            &format!(": {raw}"),
+            SpanMap::Fixed(src.span(node)),
+            &mut inner,
+            ctx,
+            "expansion",
+        );
+        true
+    }
+
     /// Runs substitutions found anywhere below `node` (for constructs whose
     /// own meaning is harmless, such as `[[ … ]]` and `(( … ))`).
     fn walk_for_substitutions(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) {
+        if node.named_child_count() == 0 {
+            self.leaf_substitutions(node, src, st, ctx);
+            return;
+        }
         let mut cursor = node.walk();
         let kids: Vec<Node> = node.named_children(&mut cursor).collect();
         for k in kids {
@@ -373,17 +413,48 @@ impl<'o> Lowerer<'o> {
         }
     }
 
-    fn pipeline(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) -> Option<String> {
+    fn pipeline(
+        &mut self,
+        node: Node,
+        src: &Src,
+        st: &mut State,
+        ctx: &Ctx,
+        last: Vec<Redirect>,
+        extra: Vec<Node>,
+    ) -> Option<String> {
         let mut cursor = node.walk();
-        let stages: Vec<Node> = node
+        let mut stages: Vec<StageSrc> = node
             .named_children(&mut cursor)
             .filter(|n| n.kind() != "comment")
+            .map(StageSrc::Node)
             .collect();
+        // Redirections written after a pipeline belong to its last stage.
+        if !last.is_empty() || !extra.is_empty() {
+            if let Some(StageSrc::Node(n)) = stages.pop() {
+                stages.push(StageSrc::Redirected {
+                    node: n,
+                    redirects: last,
+                    extra,
+                });
+            }
+        }
+        self.stages(stages, src, st, ctx)
+    }
+
+    /// Lowers pipeline stages: each runs in a subshell with the output of
+    /// the earlier stages on its standard input (bash manual 3.2.3).
+    fn stages(
+        &mut self,
+        stages: Vec<StageSrc>,
+        src: &Src,
+        st: &mut State,
+        ctx: &Ctx,
+    ) -> Option<String> {
         let pid = self.out.pipelines.len();
         self.out.pipelines.push(stages.len());
         let mut data: Option<String> = None;
         let first_cmd = self.out.commands.len();
-        for (i, stage) in stages.iter().enumerate() {
+        for (i, stage) in stages.into_iter().enumerate() {
             let mut c = ctx.clone();
             c.stages.push(Stage {
                 pipeline: pid,
@@ -402,31 +473,112 @@ impl<'o> Lowerer<'o> {
             }
             // Each stage runs in a subshell: its state changes do not persist.
             let mut inner = st.clone();
-            data = self.stmt(*stage, src, &mut inner, &c);
+            data = match stage {
+                StageSrc::Node(n) => self.stmt(n, src, &mut inner, &c),
+                StageSrc::Redirected {
+                    node,
+                    redirects,
+                    extra,
+                } => self.with_redirects(node, redirects, extra, src, &mut inner, &c),
+            };
         }
         data
     }
 
     fn redirected(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) -> Option<String> {
-        let mut c = ctx.clone();
         let mut body = None;
         let mut cursor = node.walk();
         let kids: Vec<Node> = node.named_children(&mut cursor).collect();
         let mut extra = Vec::new();
+        let mut cont = Vec::new();
+        let mut reds = Vec::new();
         for k in kids {
             match k.kind() {
                 "file_redirect" | "heredoc_redirect" | "herestring_redirect" => {
-                    let (r, more) = self.redirect(k, src, st, &c);
-                    extra.extend(more);
-                    apply_stdin(&mut c, &r, self.out);
-                    c.redirects.push(r);
+                    let (r, more) = self.redirect(k, src, st, ctx);
+                    for m in more {
+                        if is_statement(m.kind()) {
+                            cont.push(m);
+                        } else {
+                            extra.push(m);
+                        }
+                    }
+                    reds.push(r);
                 }
                 _ if body.is_none() => body = Some(k),
                 _ => {}
             }
         }
-        let body = body?;
-        // A redirection of stdout means the output does not reach a pipe.
+        let Some(body) = body else {
+            // Redirections alone (`> file`): bash still opens and truncates.
+            let mut c = ctx.clone();
+            for r in reds {
+                apply_stdin(&mut c, &r, self.out);
+                c.redirects.push(r);
+            }
+            let stdin = c.stdin.clone().unwrap_or(Stdin::Inherited);
+            self.emit(src.span(node), Vec::new(), Vec::new(), &c, st, stdin);
+            return None;
+        };
+        // tree-sitter-bash puts the rest of a here-document's line inside the
+        // here-document node: `cat <<EOF | sh` pipes cat (with the here-doc)
+        // into sh; `cat <<EOF && x` runs x after it.
+        if let Some(first) = cont.first().copied() {
+            if first.kind() == "pipeline" && src.raw(first).trim_start().starts_with('|') {
+                let mut stages = vec![StageSrc::Redirected {
+                    node: body,
+                    redirects: reds,
+                    extra,
+                }];
+                let mut c2 = first.walk();
+                stages.extend(
+                    first
+                        .named_children(&mut c2)
+                        .filter(|n| n.kind() != "comment")
+                        .map(StageSrc::Node),
+                );
+                let out = self.stages(stages, src, st, ctx);
+                for other in &cont[1..] {
+                    self.stmt(*other, src, st, ctx);
+                }
+                return out;
+            }
+        }
+        let out = if body.kind() == "pipeline" {
+            self.pipeline(body, src, st, ctx, reds, extra)
+        } else {
+            self.with_redirects(body, reds, extra, src, st, ctx)
+        };
+        for k in cont {
+            if matches!(k.kind(), "list" | "pipeline")
+                && !src
+                    .raw(k)
+                    .trim_start()
+                    .starts_with(|c: char| c.is_alphanumeric())
+            {
+                self.stmts(k, src, st, ctx);
+            } else {
+                self.stmt(k, src, st, ctx);
+            }
+        }
+        out
+    }
+
+    /// Lowers `body` with `reds` applied (and `extra` words as arguments).
+    fn with_redirects(
+        &mut self,
+        body: Node,
+        reds: Vec<Redirect>,
+        extra: Vec<Node>,
+        src: &Src,
+        st: &mut State,
+        ctx: &Ctx,
+    ) -> Option<String> {
+        let mut c = ctx.clone();
+        for r in reds {
+            apply_stdin(&mut c, &r, self.out);
+            c.redirects.push(r);
+        }
         let out = if body.kind() == "command" {
             self.command(body, &extra, src, st, &c)
         } else {
@@ -435,6 +587,7 @@ impl<'o> Lowerer<'o> {
             }
             self.stmt(body, src, st, &c)
         };
+        // A redirection of stdout means the output does not reach a pipe.
         if c.redirects
             .iter()
             .any(|r| r.writes() && r.fd.is_none_or(|f| f == 1))
@@ -482,7 +635,10 @@ impl<'o> Lowerer<'o> {
                         op = src.raw(k).to_string();
                     }
                 }
-                _ if target_end.is_some_and(|e| e < k.start_byte()) || !extra.is_empty() => {
+                _ if is_statement(k.kind())
+                    || target_end.is_some_and(|e| e < k.start_byte())
+                    || !extra.is_empty() =>
+                {
                     extra.push(k)
                 }
                 _ => {
@@ -501,7 +657,8 @@ impl<'o> Lowerer<'o> {
             });
         }
         let tspan = target_span.unwrap_or(span);
-        if !op.starts_with("<<") {
+        // Here-strings undergo tilde expansion; here-documents do not.
+        if op != "<<" && op != "<<-" {
             tilde_expand(&mut target_pieces, st, false);
         }
         // Redirection targets undergo no word splitting; a here-doc body none
@@ -562,6 +719,7 @@ impl<'o> Lowerer<'o> {
 
     fn assignment_stmt(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) {
         if let Some(a) = self.assignment(node, src, st, ctx) {
+            self.exec_env(&a.name, &a.value, st, ctx);
             let append = src.raw(node).contains("+=")
                 && src.raw(node).find("+=") < src.raw(node).find('=').map(|x| x + 1);
             let v = a.value.value().map(str::to_string);
@@ -594,6 +752,8 @@ impl<'o> Lowerer<'o> {
                     .named_child(0)
                     .map(|c| src.raw(c).to_string())
                     .unwrap_or_default();
+                // The index is expanded too (`a[$(cmd)]=1` runs cmd).
+                self.walk_for_substitutions(*name_node, src, st, ctx);
                 for k in &kids[1..] {
                     self.word_pieces(*k, src, st, ctx, false);
                 }
@@ -642,6 +802,7 @@ impl<'o> Lowerer<'o> {
             match k.kind() {
                 "variable_assignment" => {
                     if let Some(a) = self.assignment(k, src, st, ctx) {
+                        self.exec_env(&a.name, &a.value, st, ctx);
                         let v = if opaque_opts {
                             None
                         } else {
@@ -991,6 +1152,36 @@ impl<'o> Lowerer<'o> {
             self.emit(span, argv, assigns, ctx, st, stdin);
             return None;
         };
+        for a in &assigns {
+            self.exec_env(&a.name, &a.value, st, ctx);
+        }
+        // Reserved words tree-sitter-bash left as a command name
+        // (`time { …; }`, `coproc cmd`, `! cmd` after a wrapper).
+        if shell_lookup && argv.len() > 1 && matches!(name.as_str(), "{" | "!" | "coproc") {
+            let skip = if name == "coproc" && argv.len() > 2 && argv[2].value() == Some("{") {
+                3
+            } else {
+                1
+            };
+            let rest = argv[skip.min(argv.len() - 1)..].to_vec();
+            return self.run(rest, assigns, span, src, st, ctx, stdin, true);
+        }
+        if shell_lookup && name == "}" {
+            return None;
+        }
+        if shell_lookup && invocation::is_reserved_word(&name) {
+            self.emit_opaque(Opaque::UnanalysedScript {
+                span: first.span,
+                via: name.clone(),
+                reason: format!("`{name}` stands where bash expects a command; this compound command could not be modelled"),
+            });
+            self.emit(span, argv, assigns, ctx, st, stdin);
+            return None;
+        }
+        // A file this same script wrote is being run.
+        if let Some(out) = self.run_written_file(&name, &argv, span, st, ctx) {
+            return out;
+        }
         // Functions (bash manual 3.3) and builtins are found only for plain names.
         if shell_lookup && !name.contains('/') {
             if let Some(def) = st.functions.get(&name).cloned() {
@@ -1010,7 +1201,7 @@ impl<'o> Lowerer<'o> {
                 .filter_map(|w| {
                     w.value()
                         .and_then(|t| t.split_once('='))
-                        .filter(|(n, _)| invocation::is_name(n))
+                        .filter(|(n, _)| !n.is_empty() && !n.starts_with('-'))
                         .map(|(n, v)| Assignment {
                             name: n.into(),
                             value: Word::literal(v, span),
@@ -1019,10 +1210,21 @@ impl<'o> Lowerer<'o> {
                 .collect();
             match inner {
                 Unwrapped::Command(words) => {
-                    // `command` and `builtin` still reach builtins; the others exec.
-                    let lookup = matches!(wrapper.name.as_str(), "command" | "builtin");
+                    // `command`, `builtin` and the `time` keyword still reach
+                    // builtins and functions; the others exec a program.
+                    let lookup = matches!(wrapper.name.as_str(), "command" | "builtin" | "time");
                     let mut assigns = assigns;
                     assigns.extend(env_assigns);
+                    if let Some(dir) = invocation::wrapper_chdir(&wrapper) {
+                        // `env -C DIR cmd`: cmd runs in DIR.
+                        let mut inner = st.clone();
+                        inner.cwd = match dir.value() {
+                            Some(d) if d.starts_with('/') => Some(join_path("/", d)),
+                            Some(d) => st.cwd.as_ref().map(|c| join_path(c, d)),
+                            None => None,
+                        };
+                        return self.run(words, assigns, span, src, &mut inner, &c, stdin, lookup);
+                    }
                     return self.run(words, assigns, span, src, st, &c, stdin, lookup);
                 }
                 Unwrapped::Script { via, code } => {
@@ -1033,6 +1235,15 @@ impl<'o> Lowerer<'o> {
             }
         }
         let program = basename(&name).to_string();
+        if matches!(program.as_str(), "at" | "batch")
+            && !argv
+                .iter()
+                .skip(1)
+                .any(|w| matches!(w.value(), Some("-l" | "-r" | "-d" | "-c" | "-f" | "-V")))
+        {
+            // at(1) runs the commands on its standard input later, with sh.
+            self.run_stdin(&program, &stdin, st.child_shell(), ctx, span);
+        }
         if invocation::is_shell(&program) {
             match invocation::shell_code(&argv) {
                 ShellCode::String(code) => {
@@ -1051,6 +1262,149 @@ impl<'o> Lowerer<'o> {
             }
         }
         self.emit(span, argv, assigns, ctx, st, stdin)
+    }
+
+    /// Checks an assignment to a variable that makes programs run code: a
+    /// command-valued one (`GIT_SSH_COMMAND`, `PAGER` …) is analysed as a
+    /// script; a path- or option-valued one (`LD_PRELOAD`, `BASH_ENV` …) is
+    /// reported as not statically known.
+    fn exec_env(&mut self, name: &str, value: &Word, st: &State, ctx: &Ctx) {
+        if invocation::is_command_env(name) {
+            if !value.text.is_empty() {
+                self.run_code(
+                    value,
+                    &format!("{name}="),
+                    st.child_shell(),
+                    ctx,
+                    value.span,
+                );
+            }
+        } else if invocation::is_exec_env(name) {
+            self.emit_opaque(Opaque::ExecEnvironment {
+                span: value.span,
+                name: name.to_string(),
+            });
+        }
+    }
+
+    /// Remembers files the command writes through `>`/`>>` redirections and
+    /// `tee`, with their content when it is known, so that running them later
+    /// in the same script is analysed (`echo 'rm -rf ~' > x.sh; sh x.sh`).
+    fn record_writes(
+        &mut self,
+        argv: &[Word],
+        ctx: &Ctx,
+        st: &mut State,
+        stdin: &Stdin,
+        output: Option<String>,
+    ) {
+        let abs = |st: &State, w: &Word| -> Option<String> {
+            let t = w.value()?;
+            if t.starts_with('/') {
+                Some(join_path("/", t))
+            } else {
+                st.cwd.as_ref().map(|c| join_path(c, t))
+            }
+        };
+        for r in &ctx.redirects {
+            if !r.writes() || r.fd.is_some_and(|f| f != 1) {
+                continue;
+            }
+            let Some(path) = abs(st, &r.target) else {
+                continue;
+            };
+            let content = match r.op.as_str() {
+                ">>" | "&>>" => match (st.files.get(&path).cloned().flatten(), &output) {
+                    (Some(old), Some(new)) => Some(old + new),
+                    _ => None,
+                },
+                _ => output.clone(),
+            };
+            st.files.insert(path, content);
+        }
+        if argv.first().and_then(|w| w.value()).map(basename) == Some("tee") {
+            let data = stdin_data(stdin);
+            let append = argv
+                .iter()
+                .any(|w| matches!(w.value(), Some("-a" | "--append")));
+            for w in argv.iter().skip(1).filter(|w| !w.text.starts_with('-')) {
+                if let Some(path) = abs(st, w) {
+                    let content = if append { None } else { data.clone() };
+                    st.files.insert(path, content);
+                }
+            }
+        }
+    }
+
+    /// When `argv` runs a file written earlier by this script (`sh x.sh`,
+    /// `./x.sh`, `source x.sh`, `python x.py`), analyses its content if known,
+    /// or reports it as code not known statically. Returns `Some` when handled.
+    fn run_written_file(
+        &mut self,
+        name: &str,
+        argv: &[Word],
+        span: Span,
+        st: &mut State,
+        ctx: &Ctx,
+    ) -> Option<Option<String>> {
+        if st.files.is_empty() {
+            return None;
+        }
+        let program = basename(name);
+        let (file, same_shell, shell) = if name.contains('/') {
+            (argv[0].clone(), false, true)
+        } else if matches!(program, "source" | ".") {
+            (argv.get(1)?.clone(), true, true)
+        } else if invocation::is_shell(program) {
+            match invocation::shell_code(argv) {
+                ShellCode::File(w) => (w, false, true),
+                _ => return None,
+            }
+        } else if invocation::is_interpreter(program) {
+            (
+                argv.iter()
+                    .skip(1)
+                    .find(|w| !w.text.starts_with('-'))?
+                    .clone(),
+                false,
+                false,
+            )
+        } else {
+            return None;
+        };
+        let path = match file.value() {
+            Some(t) if t.starts_with('/') => join_path("/", t),
+            Some(t) => join_path(st.cwd.as_ref()?, t),
+            None => return None,
+        };
+        let content = st.files.get(&path)?.clone();
+        let via = format!("{} {}", program, file.text);
+        match content {
+            Some(text)
+                if shell && !text.starts_with("#!")
+                    || shell
+                        && text
+                            .lines()
+                            .next()
+                            .is_some_and(|l| invocation::shebang_is_shell(l)) =>
+            {
+                let mut c = ctx.clone();
+                c.stdin = None;
+                if same_shell {
+                    self.nested(&text, SpanMap::Fixed(file.span), st, &c, &via);
+                } else {
+                    let mut child = st.child_shell();
+                    self.nested(&text, SpanMap::Fixed(file.span), &mut child, &c, &via);
+                }
+            }
+            _ => self.emit_opaque(Opaque::DynamicCode {
+                span: file.span,
+                via: format!("{via} (a file this command wrote)"),
+                producers: Vec::new(),
+            }),
+        }
+        let _ = span;
+        None
     }
 
     /// Runs a shell reading its script from standard input.
@@ -1200,15 +1554,31 @@ impl<'o> Lowerer<'o> {
     ) -> Option<Option<String>> {
         match name {
             "cd" | "pushd" => {
-                let target = argv.iter().skip(1).find(|w| {
-                    !w.value()
+                let mut rest = argv.iter().skip(1).skip_while(|w| {
+                    w.value()
                         .is_some_and(|t| t.starts_with('-') && t.len() > 1 && t != "--")
                 });
+                let mut target = rest.next();
+                if target.and_then(|w| w.value()) == Some("--") {
+                    target = rest.next();
+                }
+                // CDPATH and `shopt -s cdable_vars` make a relative name
+                // resolve elsewhere (bash manual 4.1, `cd`).
+                let relative_uncertain = st.vars.contains_key("CDPATH") || st.cdable_vars;
                 let new = match target {
                     None if name == "cd" => st.get("HOME"),
                     Some(w) => match w.value() {
                         Some("-") => None,
                         Some(t) if t.starts_with('/') => Some(join_path("/", t)),
+                        Some(t)
+                            if relative_uncertain
+                                && !t.starts_with("./")
+                                && !t.starts_with("../")
+                                && t != "."
+                                && t != ".." =>
+                        {
+                            None
+                        }
                         Some(t) => st.cwd.as_ref().map(|c| join_path(c, t)),
                         None => None,
                     },
@@ -1327,6 +1697,51 @@ impl<'o> Lowerer<'o> {
                     stdin.clone(),
                 ))
             }
+            "trap" if argv.len() > 2 && argv[1].value().is_none_or(|t| !t.starts_with('-')) => {
+                // `trap ACTION SIGNAL…`: ACTION is a script run later in this shell.
+                let action = argv[1].clone();
+                let out = self.emit(
+                    span,
+                    argv.to_vec(),
+                    assigns.to_vec(),
+                    ctx,
+                    st,
+                    stdin.clone(),
+                );
+                let mut s = st.clone();
+                self.run_code(&action, "trap", s.clone(), ctx, span);
+                let _ = &mut s;
+                Some(out)
+            }
+            "hash"
+                if argv.iter().any(|w| {
+                    w.value().is_some_and(|t| {
+                        t.starts_with("-p") || t.starts_with('-') && t.contains('p')
+                    })
+                }) =>
+            {
+                // `hash -p PATH NAME` makes NAME run PATH.
+                self.emit_opaque(Opaque::Aliases { span });
+                Some(self.emit(
+                    span,
+                    argv.to_vec(),
+                    assigns.to_vec(),
+                    ctx,
+                    st,
+                    stdin.clone(),
+                ))
+            }
+            "shopt" if argv.iter().any(|w| w.value() == Some("cdable_vars")) => {
+                st.cdable_vars = true;
+                Some(self.emit(
+                    span,
+                    argv.to_vec(),
+                    assigns.to_vec(),
+                    ctx,
+                    st,
+                    stdin.clone(),
+                ))
+            }
             "alias" if argv.len() > 1 => {
                 self.emit_opaque(Opaque::Aliases { span });
                 Some(self.emit(
@@ -1383,13 +1798,17 @@ impl<'o> Lowerer<'o> {
         argv: Vec<Word>,
         assignments: Vec<Assignment>,
         ctx: &Ctx,
-        st: &State,
+        st: &mut State,
         stdin: Stdin,
     ) -> Option<String> {
         if !self.budget_ok(span) {
             return None;
         }
         let static_argv: Option<Vec<&str>> = argv.iter().map(|w| w.value()).collect();
+        let output_for_files = static_argv
+            .as_ref()
+            .and_then(|a| static_output::stdout_of(a, stdin_data(&stdin).as_deref()));
+        self.record_writes(&argv, ctx, st, &stdin, output_for_files);
         let output =
             static_argv.and_then(|a| static_output::stdout_of(&a, stdin_data(&stdin).as_deref()));
         let id = self.out.commands.len();
@@ -1437,6 +1856,13 @@ impl<'o> Lowerer<'o> {
             | "special_variable_name"
             | "variable_name"
             | "test_operator" => {
+                if self.leaf_substitutions(node, src, st, ctx) {
+                    pieces.push(Piece::Unknown {
+                        src: raw.to_string(),
+                        substs: Vec::new(),
+                    });
+                    return (pieces, false);
+                }
                 push_unquoted(&mut pieces, raw);
                 (pieces, raw.contains('\\'))
             }
@@ -1492,9 +1918,18 @@ impl<'o> Lowerer<'o> {
                 (pieces, true)
             }
             "simple_expansion" | "expansion" => {
-                match self.expansion_value(node, src, st, ctx) {
-                    Some(v) => push_str(&mut pieces, &v, in_dq, true),
-                    None => pieces.push(Piece::Unknown {
+                let mark = self.out.commands.len();
+                let value = self.expansion_value(node, src, st, ctx);
+                if value.is_none() && self.out.commands.len() == mark {
+                    // Operators shellgate does not evaluate still run the
+                    // substitutions inside them (`${x/$(cmd)/}`).
+                    self.walk_for_substitutions(node, src, st, ctx);
+                }
+                match value {
+                    Some(v) if self.expansion_ok(&v, st, in_dq) => {
+                        push_str(&mut pieces, &v, in_dq, true)
+                    }
+                    _ => pieces.push(Piece::Unknown {
                         src: raw.to_string(),
                         substs: Vec::new(),
                     }),
@@ -1518,13 +1953,20 @@ impl<'o> Lowerer<'o> {
                         reason: "nested too deeply".into(),
                     });
                     None
+                } else if let Some(text) = backtick_unescape(raw) {
+                    // Inside backquotes, `\``, `\$` and `\\` are unescaped
+                    // before the text is parsed (bash manual 3.5.4).
+                    self.nested(&text, SpanMap::Fixed(src.span(node)), &mut inner, &c, "`…`");
+                    None
                 } else {
                     self.stmts(node, src, &mut inner, &c)
                 };
                 match out {
                     // bash removes trailing newlines from the output.
-                    Some(o) => push_str(&mut pieces, o.trim_end_matches('\n'), in_dq, true),
-                    None => pieces.push(Piece::Unknown {
+                    Some(o) if self.expansion_ok(&o, st, in_dq) => {
+                        push_str(&mut pieces, o.trim_end_matches('\n'), in_dq, true)
+                    }
+                    _ => pieces.push(Piece::Unknown {
                         src: raw.to_string(),
                         substs: vec![id],
                     }),
@@ -1589,6 +2031,20 @@ impl<'o> Lowerer<'o> {
                 (pieces, false)
             }
         }
+    }
+
+    /// True when a known expansion may be used as text: within the budget,
+    /// and not subject to word splitting on a changed `$IFS`.
+    fn expansion_ok(&mut self, value: &str, st: &State, in_dq: bool) -> bool {
+        self.expanded += value.len();
+        if self.expanded > MAX_EXPANDED_BYTES {
+            return false;
+        }
+        in_dq
+            || st
+                .vars
+                .get("IFS")
+                .is_none_or(|v| v.value.as_deref() == Some(" \t\n"))
     }
 
     /// Value of `$name` or `${…}` when statically known (bash manual 3.5.3).
@@ -1862,6 +2318,38 @@ fn collapse(pieces: Vec<Piece>, span: Span) -> Word {
     w
 }
 
+/// A pipeline stage: a syntax node, or a node with redirections that the
+/// grammar attached elsewhere.
+enum StageSrc<'t> {
+    Node(Node<'t>),
+    Redirected {
+        node: Node<'t>,
+        redirects: Vec<Redirect>,
+        extra: Vec<Node<'t>>,
+    },
+}
+
+/// Node kinds that are statements rather than words.
+fn is_statement(kind: &str) -> bool {
+    matches!(
+        kind,
+        "pipeline"
+            | "list"
+            | "command"
+            | "redirected_statement"
+            | "subshell"
+            | "compound_statement"
+            | "negated_command"
+            | "if_statement"
+            | "while_statement"
+            | "for_statement"
+            | "case_statement"
+            | "function_definition"
+            | "variable_assignment"
+            | "declaration_command"
+    )
+}
+
 fn flatten_list<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
     let mut cursor = node.walk();
     for k in node.named_children(&mut cursor) {
@@ -1896,6 +2384,25 @@ fn apply_stdin(ctx: &mut Ctx, r: &Redirect, script: &Script) {
             path: r.target.clone(),
         });
     }
+}
+
+/// The text of a backquoted command substitution after bash's backslash
+/// processing, when it contains escapes (`None` otherwise).
+fn backtick_unescape(raw: &str) -> Option<String> {
+    let inner = raw.strip_prefix('`')?.strip_suffix('`')?;
+    if !inner.contains('\\') {
+        return None;
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && matches!(chars.peek(), Some('`' | '$' | '\\')) {
+            out.extend(chars.next());
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
 }
 
 fn stdin_data(stdin: &Stdin) -> Option<String> {

@@ -301,6 +301,14 @@ pub enum Opaque {
         /// Why it could not be analysed.
         reason: String,
     },
+    /// An environment variable that makes programs run a command or load
+    /// code (`GIT_SSH_COMMAND`, `BASH_ENV`, `LD_PRELOAD`, `BASH_FUNC_*` …).
+    ExecEnvironment {
+        /// Where.
+        span: Span,
+        /// The variable.
+        name: String,
+    },
     /// `shopt -s expand_aliases` or `alias` definitions: aliases change what
     /// later words mean.
     Aliases {

@@ -30,7 +30,14 @@ pub(crate) struct State {
     pub cwd: Option<String>,
     pub home: Option<String>,
     pub functions: BTreeMap<String, Rc<FuncDef>>,
+    /// `shopt -s cdable_vars` was seen: `cd NAME` may go to `$NAME`.
+    pub cdable_vars: bool,
+    /// Files this script wrote, by absolute path: their content when known.
+    pub files: BTreeMap<String, Option<String>>,
 }
+
+/// Longest variable value tracked (bytes); longer values become unknown.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 impl State {
     /// Value of a variable: `None` when unknown. Variables never assigned in
@@ -48,6 +55,7 @@ impl State {
     }
 
     pub fn set(&mut self, name: &str, value: Option<String>) {
+        let value = value.filter(|v| v.len() <= MAX_VALUE_BYTES);
         let exported = self.vars.get(name).is_some_and(|v| v.exported);
         self.vars.insert(name.to_string(), Var { value, exported });
     }
@@ -76,6 +84,8 @@ impl State {
             cwd: self.cwd.clone(),
             home: self.home.clone(),
             functions: BTreeMap::new(),
+            cdable_vars: false,
+            files: self.files.clone(),
         }
     }
 
@@ -102,6 +112,15 @@ impl State {
             }
             if out.cwd != s.cwd {
                 out.cwd = None;
+            }
+            out.cdable_vars |= s.cdable_vars;
+            for (k, v) in &s.files {
+                let merged = if out.files.get(k) == Some(v) {
+                    v.clone()
+                } else {
+                    None
+                };
+                out.files.insert(k.clone(), merged);
             }
             for (k, f) in &s.functions {
                 out.functions.insert(k.clone(), f.clone());

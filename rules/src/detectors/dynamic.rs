@@ -14,6 +14,8 @@ pub const DYNAMIC_COMMAND: &str = "code.dynamic-command";
 pub const DYNAMIC_CODE: &str = "code.dynamic-code";
 /// Rule id: a nested script could not be analysed.
 pub const UNANALYSED: &str = "code.unanalysed";
+/// Rule id: an environment variable that makes programs load code.
+pub const EXEC_ENV: &str = "code.exec-env";
 /// Rule id: aliases are defined or enabled.
 pub const ALIASES: &str = "code.aliases";
 
@@ -24,6 +26,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             Opaque::DynamicCommandName { span, text, .. } => finding(DYNAMIC_COMMAND, Verdict::Ask, Section::TierDefault, *span, format!("the command name `{text}` is only known when it runs; write the command name literally")),
             Opaque::DynamicCode { span, via, .. } => finding(DYNAMIC_CODE, Verdict::Ask, Section::TierDefault, *span, format!("`{via}` runs code that is only known when it runs; write the commands out literally")),
             Opaque::UnanalysedScript { span, via, reason } => finding(UNANALYSED, Verdict::Ask, Section::TierDefault, *span, format!("the script run by `{via}` could not be analysed ({reason})")),
+            Opaque::ExecEnvironment { span, name } => finding(EXEC_ENV, Verdict::Ask, Section::TierDefault, *span, format!("`{name}` makes programs load code that shellgate cannot follow")),
             Opaque::Aliases { span } => finding(ALIASES, Verdict::Ask, Section::TierDefault, *span, "aliases change what later commands mean; use functions or write commands out"),
         });
     }
@@ -51,5 +54,11 @@ mod tests {
             None,
         );
         assert_verdict("/bin/r? -rf x", Ask, Some(super::DYNAMIC_COMMAND));
+        assert_verdict("LD_PRELOAD=./x.so ls", Ask, Some(super::EXEC_ENV));
+        assert_verdict(
+            "env 'BASH_FUNC_ls%%=() { rm -rf /etc; }' bash -c ls",
+            Ask,
+            Some(super::EXEC_ENV),
+        );
     }
 }
