@@ -884,7 +884,7 @@ pub fn wrapper_chdir(w: &Wrapper) -> Option<Word> {
     let mut it = w.argv.iter().skip(1);
     while let Some(a) = it.next() {
         let t = a.text.as_str();
-        if t == "-C" || t == "--chdir" || (w.name == "sudo" && (t == "-D" || t == "--chdir")) {
+        if t == "-C" || t == "--chdir" || (w.name == "sudo" && t == "-D") {
             return it.next().cloned();
         }
         if let Some(d) = t.strip_prefix("--chdir=") {

@@ -649,17 +649,17 @@ impl<'o> Lowerer<'o> {
                 }
             }
         }
+        let tspan = target_span.unwrap_or(span);
+        // Here-strings undergo tilde expansion; here-documents do not.
+        if op != "<<" && op != "<<-" {
+            tilde_expand(&mut target_pieces, st, false);
+        }
         if op == "<<<" {
             target_pieces.push(Piece::Char {
                 c: '\n',
                 quoted: true,
                 expanded: false,
             });
-        }
-        let tspan = target_span.unwrap_or(span);
-        // Here-strings undergo tilde expansion; here-documents do not.
-        if op != "<<" && op != "<<-" {
-            tilde_expand(&mut target_pieces, st, false);
         }
         // Redirection targets undergo no word splitting; a here-doc body none
         // of the other expansions either.
@@ -1250,6 +1250,9 @@ impl<'o> Lowerer<'o> {
                     self.run_code(&code, &format!("{program} -c"), st.child_shell(), ctx, span)
                 }
                 ShellCode::Stdin => self.run_stdin(&program, &stdin, st.child_shell(), ctx, span),
+                ShellCode::File(w) if is_stdin_path(&w.text) => {
+                    self.run_stdin(&program, &stdin, st.child_shell(), ctx, span)
+                }
                 ShellCode::File(w) if w.process_substitution || w.dynamic => {
                     let producers = self.out.substitution_commands(&w.substitutions);
                     self.emit_opaque(Opaque::DynamicCode {
@@ -1322,6 +1325,15 @@ impl<'o> Lowerer<'o> {
             };
             st.files.insert(path, content);
         }
+        if let Some("cp" | "mv" | "install" | "ln") =
+            argv.first().and_then(|w| w.value()).map(basename)
+        {
+            if let Some(dest) = argv.iter().skip(1).rfind(|w| !w.text.starts_with('-')) {
+                if let Some(path) = abs(st, dest) {
+                    st.files.insert(path, None);
+                }
+            }
+        }
         if argv.first().and_then(|w| w.value()).map(basename) == Some("tee") {
             let data = stdin_data(stdin);
             let append = argv
@@ -1380,13 +1392,14 @@ impl<'o> Lowerer<'o> {
         let content = st.files.get(&path)?.clone();
         let via = format!("{} {}", program, file.text);
         match content {
+            // A shell runs the text itself unless a `#!` line names another program.
             Some(text)
-                if shell && !text.starts_with("#!")
-                    || shell
-                        && text
+                if shell
+                    && (!text.starts_with("#!")
+                        || text
                             .lines()
                             .next()
-                            .is_some_and(|l| invocation::shebang_is_shell(l)) =>
+                            .is_some_and(invocation::shebang_is_shell)) =>
             {
                 let mut c = ctx.clone();
                 c.stdin = None;
@@ -1564,7 +1577,9 @@ impl<'o> Lowerer<'o> {
                 }
                 // CDPATH and `shopt -s cdable_vars` make a relative name
                 // resolve elsewhere (bash manual 4.1, `cd`).
-                let relative_uncertain = st.vars.contains_key("CDPATH") || st.cdable_vars;
+                let relative_uncertain = st.vars.contains_key("CDPATH")
+                    || st.cdable_vars
+                    || assigns.iter().any(|a| a.name == "CDPATH");
                 let new = match target {
                     None if name == "cd" => st.get("HOME"),
                     Some(w) => match w.value() {
@@ -1633,6 +1648,18 @@ impl<'o> Lowerer<'o> {
                 }
                 Some(None)
             }
+            "source" | "." if argv.get(1).is_some_and(|w| is_stdin_path(&w.text)) => {
+                let out = self.emit(
+                    span,
+                    argv.to_vec(),
+                    assigns.to_vec(),
+                    ctx,
+                    st,
+                    stdin.clone(),
+                );
+                self.run_stdin(name, stdin, st.clone(), ctx, span);
+                Some(out)
+            }
             "source" | "." => {
                 if let Some(w) = argv.get(1) {
                     if w.process_substitution || w.dynamic {
@@ -1697,9 +1724,18 @@ impl<'o> Lowerer<'o> {
                     stdin.clone(),
                 ))
             }
-            "trap" if argv.len() > 2 && argv[1].value().is_none_or(|t| !t.starts_with('-')) => {
-                // `trap ACTION SIGNAL…`: ACTION is a script run later in this shell.
-                let action = argv[1].clone();
+            "trap"
+                if argv.len() > 2
+                    && argv[1]
+                        .value()
+                        .is_none_or(|t| !t.starts_with('-') || t == "--") =>
+            {
+                // `trap [--] ACTION SIGNAL…`: ACTION is a script run later in this shell.
+                let action = if argv[1].value() == Some("--") {
+                    argv[2].clone()
+                } else {
+                    argv[1].clone()
+                };
                 let out = self.emit(
                     span,
                     argv.to_vec(),
@@ -1708,10 +1744,20 @@ impl<'o> Lowerer<'o> {
                     st,
                     stdin.clone(),
                 );
-                let mut s = st.clone();
-                self.run_code(&action, "trap", s.clone(), ctx, span);
-                let _ = &mut s;
+                self.run_code(&action, "trap", st.clone(), ctx, span);
                 Some(out)
+            }
+            "enable" if argv.len() > 1 => {
+                // `enable -n NAME` / `enable -f FILE NAME` changes what NAME runs.
+                self.emit_opaque(Opaque::Aliases { span });
+                Some(self.emit(
+                    span,
+                    argv.to_vec(),
+                    assigns.to_vec(),
+                    ctx,
+                    st,
+                    stdin.clone(),
+                ))
             }
             "hash"
                 if argv.iter().any(|w| {
@@ -2403,6 +2449,11 @@ fn backtick_unescape(raw: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// Paths that name the process's own standard input.
+fn is_stdin_path(p: &str) -> bool {
+    matches!(p, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
 }
 
 fn stdin_data(stdin: &Stdin) -> Option<String> {

@@ -79,6 +79,16 @@ pub fn decide_bytes(policy: &Policy, command: &[u8], cwd: &str, home: Option<&st
 
 /// Judges a command string. See [`decide_bytes`].
 pub fn decide(policy: &Policy, command: &str, cwd: &str, home: Option<&str>) -> Evaluation {
+    decide_inner(policy, command, cwd, home, 0)
+}
+
+fn decide_inner(
+    policy: &Policy,
+    command: &str,
+    cwd: &str,
+    home: Option<&str>,
+    nesting: usize,
+) -> Evaluation {
     let cwd = shellgate_parsers::join_path("/", cwd);
     let opts = Options {
         home: home.map(str::to_string),
@@ -93,6 +103,8 @@ pub fn decide(policy: &Policy, command: &str, cwd: &str, home: Option<&str>) -> 
     let cx = detectors::Cx {
         script: &script,
         policy,
+        nesting,
+        links: detectors::symlinks(&script),
         paths: paths::PathContext {
             project_root: project_root.clone(),
             home: home.map(|h| shellgate_parsers::join_path("/", h)),
@@ -109,6 +121,43 @@ pub fn decide(policy: &Policy, command: &str, cwd: &str, home: Option<&str>) -> 
         script: Some(script),
         project_root,
     }
+}
+
+/// Findings for `text`, a script that a command runs (a git alias, a
+/// command-valued option): parsed and judged like a command of its own,
+/// from the same working directory, with every span mapped to `span`.
+/// Input that cannot be parsed gives an ask, as at top level.
+pub(crate) fn nested_findings(cx: &detectors::Cx, text: &str, span: Span) -> Vec<Finding> {
+    if cx.nesting >= shellgate_parsers::DEFAULT_MAX_NESTING {
+        return vec![Finding {
+            rule: detectors::dynamic::UNANALYSED,
+            verdict: Verdict::Ask,
+            section: Section::TierDefault,
+            span,
+            reason: "a command run by another command is nested too deeply to analyse".into(),
+        }];
+    }
+    let cwd = cx
+        .script
+        .commands
+        .first()
+        .and_then(|c| c.cwd.clone())
+        .unwrap_or_else(|| cx.paths.project_root.clone());
+    let eval = decide_inner(
+        cx.policy,
+        text,
+        &cwd,
+        cx.paths.home.as_deref(),
+        cx.nesting + 1,
+    );
+    eval.decision
+        .findings
+        .into_iter()
+        .map(|mut f| {
+            f.span = span;
+            f
+        })
+        .collect()
 }
 
 fn failed(policy: &Policy, cwd: &str, err: &ParseError, len: usize) -> Evaluation {

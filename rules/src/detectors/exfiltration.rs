@@ -106,6 +106,34 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 ));
             }
         }
+        if matches!(prog, "sftp" | "ftp" | "lftp" | "tftp") {
+            // The first operand is the host; commands come from stdin.
+            if let Some(w) = super::parse_opts(cmd.args(), "oPFiBRsSlb", &[]).1.first() {
+                let host = w.text.rsplit_once('@').map_or(w.text.as_str(), |(_, h)| h);
+                if let Some(d) =
+                    Destination::from_host_or_url(host.split(':').next().unwrap_or(host))
+                {
+                    if !cx.trusted(&d) {
+                        let fed = !matches!(cmd.stdin, Stdin::Inherited);
+                        let (rule, v, s) = if fed {
+                            (UPLOAD, Verdict::Deny, Section::HardDeny)
+                        } else {
+                            (UNTRUSTED, Verdict::Ask, Section::TierDefault)
+                        };
+                        out.push(finding(
+                            rule,
+                            v,
+                            s,
+                            w.span,
+                            format!(
+                                "`{prog}` transfers files with {}, which is not a trusted remote",
+                                d.display()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         if matches!(prog, "scp" | "rsync" | "sftp") {
             let remotes = net::remote_hosts(cmd);
             // The last operand is the destination (scp(1), rsync(1)).
@@ -134,6 +162,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             }
         }
         if prog == "ssh" {
+            ssh_command(cx, cmd, out);
             for (d, w) in net::remote_hosts(cmd) {
                 if !cx.trusted(&d) {
                     let fed = !matches!(cmd.stdin, Stdin::Inherited);
@@ -168,6 +197,46 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 dynamic_destination(cx, cmd, w, out);
             }
         }
+    }
+}
+
+/// `ssh [options] [user@]host [command…]`: the command runs in a shell on
+/// the host and is judged like a local one (ssh(1)); a root login to this
+/// machine is privilege escalation.
+fn ssh_command(cx: &Cx, cmd: &Command, out: &mut Vec<Finding>) {
+    let (_, operands) = super::parse_opts(cmd.args(), "bcDEeFIiJLlmOoPpQRSWw", &[]);
+    let Some((host, rest)) = operands.split_first() else {
+        return;
+    };
+    let (user, h) = host
+        .text
+        .rsplit_once('@')
+        .map_or((None, host.text.as_str()), |(u, h)| (Some(u), h));
+    let user = user.or_else(|| {
+        cmd.args()
+            .windows(2)
+            .find(|p| p[0].text == "-l")
+            .map(|p| p[1].text.as_str())
+    });
+    if user == Some("root") && super::is_loopback(h) {
+        out.push(finding(
+            super::privilege::ESCALATION,
+            Verdict::Deny,
+            Section::SoftDeny,
+            host.span,
+            "`ssh root@localhost` logs in to this machine as root",
+        ));
+    }
+    if !rest.is_empty() {
+        let text = rest
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let span = shellgate_parsers::invocation::words_span(
+            &rest.iter().map(|w| (*w).clone()).collect::<Vec<_>>(),
+        );
+        out.extend(crate::nested_findings(cx, &text, span));
     }
 }
 

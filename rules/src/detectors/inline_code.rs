@@ -62,6 +62,19 @@ fn family(prog: &str) -> Option<&'static (&'static str, &'static [&'static str])
     })
 }
 
+/// Short options that take a value (perlrun(1) `-M -m -I -x -F -C -d
+/// -D`, python(1) `-W -X -m -Q`, ruby(1) `-r -I -E -F -C -x -T -K -W`,
+/// node(1) `-r`), which end a cluster of short options.
+fn value_letters(prog: &str) -> &'static str {
+    match family(prog).map(|f| f.0) {
+        Some("perl") => "MmIxFCdD",
+        Some("python") => "WXmQ",
+        Some("ruby") => "rIEFCxTKW",
+        Some("node" | "nodejs" | "bun") => "r",
+        _ => "",
+    }
+}
+
 /// Where `cmd`'s code comes from, when `cmd` runs an interpreter.
 pub fn interpreter_code(cmd: &Command) -> Option<Code> {
     let (_, inline_flags) = family(cmd.program()?)?;
@@ -81,6 +94,7 @@ pub fn interpreter_code(cmd: &Command) -> Option<Code> {
         // `perl -lne CODE`, `perl -lnE'CODE'`: the first inline-code letter
         // takes the rest of the word, or the next word.
         if t.starts_with('-') && !t.starts_with("--") && t.len() > 2 {
+            let value_letters = value_letters(cmd.program().unwrap_or(""));
             let letters: Vec<char> = inline_flags
                 .iter()
                 .filter(|f| f.len() == 2)
@@ -89,7 +103,12 @@ pub fn interpreter_code(cmd: &Command) -> Option<Code> {
             if t.starts_with("-m") && letters.iter().all(|l| *l != 'm') {
                 return Some(Code::Other);
             }
-            if let Some((k, c)) = t[1..].char_indices().find(|(_, c)| letters.contains(c)) {
+            // Scan the cluster; a letter that takes a value ends it.
+            let hit = t[1..]
+                .char_indices()
+                .take_while(|(_, c)| !value_letters.contains(*c) || letters.contains(c))
+                .find(|(_, c)| letters.contains(c));
+            if let Some((k, c)) = hit {
                 let rest = &t[1 + k + c.len_utf8()..];
                 if rest.is_empty() {
                     return Some(
@@ -137,6 +156,10 @@ const DELETE: &[&str] = &[
     "rimraf",
     "delete",
     "truncate",
+    "remove_tree",
+    "rm_f",
+    "remove_dir",
+    "remove_entry",
 ];
 const NETWORK: &[&str] = &[
     "urllib",
@@ -179,7 +202,7 @@ const PROCESS: &[&str] = &[
     "getattr",
     "ctypes",
     "Function",
-    "require",
+    // (require alone is a module import; child_process is listed)
     "open3",
     "IPC::Open3",
     "shell_exec",
@@ -407,6 +430,8 @@ mod tests {
             None,
         );
         assert_verdict("seq 1 10 | perl -lnE'print $_ * 2'", Allow, None);
+        assert_verdict("perl -MFile::Path -e 'rmtree \"/home/dev\"'", Deny, None);
+        assert_verdict("ruby -rfileutils -e 'FileUtils.rm_r \"/etc\"'", Deny, None);
         assert_verdict("perl -le'unlink \"/etc/passwd\"'", Deny, None);
     }
 }

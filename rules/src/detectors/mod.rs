@@ -10,10 +10,12 @@ use crate::remote::{is_trusted, Destination};
 
 pub mod disk;
 pub mod dynamic;
+pub mod exec_options;
 pub mod exfiltration;
 pub mod git;
 pub mod inline_code;
 pub mod net;
+pub mod packages;
 pub mod pipe_to_shell;
 pub mod privilege;
 pub mod recursive_delete;
@@ -36,6 +38,8 @@ pub const ALL: &[(&str, Detector)] = &[
     ("secrets", secrets::check),
     ("inline_code", inline_code::check),
     ("dynamic", dynamic::check),
+    ("exec_options", exec_options::check),
+    ("packages", packages::check),
     ("restrictive", restrictive::check),
 ];
 
@@ -47,6 +51,10 @@ pub struct Cx<'a> {
     pub policy: &'a Policy,
     /// Project root, home and secret patterns.
     pub paths: PathContext,
+    /// How deep this evaluation is nested in command-valued options.
+    pub nesting: usize,
+    /// Symbolic links the script itself creates: (link path, target), absolute.
+    pub links: Vec<(String, String)>,
 }
 
 impl<'a> Cx<'a> {
@@ -60,15 +68,89 @@ impl<'a> Cx<'a> {
         &self.script.commands[id]
     }
 
-    /// True when `dest` is a trusted remote.
+    /// True when `dest` is a trusted remote, or this machine's loopback
+    /// (local development servers are not exfiltration targets).
     pub fn trusted(&self, dest: &Destination) -> bool {
-        is_trusted(&self.policy.trusted_remotes, dest)
+        is_trusted(&self.policy.trusted_remotes, dest) || is_loopback(&dest.host)
     }
 
-    /// Classifies a word as a path for `cmd` (uses its working directory).
+    /// Classifies a word as a path for `cmd` (uses its working directory,
+    /// and follows symbolic links the script itself creates).
     pub fn place(&self, cmd: &Command, w: &Word) -> (crate::paths::Place, Option<String>) {
-        self.paths.classify(w, cmd.cwd.as_deref())
+        match self.paths.resolve(w, self.follow_cwd(cmd).as_deref()) {
+            Some(abs) => {
+                let abs = self.follow(&abs);
+                (self.paths.place(&abs), Some(abs))
+            }
+            None => (crate::paths::Place::Unknown, None),
+        }
     }
+
+    /// `path` with a leading symbolic link made by this script replaced by
+    /// its target (repeatedly, a bounded number of times).
+    pub fn follow(&self, path: &str) -> String {
+        let mut p = path.to_string();
+        for _ in 0..8 {
+            let hit = self
+                .links
+                .iter()
+                .find(|(link, _)| p == *link || p.starts_with(&format!("{link}/")));
+            match hit {
+                Some((link, target)) => {
+                    p = shellgate_parsers::join_path("/", &format!("{target}{}", &p[link.len()..]))
+                }
+                None => break,
+            }
+        }
+        p
+    }
+
+    fn follow_cwd(&self, cmd: &Command) -> Option<String> {
+        cmd.cwd.as_deref().map(|c| self.follow(c))
+    }
+}
+
+/// True for `localhost`, `127.0.0.0/8` and `::1`.
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "::1"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
+}
+
+/// Symbolic links created by `ln -s TARGET LINK` in the script, resolved
+/// against each command's working directory.
+pub fn symlinks(script: &Script) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for cmd in &script.commands {
+        if cmd.program() != Some("ln")
+            || !cmd.args().iter().any(|w| {
+                w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('s')
+                    || w.text == "--symbolic"
+            })
+        {
+            continue;
+        }
+        let (_, operands) = parse_opts(cmd.args(), "tS", &["--target-directory", "--suffix"]);
+        let (Some(target), Some(link)) = (operands.first(), operands.get(1)) else {
+            continue;
+        };
+        let (Some(t), Some(l), Some(cwd)) = (target.value(), link.value(), cmd.cwd.as_deref())
+        else {
+            continue;
+        };
+        let link_abs = shellgate_parsers::join_path(cwd, l);
+        // A relative target is relative to the link's directory.
+        let dir = link_abs
+            .rsplit_once('/')
+            .map(|(d, _)| if d.is_empty() { "/" } else { d })
+            .unwrap_or("/");
+        out.push((link_abs.clone(), shellgate_parsers::join_path(dir, t)));
+    }
+    out
 }
 
 /// Shorthand constructor.

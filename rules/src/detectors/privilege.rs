@@ -15,6 +15,29 @@ pub const SETUID: &str = "privilege.setuid";
 /// Rule id: containers with host root, devices or namespaces.
 pub const CONTAINER: &str = "privilege.container-host";
 
+/// Programs that run commands as another user or with more privileges
+/// than their caller, besides the wrappers the parser unwraps.
+const PRIVILEGE_PROGRAMS: &[&str] = &[
+    "please",
+    "systemd-run",
+    "machinectl",
+    "ksu",
+    "gksu",
+    "gksudo",
+    "kdesu",
+    "kdesudo",
+    "runuser",
+    "setpriv",
+    "nsenter",
+    "capsh",
+    "sg",
+    "newgrp",
+    "su",
+    "calife",
+    "super",
+    "op",
+];
+
 /// Reports privilege escalation in every command.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for cmd in &cx.script.commands {
@@ -31,7 +54,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             }
         }
         let Some(prog) = cmd.program() else { continue };
-        if PRIVILEGE_WRAPPERS.contains(&prog) {
+        if PRIVILEGE_WRAPPERS.contains(&prog) || PRIVILEGE_PROGRAMS.contains(&prog) {
             out.push(finding(
                 ESCALATION,
                 Verdict::Deny,
@@ -41,6 +64,40 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             ));
         }
         match prog {
+            "install" | "mkdir" => {
+                // `-m MODE` / `--mode=MODE` (install(1), mkdir(1)).
+                let args = cmd.args();
+                for (i, w) in args.iter().enumerate() {
+                    let mode = if w.text == "-m" || w.text == "--mode" {
+                        args.get(i + 1).map(|m| (m.text.clone(), m.span))
+                    } else {
+                        w.text
+                            .strip_prefix("--mode=")
+                            .or_else(|| w.text.strip_prefix("-m").filter(|m| !m.is_empty()))
+                            .map(|m| (m.to_string(), w.span))
+                    };
+                    if let Some((m, span)) = mode {
+                        if id_bits(&m) == IdBits::SetUid {
+                            out.push(finding(
+                                SETUID,
+                                Verdict::Deny,
+                                Section::HardDeny,
+                                span,
+                                format!("`{prog} -m {m}` creates a set-user-ID file"),
+                            ));
+                        }
+                    }
+                }
+            }
+            "chmod" if cmd.args().iter().any(|w| w.text.starts_with("--reference")) => {
+                out.push(finding(
+                    SETUID,
+                    Verdict::Ask,
+                    Section::TierDefault,
+                    cmd.span,
+                    "`chmod --reference` copies another file's mode, which may include set-user-ID",
+                ));
+            }
             "chmod" => {
                 let (_, operands) = parse_opts(cmd.args(), "", &["--reference"]);
                 if let Some(mode) = operands.first() {
@@ -77,7 +134,9 @@ enum IdBits {
 /// set-user-ID), `g+s` (set-group-ID), or octal whose fourth digit from the
 /// right has 4 (set-user-ID) or 2 (set-group-ID).
 fn id_bits(mode: &str) -> IdBits {
-    if mode.chars().all(|c| c.is_ascii_digit()) {
+    let digits = mode.trim_start_matches(['=', '+']);
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        let mode = digits;
         let d = if mode.len() >= 4 {
             mode.chars()
                 .rev()
@@ -114,16 +173,45 @@ fn id_bits(mode: &str) -> IdBits {
 
 fn container(cx: &Cx, cmd: &shellgate_parsers::Command, out: &mut Vec<Finding>) {
     let args = cmd.args();
-    let Some(sub_at) = args.iter().position(|w| !w.text.starts_with('-')) else {
-        return;
-    };
+    // Skip global options, some of which take a value (`-H HOST`, `--context X`).
+    let mut sub_at = None;
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if matches!(
+            t,
+            "-H" | "--host"
+                | "-c"
+                | "--context"
+                | "--config"
+                | "-l"
+                | "--log-level"
+                | "--tlscacert"
+                | "--tlscert"
+                | "--tlskey"
+                | "--url"
+                | "--connection"
+                | "--identity"
+        ) {
+            i += 2;
+            continue;
+        }
+        if !t.starts_with('-') {
+            sub_at = Some(i);
+            break;
+        }
+        i += 1;
+    }
+    let Some(sub_at) = sub_at else { return };
     let sub = args[sub_at].text.as_str();
-    let sub_args = if sub == "container" {
+    // `docker container run`, `docker compose run` (compose options first).
+    let nested = matches!(sub, "container" | "compose");
+    let sub_args = if nested {
         args.get(sub_at + 2..).unwrap_or(&[])
     } else {
         &args[sub_at + 1..]
     };
-    let sub = if sub == "container" {
+    let sub = if nested {
         args.get(sub_at + 1).map(|w| w.text.as_str()).unwrap_or("")
     } else {
         sub
@@ -165,7 +253,9 @@ fn container(cx: &Cx, cmd: &shellgate_parsers::Command, out: &mut Vec<Finding>) 
                 "runs a privileged container (full access to the host kernel and devices)"
                     .to_string(),
             ),
-            "--pid" | "--ipc" | "--uts" | "--userns" if v == "host" => {
+            "--pid" | "--ipc" | "--uts" | "--userns" | "--network" | "--net" | "--cgroupns"
+                if v == "host" =>
+            {
                 Some(format!("shares the host's {} namespace", &base[2..]))
             }
             "--cap-add" => Some(format!("adds the {v} capability")),
@@ -250,6 +340,24 @@ mod tests {
         );
         assert_verdict("chmod 6755 ./tool", Deny, Some(super::SETUID));
         assert_verdict("chmod 755 script.sh", Allow, None);
+        assert_verdict("chmod =4755 x", Deny, Some(super::SETUID));
+        assert_verdict("install -m 4755 /bin/bash ./x", Deny, Some(super::SETUID));
+        assert_verdict(
+            "chmod --reference=/usr/bin/passwd x",
+            Ask,
+            Some(super::SETUID),
+        );
+        assert_verdict(
+            "docker -H unix:///var/run/docker.sock run -v /:/h alpine",
+            Deny,
+            Some(super::CONTAINER),
+        );
+        assert_verdict(
+            "systemd-run --uid=0 --pty bash",
+            Deny,
+            Some(super::ESCALATION),
+        );
+        assert_verdict("runuser -u root -- id", Deny, Some(super::ESCALATION));
         assert_verdict(
             "docker run --rm -v /:/mnt ubuntu cat /mnt/etc/shadow",
             Deny,

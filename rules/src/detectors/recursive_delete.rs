@@ -22,11 +22,45 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         match cmd.program() {
             Some("rm") => {
                 let (opts, targets) = parse_opts(cmd.args(), "", &[]);
+                // A word only known at run time may be `-r` (or a target).
                 let recursive = opts
                     .iter()
-                    .any(|(o, _)| matches!(o.as_str(), "-r" | "-R" | "--recursive"));
+                    .any(|(o, _)| matches!(o.as_str(), "-r" | "-R" | "--recursive"))
+                    || cmd.args().iter().any(|w| w.dynamic);
                 for t in targets {
                     judge(cx, cmd, t, recursive, "rm", out);
+                }
+            }
+            // Moving a tree away removes it from where it was (mv(1)).
+            Some("mv") => {
+                let (opts, operands) =
+                    parse_opts(cmd.args(), "tS", &["--target-directory", "--suffix"]);
+                let explicit_target = opts
+                    .iter()
+                    .any(|(o, _)| o == "-t" || o.starts_with("--target-directory"));
+                let n = operands.len();
+                let sources = if explicit_target {
+                    n
+                } else {
+                    n.saturating_sub(1)
+                };
+                for t in operands.into_iter().take(sources) {
+                    judge(cx, cmd, t, true, "mv", out);
+                }
+            }
+            Some("trash" | "trash-put" | "gtrash" | "rmtrash") => {
+                for t in parse_opts(cmd.args(), "", &[]).1 {
+                    judge(cx, cmd, t, true, "trash", out);
+                }
+            }
+            Some("gio")
+                if cmd
+                    .args()
+                    .first()
+                    .is_some_and(|w| w.text == "trash" || w.text == "remove") =>
+            {
+                for t in parse_opts(&cmd.args()[1..], "", &[]).1 {
+                    judge(cx, cmd, t, true, "gio trash", out);
                 }
             }
             Some("rmdir" | "unlink") => {
@@ -51,6 +85,109 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 .1
                 {
                     judge(cx, cmd, t, false, "shred -u", out);
+                }
+            }
+            // Archivers and copiers that remove their sources (tar(1)
+            // --remove-files, zip(1) -m, rsync(1) --remove-source-files).
+            Some("tar" | "gtar" | "bsdtar")
+                if cmd.args().iter().any(|w| w.text == "--remove-files") =>
+            {
+                let (_, operands) = parse_opts(
+                    cmd.args(),
+                    "fCbHKLMNTVXgI",
+                    &[
+                        "--file",
+                        "--directory",
+                        "--exclude",
+                        "--transform",
+                        "--owner",
+                        "--group",
+                        "--mode",
+                        "--format",
+                    ],
+                );
+                for t in operands.into_iter().filter(|w| {
+                    !w.text.contains('.') || w.text.starts_with('/') || w.text.starts_with('~')
+                }) {
+                    judge(cx, cmd, t, true, "tar --remove-files", out);
+                }
+            }
+            Some("zip")
+                if cmd.args().iter().any(|w| {
+                    w.text == "-m"
+                        || w.text == "--move"
+                        || (w.text.starts_with('-')
+                            && !w.text.starts_with("--")
+                            && w.text.contains('m'))
+                }) =>
+            {
+                let (_, operands) = parse_opts(
+                    cmd.args(),
+                    "bnPtxiTD",
+                    &[
+                        "--temp-path",
+                        "--suffixes",
+                        "--password",
+                        "--exclude",
+                        "--include",
+                    ],
+                );
+                for t in operands.into_iter().skip(1) {
+                    judge(cx, cmd, t, true, "zip -m", out);
+                }
+            }
+            Some("rsync") if cmd.args().iter().any(|w| w.text == "--remove-source-files") => {
+                let (_, operands) = parse_opts(
+                    cmd.args(),
+                    "eBT",
+                    &["--rsh", "--exclude", "--include", "--filter"],
+                );
+                let n = operands.len();
+                for t in operands
+                    .into_iter()
+                    .take(n.saturating_sub(1))
+                    .filter(|w| !w.text.contains(':'))
+                {
+                    judge(cx, cmd, t, true, "rsync --remove-source-files", out);
+                }
+            }
+            Some("git") => {
+                // `git clean -f…` deletes untracked files in the work tree.
+                if let Some(call) = super::git::split(cmd) {
+                    if call.sub.is_some_and(|s| s.text == "worktree")
+                        && call.args.first().is_some_and(|w| w.text == "remove")
+                    {
+                        for t in parse_opts(&call.args[1..], "", &[]).1 {
+                            judge(cx, cmd, t, true, "git worktree remove", out);
+                        }
+                    }
+                    if call.sub.is_some_and(|s| s.text == "clean")
+                        && call.args.iter().any(|w| {
+                            w.text.starts_with('-')
+                                && !w.text.starts_with("--")
+                                && w.text.contains('f')
+                                || w.text == "--force"
+                        })
+                    {
+                        let mut dir = cmd.cwd.clone();
+                        for d in &call.dirs {
+                            dir = match (dir, d.value()) {
+                                (_, Some(p)) if p.starts_with('/') => {
+                                    Some(shellgate_parsers::join_path("/", p))
+                                }
+                                (Some(c), Some(p)) => Some(shellgate_parsers::join_path(&c, p)),
+                                _ => None,
+                            };
+                        }
+                        if let Some(wt) = &call.work_tree {
+                            dir = dir.map(|c| shellgate_parsers::join_path(&c, wt));
+                        }
+                        let mut w = call.sub.cloned().unwrap_or_else(|| cmd.argv[0].clone());
+                        w.text = format!("{}/*", dir.clone().unwrap_or_default());
+                        w.glob = true;
+                        w.dynamic = dir.is_none();
+                        judge(cx, cmd, &w, true, "git clean", out);
+                    }
                 }
             }
             Some("find") if cmd.args().iter().any(|w| w.text == "-delete") => {
@@ -206,5 +343,35 @@ mod tests {
         assert_verdict("rm -rf /tmp/scratch", Ask, Some(super::RULE));
         assert_verdict("rm -rf .", Ask, Some(super::RULE));
         assert_verdict("rm -rf .git", Ask, Some(super::RULE));
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use crate::detectors::testutil::assert_verdict;
+    use crate::Verdict::*;
+
+    #[test]
+    fn other_deleters_and_symlinks() {
+        for c in [
+            "tar --remove-files -cf /dev/null ~",
+            "zip -rm /tmp/x.zip ~",
+            "rsync --remove-source-files -a ~/ /tmp/x",
+            "git -C ~ clean -fdx",
+            "git --work-tree=/home/dev clean -ffdx",
+            "cd ~ && git clean -fdx",
+            "ln -s /home/dev h && rm -rf h/",
+            "ln -s / r; cd r; rm -rf *",
+            "set -- -rf ~; rm \"$@\"",
+        ] {
+            assert_verdict(
+                c,
+                if c.starts_with("set") { Ask } else { Deny },
+                Some(super::RULE),
+            );
+        }
+        for c in ["git clean -fdx", "tar --remove-files -czf logs.tgz logs"] {
+            assert_verdict(c, Allow, None);
+        }
     }
 }

@@ -43,6 +43,10 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let mut words: Vec<&shellgate_parsers::Word> = Vec::new();
         if !NO_READ.contains(&prog) {
             words.extend(cmd.args().iter());
+            // The destination of a copy is written, not read.
+            if matches!(prog, "cp" | "mv" | "install" | "ln") {
+                words.pop();
+            }
         }
         if let Stdin::File { path } = &cmd.stdin {
             words.push(path);
@@ -85,5 +89,6 @@ mod tests {
         assert_verdict("grep TOKEN < .env", Ask, Some(super::RULE));
         assert_verdict("ls ~/.ssh", Allow, None);
         assert_verdict("cat Cargo.toml", Allow, None);
+        assert_verdict("cp .env.example .env", Allow, None);
     }
 }

@@ -83,6 +83,15 @@ pub fn write_targets(cmd: &Command) -> Vec<&Word> {
             let (_, operands) = parse_opts(args, "", &["--reference"]);
             out.extend(operands.into_iter().skip(1));
         }
+        "dd" => out.extend(args.iter().filter(|w| w.text.starts_with("of="))),
+        "unzip" => {
+            let mut it = args.iter();
+            while let Some(w) = it.next() {
+                if w.text == "-d" {
+                    out.extend(it.next());
+                }
+            }
+        }
         "tar" => {
             let mut it = args.iter();
             while let Some(w) = it.next() {
@@ -99,10 +108,71 @@ pub fn write_targets(cmd: &Command) -> Vec<&Word> {
 /// Reports writes outside the project.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for cmd in &cx.script.commands {
-        for w in write_targets(cmd) {
+        let mut targets: Vec<Word> = write_targets(cmd).into_iter().cloned().collect();
+        // A clone writes its destination directory.
+        if let Some(call) = super::git::split(cmd) {
+            if call.sub.is_some_and(|s| s.text == "clone") {
+                let ops: Vec<&Word> = call
+                    .args
+                    .iter()
+                    .filter(|w| !w.text.starts_with('-'))
+                    .collect();
+                if let Some(dir) = ops.get(1) {
+                    targets.push((*dir).clone());
+                }
+            }
+        }
+        // Downloads write their output file (`curl -o`, `wget -O`).
+        if let Some(t) = super::net::transfer(cmd) {
+            for o in t.outputs {
+                targets.push(Word::literal(o, cmd.span));
+            }
+        }
+        for w in &targets {
             let (place, abs) = classify(cx, cmd, w);
+            // The path as written too: `ln -sf X ~/.bashrc` replaces ~/.bashrc itself.
+            let literal = cx.paths.resolve(w, cmd.cwd.as_deref());
+            let prog = cmd.program().unwrap_or("redirection");
+            let root = &cx.paths.project_root;
+            if let Some(a) = literal.iter().chain(abs.iter()).find(|a| {
+                a.starts_with(&format!("{root}/.git/hooks/")) || **a == format!("{root}/.git/hooks")
+            }) {
+                out.push(finding(PERSISTENCE, Verdict::Deny, Section::HardDeny, w.span, format!("`{prog}` writes the git hook {a}, which runs on later git commands; install hooks by hand")));
+                continue;
+            }
+            if literal
+                .iter()
+                .chain(abs.iter())
+                .any(|a| *a == format!("{root}/.git/config"))
+            {
+                out.push(finding(
+                    super::git::CONFIG_EXEC,
+                    Verdict::Ask,
+                    Section::SoftDeny,
+                    w.span,
+                    format!("`{prog}` writes .git/config, which can make git run commands"),
+                ));
+                continue;
+            }
+            let (place, abs) = match literal.as_ref().map(|l| (cx.paths.place(l), l.clone())) {
+                // `ln` writes the link itself, wherever it will point.
+                Some((p, l))
+                    if prog == "ln"
+                        || persistence(cx, &l)
+                        || matches!(p, Place::System | Place::Root) =>
+                {
+                    (p, Some(l))
+                }
+                _ => (place, abs),
+            };
             let shown = abs.clone().unwrap_or_else(|| w.text.clone());
             let prog = cmd.program().unwrap_or("redirection");
+            if let (Some(a), Some(_)) = (&abs, &cx.paths.home) {
+                if persistence(cx, a) {
+                    out.push(finding(PERSISTENCE, Verdict::Deny, Section::HardDeny, w.span, format!("`{prog}` writes {a}, which runs code or grants access at login; change it by hand if you mean to")));
+                    continue;
+                }
+            }
             if let (Some(a), Some(h)) = (&abs, &cx.paths.home) {
                 if PERSISTENCE_FILES
                     .iter()
@@ -144,11 +214,28 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     }
 }
 
+/// True for shell start-up files, SSH keys and autostart entries in `$HOME`.
+fn persistence(cx: &Cx, abs: &str) -> bool {
+    let Some(h) = &cx.paths.home else {
+        return false;
+    };
+    PERSISTENCE_FILES
+        .iter()
+        .any(|p| abs == format!("{h}/{p}") || abs.starts_with(&format!("{h}/{p}/")))
+}
+
 /// Like [`Cx::place`], but a dynamic word is judged by its known directory
 /// prefix (`/etc/$x` is still in `/etc`).
 fn classify(cx: &Cx, cmd: &Command, w: &Word) -> (Place, Option<String>) {
     if !w.dynamic {
-        return cx.place(cmd, w);
+        let (place, abs) = cx.place(cmd, w);
+        // `dd of=PATH`
+        if let Some(p) = w.text.strip_prefix("of=") {
+            let mut x = w.clone();
+            x.text = p.to_string();
+            return cx.place(cmd, &x);
+        }
+        return (place, abs);
     }
     let prefix = w.text.split(['$', '`']).next().unwrap_or("");
     match prefix.rfind('/') {
@@ -190,6 +277,25 @@ mod tests {
         );
         assert_verdict("cp evil /usr/local/bin/", Deny, Some(super::SYSTEM));
         assert_verdict("echo x > /etc/$NAME", Deny, Some(super::SYSTEM));
+        assert_verdict(
+            "echo x | dd of=/home/dev/.bashrc",
+            Deny,
+            Some(super::PERSISTENCE),
+        );
+        assert_verdict(
+            "curl -o ~/.bashrc https://pypi.org/x",
+            Deny,
+            Some(super::PERSISTENCE),
+        );
+        assert_verdict("> /etc/passwd", Deny, Some(super::SYSTEM));
+        assert_verdict("unzip x.zip -d ~", Ask, Some(super::OUTSIDE));
+        assert_verdict("ln -s ../shared/config config", Allow, None);
+        assert_verdict("ln -sf /tmp/x ~/.bashrc", Deny, Some(super::PERSISTENCE));
+        assert_verdict(
+            "echo x > .git/hooks/pre-commit",
+            Deny,
+            Some(super::PERSISTENCE),
+        );
     }
 
     #[test]

@@ -1,0 +1,434 @@
+//! `code.exec-option`: ordinary tools with options or scripts that run
+//! commands — sed's `e` command and `s///e` flag (GNU sed manual, "Extended
+//! Commands"), awk's `system()` and pipes (POSIX awk), tar's
+//! `--to-command`, `--checkpoint-action=exec`, `-I`/`--use-compress-program`
+//! and volume scripts (GNU tar manual), `zip -TT`, editors' `-c`/`+cmd`,
+//! gdb's `-ex`, rsync/scp/ssh remote-shell and proxy commands, `make`'s
+//! `SHELL=`. A command given as an option value is judged like any other
+//! command; the option itself asks, since shellgate cannot see when or how
+//! often it runs.
+
+use shellgate_parsers::{Command, Span, Word};
+
+use super::{finding, Cx};
+use crate::finding::{Finding, Section, Verdict};
+
+/// Rule id.
+pub const RULE: &str = "code.exec-option";
+
+fn ask(span: Span, why: String, out: &mut Vec<Finding>) {
+    out.push(finding(RULE, Verdict::Ask, Section::TierDefault, span, why));
+}
+
+/// Value of `--name=V`, `--name V`, `-x V` or `-xV` at position `i`.
+fn value_at(args: &[Word], i: usize, names: &[&str]) -> Option<(String, Span)> {
+    let t = args[i].text.as_str();
+    for n in names {
+        if t == *n {
+            return args.get(i + 1).map(|w| (w.text.clone(), w.span));
+        }
+        if n.starts_with("--") {
+            if let Some(v) = t.strip_prefix(&format!("{n}=")) {
+                return Some((v.to_string(), args[i].span));
+            }
+        } else if n.len() == 2 && t.starts_with(n) && t.len() > 2 && !t.starts_with("--") {
+            return Some((t[2..].to_string(), args[i].span));
+        }
+    }
+    None
+}
+
+/// Judges `code` as a command and asks for the option that runs it.
+fn command_value(cx: &Cx, prog: &str, opt: &str, code: &str, span: Span, out: &mut Vec<Finding>) {
+    out.extend(crate::nested_findings(cx, code, span));
+    ask(
+        span,
+        format!("`{prog} {opt}` runs the command `{code}`"),
+        out,
+    );
+}
+
+/// True when a sed script uses the `e` command or the `e` flag of `s`.
+fn sed_executes(script: &str) -> bool {
+    // Commands start a line, or follow `;`, `{` or an address.
+    for part in script.split(['\n', ';', '{', '}']) {
+        let p = part.trim_start_matches(|c: char| {
+            c.is_ascii_digit() || matches!(c, ',' | '$' | ' ' | '!' | '~')
+        });
+        if p == "e" || p.starts_with("e ") {
+            return true;
+        }
+        if let Some(rest) = p.strip_prefix('s') {
+            if let Some(delim) = rest
+                .chars()
+                .next()
+                .filter(|c| !c.is_alphanumeric() && *c != ' ')
+            {
+                let fields: Vec<&str> = rest[delim.len_utf8()..].split(delim).collect();
+                if fields.len() >= 3
+                    && fields[2]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric())
+                        .any(|c| c == 'e')
+                {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// True when a sed script writes files with the `w`/`W` command or the
+/// `w` flag of `s` (GNU sed manual, "Commands").
+fn sed_writes(script: &str) -> bool {
+    script.split(['\n', ';', '{', '}']).any(|part| {
+        let p = part.trim_start_matches(|c: char| {
+            c.is_ascii_digit() || matches!(c, ',' | '$' | ' ' | '!' | '~' | '/')
+        });
+        p.starts_with("w ") || p.starts_with("W ")
+    }) || script.contains("/w ")
+}
+
+/// True when an awk program can run commands: `system(`, or output piped to
+/// / input read from a command (`print | "cmd"`, `"cmd" | getline`).
+fn awk_executes(prog: &str) -> bool {
+    if prog.contains("system(") || prog.contains("system (") {
+        return true;
+    }
+    let b = prog.as_bytes();
+    (0..b.len())
+        .any(|i| b[i] == b'|' && b.get(i + 1) != Some(&b'|') && (i == 0 || b[i - 1] != b'|'))
+}
+
+/// Reports command-running options of ordinary tools.
+pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
+    for cmd in &cx.script.commands {
+        let Some(prog) = cmd.program() else { continue };
+        let args = cmd.args();
+        match prog {
+            "sed" | "gsed" => sed(cmd, out),
+            "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => {
+                let program = args
+                    .iter()
+                    .find(|w| !w.text.starts_with('-'))
+                    .filter(|_| !args.iter().any(|w| w.text == "-f"));
+                if let Some(p) = program {
+                    if awk_executes(&p.text) {
+                        ask(p.span, format!("the {prog} program runs commands (`system()` or a pipe); shellgate cannot see which"), out);
+                    }
+                }
+                if args
+                    .iter()
+                    .any(|w| w.text == "-f" || w.text.starts_with("--file"))
+                {
+                    ask(
+                        cmd.span,
+                        format!(
+                            "`{prog} -f` runs an awk program from a file, which can run commands"
+                        ),
+                        out,
+                    );
+                }
+            }
+            "tar" | "gtar" | "bsdtar" => {
+                for i in 0..args.len() {
+                    for names in [
+                        &["--to-command"][..],
+                        &["--use-compress-program", "-I"][..],
+                        &["--rsh-command"][..],
+                        &["--info-script", "--new-volume-script", "-F"][..],
+                    ] {
+                        if let Some((code, span)) = value_at(args, i, names) {
+                            command_value(cx, prog, names[0], &code, span, out);
+                        }
+                    }
+                    if let Some((action, span)) = value_at(args, i, &["--checkpoint-action"]) {
+                        if let Some(code) = action.strip_prefix("exec=") {
+                            command_value(cx, prog, "--checkpoint-action=exec", code, span, out);
+                        }
+                    }
+                }
+            }
+            "zip" => {
+                for i in 0..args.len() {
+                    if let Some((code, span)) = value_at(args, i, &["-TT", "--unzip-command"]) {
+                        command_value(cx, prog, "-TT", &code, span, out);
+                    }
+                }
+            }
+            "vim" | "vi" | "nvim" | "ex" | "view" | "gvim" | "vimdiff" => {
+                for (i, w) in args.iter().enumerate() {
+                    if w.text.starts_with('+')
+                        || matches!(w.text.as_str(), "-c" | "--cmd" | "-S" | "-s" | "-u")
+                    {
+                        let span = args
+                            .get(i + 1)
+                            .filter(|_| !w.text.starts_with('+'))
+                            .map(|n| n.span)
+                            .unwrap_or(w.span);
+                        ask(
+                            span,
+                            format!(
+                                "`{prog} {}` runs editor commands, which can run shell commands",
+                                w.text
+                            ),
+                            out,
+                        );
+                    }
+                }
+            }
+            "emacs" | "emacsclient"
+                if args.iter().any(|w| {
+                    matches!(
+                        w.text.as_str(),
+                        "--eval" | "-l" | "--load" | "-f" | "--funcall" | "--batch" | "-batch"
+                    )
+                }) =>
+            {
+                ask(
+                    cmd.span,
+                    format!("`{prog}` evaluates Lisp, which can run shell commands"),
+                    out,
+                );
+            }
+            "gdb" | "lldb"
+                if args.iter().any(|w| {
+                    matches!(
+                        w.text.as_str(),
+                        "-ex"
+                            | "-iex"
+                            | "-x"
+                            | "-ix"
+                            | "--eval-command"
+                            | "--command"
+                            | "-o"
+                            | "-s"
+                            | "--batch"
+                    ) || w.text.starts_with("--eval-command=")
+                }) =>
+            {
+                ask(
+                    cmd.span,
+                    format!("`{prog}` runs debugger commands, which can run shell commands"),
+                    out,
+                );
+            }
+            "rsync" | "scp" | "sftp" | "ssh" => {
+                for i in 0..args.len() {
+                    if let Some((code, span)) = value_at(
+                        args,
+                        i,
+                        if prog == "rsync" {
+                            &["-e", "--rsh", "--rsync-path"][..]
+                        } else if prog == "ssh" {
+                            &[][..]
+                        } else {
+                            &["-S"][..]
+                        },
+                    ) {
+                        command_value(cx, prog, "-e", &code, span, out);
+                    }
+                    if let Some((opt, span)) = value_at(args, i, &["-o"]) {
+                        let (k, v) = opt.split_once(['=', ' ']).unwrap_or((opt.as_str(), ""));
+                        if matches!(
+                            k.to_ascii_lowercase().as_str(),
+                            "proxycommand"
+                                | "localcommand"
+                                | "knownhostscommand"
+                                | "remotecommand"
+                                | "permitlocalcommand"
+                        ) {
+                            command_value(cx, prog, &format!("-o {k}"), v, span, out);
+                        }
+                    }
+                }
+            }
+            "make" | "gmake" => {
+                for w in args {
+                    if w.text.starts_with("SHELL=") || w.text.starts_with(".SHELLFLAGS=") {
+                        ask(
+                            w.span,
+                            format!(
+                                "`make {}` replaces the shell make runs recipes with",
+                                w.text
+                            ),
+                            out,
+                        );
+                    }
+                }
+                if args
+                    .iter()
+                    .any(|w| w.text == "-E" || w.text.starts_with("--eval"))
+                {
+                    ask(
+                        cmd.span,
+                        "`make --eval` adds make rules whose recipes run commands".to_string(),
+                        out,
+                    );
+                }
+                if args.windows(2).any(|p| {
+                    matches!(p[0].text.as_str(), "-f" | "--file" | "--makefile") && p[1].text == "-"
+                }) {
+                    ask(
+                        cmd.span,
+                        "`make -f -` runs recipes read from standard input".to_string(),
+                        out,
+                    );
+                }
+            }
+            "systemctl"
+                if args.iter().any(|w| {
+                    matches!(
+                        w.text.as_str(),
+                        "enable"
+                            | "link"
+                            | "edit"
+                            | "set-environment"
+                            | "import-environment"
+                            | "daemon-reload"
+                            | "preset"
+                    )
+                }) =>
+            {
+                out.push(finding(
+                    super::writes::PERSISTENCE,
+                    Verdict::Ask,
+                    Section::SoftDeny,
+                    cmd.span,
+                    "`systemctl` changes which services run at start-up",
+                ));
+            }
+            "git"
+                if args.iter().any(|w| w.text.starts_with("--exec-path="))
+                    || args.windows(2).any(|p| p[0].text == "--exec-path") =>
+            {
+                ask(
+                    cmd.span,
+                    "`git --exec-path` makes git run its helpers from another directory"
+                        .to_string(),
+                    out,
+                );
+            }
+            "crontab"
+                if !args
+                    .iter()
+                    .any(|w| matches!(w.text.as_str(), "-l" | "-r" | "-e")) =>
+            {
+                out.push(finding(
+                    super::writes::PERSISTENCE,
+                    Verdict::Deny,
+                    Section::HardDeny,
+                    cmd.span,
+                    "`crontab` installs commands that run on a schedule; change cron jobs by hand",
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn sed(cmd: &Command, out: &mut Vec<Finding>) {
+    let args = cmd.args();
+    let mut scripts: Vec<&Word> = Vec::new();
+    let mut explicit = false;
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if t == "-e" || t == "--expression" {
+            scripts.extend(args.get(i + 1));
+            explicit = true;
+            i += 2;
+            continue;
+        }
+        if let Some(v) = t.strip_prefix("--expression=") {
+            let _ = v;
+            scripts.push(&args[i]);
+            explicit = true;
+        } else if t == "-f" || t == "--file" {
+            out.push(finding(
+                RULE,
+                Verdict::Ask,
+                Section::TierDefault,
+                args[i].span,
+                "`sed -f` runs a sed script from a file, which can run commands",
+            ));
+            explicit = true;
+            i += 1;
+        } else if !t.starts_with('-') && !explicit && scripts.is_empty() {
+            scripts.push(&args[i]);
+        }
+        i += 1;
+    }
+    for s in scripts {
+        let text = s.text.strip_prefix("--expression=").unwrap_or(&s.text);
+        if sed_writes(text) {
+            out.push(finding(
+                RULE,
+                Verdict::Ask,
+                Section::TierDefault,
+                s.span,
+                format!("the sed script `{text}` writes files (`w`)"),
+            ));
+        }
+        if sed_executes(text) || s.dynamic {
+            out.push(finding(
+                RULE,
+                Verdict::Ask,
+                Section::TierDefault,
+                s.span,
+                format!("the sed script `{text}` runs shell commands (`e`)"),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detectors::testutil::assert_verdict;
+    use crate::Verdict::*;
+
+    // sed and awk forms checked with GNU sed 4.9 and gawk 5.2 in a temp dir.
+    #[test]
+    fn tools_that_run_commands() {
+        assert_verdict("sed '1e rm -rf ~' f", Ask, Some(super::RULE));
+        assert_verdict("sed 's/.*/id/e' f", Ask, Some(super::RULE));
+        assert_verdict("awk 'BEGIN{system(\"id\")}'", Ask, Some(super::RULE));
+        assert_verdict("awk '{print | \"sh\"}' f", Ask, Some(super::RULE));
+        assert_verdict(
+            "tar --checkpoint=1 --checkpoint-action=exec='rm -rf ~' -cf x.tar .",
+            Deny,
+            Some("destructive.recursive-delete"),
+        );
+        assert_verdict(
+            "tar -cf x.tar --to-command='sh -c id' .",
+            Ask,
+            Some(super::RULE),
+        );
+        assert_verdict(
+            "zip -T -TT 'sudo id' x.zip f",
+            Deny,
+            Some("privilege.escalation"),
+        );
+        assert_verdict("rsync -e 'sh -c \"rm -rf ~\"' a b:", Deny, None);
+        assert_verdict("echo x | crontab -", Deny, Some("fs.persistence"));
+        assert_verdict("vim -c '!id' f", Ask, Some(super::RULE));
+    }
+
+    #[test]
+    fn ordinary_uses_pass() {
+        for c in [
+            "sed -n '1,40p' src/lib.rs",
+            "sed -i 's/foo/bar/g' src/x.rs",
+            "sed -e 's/a/b/' -e 's/c/d/' f",
+            "awk '{print $1}' f",
+            "awk -F, 'NR>1 || $2 {print $2}' f.csv",
+            "tar -xzf vendor.tgz -C vendor/",
+            "crontab -l",
+            "make test",
+            "sed 's/e/E/' f",
+        ] {
+            assert_verdict(c, Allow, None);
+        }
+    }
+}
