@@ -159,7 +159,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             }
             "vim" | "vi" | "nvim" | "ex" | "view" | "gvim" | "vimdiff" => {
                 for (i, w) in args.iter().enumerate() {
-                    if w.text.starts_with('+')
+                    if (w.text.starts_with('+') && !w.text[1..].chars().all(|c| c.is_ascii_digit()))
                         || matches!(w.text.as_str(), "-c" | "--cmd" | "-S" | "-s" | "-u")
                     {
                         let span = args
@@ -286,7 +286,6 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                             | "edit"
                             | "set-environment"
                             | "import-environment"
-                            | "daemon-reload"
                             | "preset"
                     )
                 }) =>
@@ -413,6 +412,7 @@ mod tests {
         assert_verdict("rsync -e 'sh -c \"rm -rf ~\"' a b:", Deny, None);
         assert_verdict("echo x | crontab -", Deny, Some("fs.persistence"));
         assert_verdict("vim -c '!id' f", Ask, Some(super::RULE));
+        assert_verdict("vim +'!id' f", Ask, Some(super::RULE));
     }
 
     #[test]
@@ -430,5 +430,17 @@ mod tests {
         ] {
             assert_verdict(c, Allow, None);
         }
+    }
+}
+
+#[cfg(test)]
+mod editor_tests {
+    use crate::detectors::testutil::assert_verdict;
+    use crate::Verdict::*;
+
+    #[test]
+    fn line_numbers_are_not_commands() {
+        assert_verdict("vim +12 src/lib.rs", Allow, None);
+        assert_verdict("systemctl daemon-reload", Allow, None);
     }
 }
