@@ -1600,37 +1600,16 @@ impl<'o> Lowerer<'o> {
                     None => None,
                 };
                 st.cwd = new;
-                self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                );
+                self.emit_builtin(span, argv, assigns, ctx, st, stdin);
                 Some(None)
             }
             "popd" => {
                 st.cwd = None;
-                self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                );
+                self.emit_builtin(span, argv, assigns, ctx, st, stdin);
                 Some(None)
             }
             "eval" => {
-                self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                );
+                self.emit_builtin(span, argv, assigns, ctx, st, stdin);
                 if argv.len() > 1 {
                     let code = invocation::join_words(&argv[1..]);
                     if let Some(text) = code.value().map(str::to_string) {
@@ -1649,14 +1628,7 @@ impl<'o> Lowerer<'o> {
                 Some(None)
             }
             "source" | "." if argv.get(1).is_some_and(|w| is_stdin_path(&w.text)) => {
-                let out = self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                );
+                let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
                 self.run_stdin(name, stdin, st.clone(), ctx, span);
                 Some(out)
             }
@@ -1671,14 +1643,7 @@ impl<'o> Lowerer<'o> {
                         });
                     }
                 }
-                let out = self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                );
+                let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
                 // The sourced file may set anything.
                 st.vars.values_mut().for_each(|v| v.value = None);
                 st.cwd = None;
@@ -1693,14 +1658,7 @@ impl<'o> Lowerer<'o> {
                 if name == "read" && argv.len() == 1 {
                     st.set("REPLY", None);
                 }
-                Some(self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                ))
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             "printf"
                 if argv
@@ -1715,14 +1673,7 @@ impl<'o> Lowerer<'o> {
                 if let Some(v) = var {
                     st.set(&v, None);
                 }
-                Some(self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                ))
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             "trap"
                 if argv.len() > 2
@@ -1736,28 +1687,14 @@ impl<'o> Lowerer<'o> {
                 } else {
                     argv[1].clone()
                 };
-                let out = self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                );
+                let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
                 self.run_code(&action, "trap", st.clone(), ctx, span);
                 Some(out)
             }
             "enable" if argv.len() > 1 => {
                 // `enable -n NAME` / `enable -f FILE NAME` changes what NAME runs.
                 self.emit_opaque(Opaque::Aliases { span });
-                Some(self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                ))
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             "hash"
                 if argv.iter().any(|w| {
@@ -1768,47 +1705,19 @@ impl<'o> Lowerer<'o> {
             {
                 // `hash -p PATH NAME` makes NAME run PATH.
                 self.emit_opaque(Opaque::Aliases { span });
-                Some(self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                ))
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             "shopt" if argv.iter().any(|w| w.value() == Some("cdable_vars")) => {
                 st.cdable_vars = true;
-                Some(self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                ))
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             "alias" if argv.len() > 1 => {
                 self.emit_opaque(Opaque::Aliases { span });
-                Some(self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                ))
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             "shopt" if argv.iter().any(|w| w.value() == Some("expand_aliases")) => {
                 self.emit_opaque(Opaque::Aliases { span });
-                Some(self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                ))
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             "export" | "declare" | "typeset" | "local" | "readonly" => {
                 // Reached through a wrapper (`command export x=1`) or with a
@@ -1824,17 +1733,30 @@ impl<'o> Lowerer<'o> {
                         st.vars.values_mut().for_each(|v| v.value = None);
                     }
                 }
-                Some(self.emit(
-                    span,
-                    argv.to_vec(),
-                    assigns.to_vec(),
-                    ctx,
-                    st,
-                    stdin.clone(),
-                ))
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             _ => None,
         }
+    }
+
+    /// [`Lowerer::emit`] for a builtin, which keeps its words as written.
+    fn emit_builtin(
+        &mut self,
+        span: Span,
+        argv: &[Word],
+        assigns: &[Assignment],
+        ctx: &Ctx,
+        st: &mut State,
+        stdin: &Stdin,
+    ) -> Option<String> {
+        self.emit(
+            span,
+            argv.to_vec(),
+            assigns.to_vec(),
+            ctx,
+            st,
+            stdin.clone(),
+        )
     }
 
     /// Records a command and returns its static output.

@@ -40,6 +40,11 @@ pub fn internal_error(policy: &Policy, cwd: &str, len: usize) -> Evaluation {
         span: Span::new(0, len),
         reason: "shellgate failed while analysing this command (a bug); it is denied. Please report the command".into(),
     };
+    unanalysed(policy, cwd, f)
+}
+
+/// An evaluation of a command that could not be analysed, decided by one finding.
+fn unanalysed(policy: &Policy, cwd: &str, f: Finding) -> Evaluation {
     Evaluation {
         decision: Decision::from_findings(vec![f]),
         script: None,
@@ -178,14 +183,7 @@ fn failed(policy: &Policy, cwd: &str, err: &ParseError, len: usize) -> Evaluatio
         span,
         reason,
     };
-    Evaluation {
-        decision: Decision::from_findings(vec![f]),
-        script: None,
-        project_root: policy
-            .project_root
-            .clone()
-            .unwrap_or_else(|| cwd.to_string()),
-    }
+    unanalysed(policy, cwd, f)
 }
 
 #[cfg(test)]

@@ -379,17 +379,23 @@ fn exec_values(cx: &Cx, args: &[Word], names: &[&str], how: &str, out: &mut Vec<
             }
         });
         if let Some((code, span)) = hit {
-            out.extend(crate::nested_findings(cx, &code, span));
-            out.push(finding(
-                RUNS_COMMAND,
-                Verdict::Ask,
-                Section::SoftDeny,
-                span,
-                format!("`{how}` runs the command `{code}`"),
-            ));
+            runs(cx, &code, span, how, out);
         }
         i += 1;
     }
+}
+
+/// `how` runs the shell command `code`: judge the command, and ask for the
+/// option that runs it (shellgate cannot see when or how often it runs).
+fn runs(cx: &Cx, code: &str, span: Span, how: &str, out: &mut Vec<Finding>) {
+    out.extend(crate::nested_findings(cx, code, span));
+    out.push(finding(
+        RUNS_COMMAND,
+        Verdict::Ask,
+        Section::SoftDeny,
+        span,
+        format!("`{how}` runs the command `{code}`"),
+    ));
 }
 
 /// The remaining words are a command (`git bisect run CMD ARGS…`).
@@ -403,7 +409,7 @@ fn command_words(cx: &Cx, words: &[Word], how: &str, out: &mut Vec<Finding>) {
         .collect::<Vec<_>>()
         .join(" ");
     let span = shellgate_parsers::invocation::words_span(words);
-    out.extend(crate::nested_findings(cx, &text, span));
+    runs(cx, &text, span, how, out);
     out.push(finding(
         RUNS_COMMAND,
         Verdict::Ask,
@@ -460,14 +466,7 @@ fn push(
                                 .unwrap_or_default()
                         }
                     };
-                    out.extend(crate::nested_findings(cx, &code, span));
-                    out.push(finding(
-                        RUNS_COMMAND,
-                        Verdict::Ask,
-                        Section::SoftDeny,
-                        span,
-                        format!("`git push --receive-pack` runs `{code}`"),
-                    ));
+                    runs(cx, &code, span, "git push --receive-pack", out);
                 }
                 Some("push-option" | "signed" | "recurse-submodules")
                     if inline.is_none() && name != "signed" =>
