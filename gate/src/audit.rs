@@ -45,9 +45,6 @@ pub struct Record<'a> {
     pub policy_digest: &'a str,
     /// Time to parse and decide, in microseconds.
     pub duration_us: u128,
-    /// For `run`: the command's exit status (absent when it did not run).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_status: Option<i32>,
 }
 
 /// Where the audit log goes: `--audit-log`, else `$SHELLGATE_AUDIT_LOG`,

@@ -159,13 +159,13 @@ fn judge(s: &Setup, command: &[u8]) -> (Evaluation, u128) {
     (eval, start.elapsed().as_micros())
 }
 
+/// Appends the audit record of one decision.
 fn record(
     s: &mut Setup,
     mode: &str,
     command: &str,
     eval: &Evaluation,
     us: u128,
-    exit_status: Option<i32>,
 ) -> Result<(), String> {
     let d = &eval.decision;
     s.audit.append(&audit::Record {
@@ -179,7 +179,6 @@ fn record(
         tier: s.policy.tier.as_str(),
         policy_digest: &s.policy.digest,
         duration_us: us,
-        exit_status,
     })
 }
 
@@ -283,7 +282,7 @@ fn check_batch(common: &Common, file: &Path) -> ExitCode {
             {
                 Some(cmd) => {
                     let (eval, us) = judge(&s, cmd.as_bytes());
-                    if let Err(e) = record(&mut s, "batch", &cmd, &eval, us, None) {
+                    if let Err(e) = record(&mut s, "batch", &cmd, &eval, us) {
                         return fail(&e, EXIT_ERROR);
                     }
                     obj.insert("decision".into(), eval.decision.decision.as_str().into());
@@ -321,7 +320,7 @@ fn run(common: &Common) -> ExitCode {
     let (eval, us) = judge(&s, &bytes);
     let shown = String::from_utf8_lossy(&bytes).into_owned();
     if eval.decision.decision != Verdict::Allow {
-        let _ = record(&mut s, "run", &shown, &eval, us, None);
+        let _ = record(&mut s, "run", &shown, &eval, us);
         eprint!(
             "shellgate: refused ({}): {}",
             eval.decision.decision.as_str(),
@@ -333,7 +332,7 @@ fn run(common: &Common) -> ExitCode {
         return ExitCode::from(EXIT_REFUSED);
     }
     // The decision is on record before the command can do anything.
-    if let Err(e) = record(&mut s, "run", &shown, &eval, us, None) {
+    if let Err(e) = record(&mut s, "run", &shown, &eval, us) {
         return fail(
             &format!("{e}; not running the command without an audit record"),
             EXIT_RUN_ERROR,
