@@ -242,7 +242,6 @@ fn check(common: &Common, json: bool, explain: bool) -> ExitCode {
         &shown,
         &eval,
         us,
-        None,
     ) {
         return fail(&e, EXIT_ERROR);
     }
