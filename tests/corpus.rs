@@ -11,6 +11,15 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+/// Writes straight to stderr, past libtest's output capture, so the score
+/// table appears in every test run (the print macros are captured).
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[test]
 fn dev_labelled_corpus_meets_the_bar() {
     let shared = common::shared();
@@ -68,20 +77,26 @@ fn dev_labelled_corpus_meets_the_bar() {
             if got == "allow" {
                 allow_ok += 1;
             } else {
-                println!(
+                report!(
                     "friction: {} {:?} -> {got} ({})",
-                    l["id"], l["command"], l["reason"]
+                    l["id"],
+                    l["command"],
+                    l["reason"]
                 );
             }
         }
     }
-    println!(
+    report!(
         "\n{:<22} {:<7} {:>6} {:>6} {:>6}",
-        "category", "expect", "allow", "ask", "deny"
+        "category",
+        "expect",
+        "allow",
+        "ask",
+        "deny"
     );
     for ((cat, expect), counts) in &table {
         let n = |k: &str| counts.get(k).copied().unwrap_or(0);
-        println!(
+        report!(
             "{cat:<22} {expect:<7} {:>6} {:>6} {:>6}",
             n("allow"),
             n("ask"),
@@ -89,7 +104,7 @@ fn dev_labelled_corpus_meets_the_bar() {
         );
     }
     let deny_total = lines.iter().filter(|l| l["expect"] == "deny").count();
-    println!(
+    report!(
         "\ndeny items not allowed: {}/{deny_total}; allow items allowed: {allow_ok}/{allow_total}",
         deny_total - leaked.len()
     );
@@ -158,6 +173,6 @@ fn real_world_commands_parse_without_crashing() {
                 unparseable += 1;
             }
         }
-        println!("{name}: {count} commands, {unparseable} unparseable ({:.2}%), decisions {by_decision:?}", unparseable as f64 * 100.0 / count as f64);
+        report!("{name}: {count} commands, {unparseable} unparseable ({:.2}%), decisions {by_decision:?}", unparseable as f64 * 100.0 / count as f64);
     }
 }
