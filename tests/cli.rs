@@ -104,21 +104,7 @@ fn batch_keeps_order_copies_fields_and_reports_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.jsonl");
     std::fs::write(&input, "{\"command\": \"ls\", \"id\": 7}\nnot json\n{\"cmd\": \"ls\"}\n[1]\n{\"command\": \"sudo id\"}\n").unwrap();
-    let (code, out, _, _d) = check(
-        &[
-            "check",
-            "--cwd",
-            "/home/dev/project",
-            "--batch",
-            input.to_str().unwrap(),
-        ],
-        b"",
-    );
-    assert_eq!(code, 0);
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = common::batch(&[], &input, &dir.path().join("audit.jsonl"));
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["decision"], "allow");
     assert_eq!(lines[0]["id"], 7);

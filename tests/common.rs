@@ -41,3 +41,32 @@ pub fn run(args: &[&str], stdin: &[u8], audit: &std::path::Path) -> Output {
     writer.join().unwrap();
     out
 }
+
+/// Runs `shellgate check --cwd /home/dev/project --batch FILE` with the
+/// extra arguments `args`, asserts it exits 0, and parses its JSON lines.
+pub fn batch(
+    args: &[&str],
+    file: &std::path::Path,
+    audit: &std::path::Path,
+) -> Vec<serde_json::Value> {
+    let mut all = vec![
+        "check",
+        "--cwd",
+        "/home/dev/project",
+        "--batch",
+        file.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let out = run(&all, b"", audit);
+    assert!(
+        out.status.success(),
+        "batch over {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

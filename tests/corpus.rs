@@ -9,8 +9,6 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 /// Writes straight to stderr, past libtest's output capture, so the score
 /// table appears in every test run (the print macros are captured).
 macro_rules! report {
@@ -26,29 +24,11 @@ fn dev_labelled_corpus_meets_the_bar() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = shared.join("corpora/dev-labelled.jsonl");
     let policy = shared.join("eval-policy.toml");
-    let out = common::run(
-        &[
-            "check",
-            "--policy",
-            policy.to_str().unwrap(),
-            "--cwd",
-            "/home/dev/project",
-            "--batch",
-            corpus.to_str().unwrap(),
-        ],
-        b"",
+    let lines = common::batch(
+        &["--policy", policy.to_str().unwrap()],
+        &corpus,
         &dir.path().join("audit.jsonl"),
     );
-    assert!(
-        out.status.success(),
-        "batch failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let inputs = std::fs::read_to_string(&corpus)
         .unwrap()
         .lines()
@@ -134,27 +114,7 @@ fn real_world_commands_parse_without_crashing() {
         }
         let input = dir.path().join(format!("{name}.jsonl"));
         std::fs::write(&input, batch).unwrap();
-        let out = common::run(
-            &[
-                "check",
-                "--cwd",
-                "/home/dev/project",
-                "--batch",
-                input.to_str().unwrap(),
-            ],
-            b"",
-            &dir.path().join("audit.jsonl"),
-        );
-        assert!(
-            out.status.success(),
-            "{name}: batch failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let results: Vec<Value> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let results = common::batch(&[], &input, &dir.path().join("audit.jsonl"));
         assert_eq!(results.len(), count, "{name}: one result per line");
         let mut by_decision: BTreeMap<String, usize> = BTreeMap::new();
         let mut unparseable = 0;

@@ -1123,6 +1123,11 @@ impl<'o> Lowerer<'o> {
             }
             return None;
         }
+        // Checked once here, where the assignments are written; `run`
+        // recurses through wrappers with the same list.
+        for a in &assigns {
+            self.exec_env(&a.name, &a.value, st, &c);
+        }
         self.run(argv, assigns, span, src, st, &c, stdin, true)
     }
 
@@ -1152,9 +1157,6 @@ impl<'o> Lowerer<'o> {
             self.emit(span, argv, assigns, ctx, st, stdin);
             return None;
         };
-        for a in &assigns {
-            self.exec_env(&a.name, &a.value, st, ctx);
-        }
         // Reserved words tree-sitter-bash left as a command name
         // (`time { …; }`, `coproc cmd`, `! cmd` after a wrapper).
         if shell_lookup && argv.len() > 1 && matches!(name.as_str(), "{" | "!" | "coproc") {
@@ -1179,9 +1181,8 @@ impl<'o> Lowerer<'o> {
             return None;
         }
         // A file this same script wrote is being run.
-        if let Some(out) = self.run_written_file(&name, &argv, span, st, ctx) {
-            return out;
-        }
+        // (The command itself is still recorded below.)
+        self.run_written_file(&name, &argv, st, ctx);
         // Functions (bash manual 3.3) and builtins are found only for plain names.
         if shell_lookup && !name.contains('/') {
             if let Some(def) = st.functions.get(&name).cloned() {
@@ -1213,6 +1214,9 @@ impl<'o> Lowerer<'o> {
                     // `command`, `builtin` and the `time` keyword still reach
                     // builtins and functions; the others exec a program.
                     let lookup = matches!(wrapper.name.as_str(), "command" | "builtin" | "time");
+                    for a in &env_assigns {
+                        self.exec_env(&a.name, &a.value, st, &c);
+                    }
                     let mut assigns = assigns;
                     assigns.extend(env_assigns);
                     if let Some(dir) = invocation::wrapper_chdir(&wrapper) {
@@ -1299,7 +1303,7 @@ impl<'o> Lowerer<'o> {
         ctx: &Ctx,
         st: &mut State,
         stdin: &Stdin,
-        output: Option<String>,
+        output: Option<&str>,
     ) {
         let abs = |st: &State, w: &Word| -> Option<String> {
             let t = w.value()?;
@@ -1317,11 +1321,11 @@ impl<'o> Lowerer<'o> {
                 continue;
             };
             let content = match r.op.as_str() {
-                ">>" | "&>>" => match (st.files.get(&path).cloned().flatten(), &output) {
+                ">>" | "&>>" => match (st.files.get(&path).cloned().flatten(), output) {
                     (Some(old), Some(new)) => Some(old + new),
                     _ => None,
                 },
-                _ => output.clone(),
+                _ => output.map(str::to_string),
             };
             st.files.insert(path, content);
         }
@@ -1350,15 +1354,15 @@ impl<'o> Lowerer<'o> {
 
     /// When `argv` runs a file written earlier by this script (`sh x.sh`,
     /// `./x.sh`, `source x.sh`, `python x.py`), analyses its content if known,
-    /// or reports it as code not known statically. Returns `Some` when handled.
+    /// or reports it as code not known statically. `None` when `argv` runs no
+    /// file this script wrote.
     fn run_written_file(
         &mut self,
         name: &str,
         argv: &[Word],
-        span: Span,
         st: &mut State,
         ctx: &Ctx,
-    ) -> Option<Option<String>> {
+    ) -> Option<()> {
         if st.files.is_empty() {
             return None;
         }
@@ -1416,8 +1420,7 @@ impl<'o> Lowerer<'o> {
                 producers: Vec::new(),
             }),
         }
-        let _ = span;
-        None
+        Some(())
     }
 
     /// Runs a shell reading its script from standard input.
@@ -1773,12 +1776,9 @@ impl<'o> Lowerer<'o> {
             return None;
         }
         let static_argv: Option<Vec<&str>> = argv.iter().map(|w| w.value()).collect();
-        let output_for_files = static_argv
-            .as_ref()
-            .and_then(|a| static_output::stdout_of(a, stdin_data(&stdin).as_deref()));
-        self.record_writes(&argv, ctx, st, &stdin, output_for_files);
         let output =
             static_argv.and_then(|a| static_output::stdout_of(&a, stdin_data(&stdin).as_deref()));
+        self.record_writes(&argv, ctx, st, &stdin, output.as_deref());
         let id = self.out.commands.len();
         self.out.commands.push(Command {
             id,

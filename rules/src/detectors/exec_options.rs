@@ -340,8 +340,7 @@ fn sed(cmd: &Command, out: &mut Vec<Finding>) {
             i += 2;
             continue;
         }
-        if let Some(v) = t.strip_prefix("--expression=") {
-            let _ = v;
+        if t.starts_with("--expression=") {
             scripts.push(&args[i]);
             explicit = true;
         } else if t == "-f" || t == "--file" {

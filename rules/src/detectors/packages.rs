@@ -38,8 +38,7 @@ fn sources<'a>(args: &'a [Word], opts: &[&str]) -> (Vec<(String, &'a Word)>, Vec
     while i < args.len() {
         let w = &args[i];
         let t = w.text.as_str();
-        if let Some(o) = opts.iter().find(|o| t == **o) {
-            let _ = o;
+        if opts.contains(&t) {
             if let Some(v) = args.get(i + 1) {
                 values.push((v.text.clone(), v));
             }
