@@ -418,6 +418,7 @@ pub fn unwrap(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper, Unwr
         "flock" => unwrap_flock(argv),
         "watch" => unwrap_watch(argv),
         "xargs" => Some(unwrap_xargs(argv, stdin_items)),
+        "parallel" => unwrap_parallel(argv, stdin_items),
         "find" => unwrap_find(argv),
         _ => None,
     }
@@ -655,6 +656,213 @@ fn unwrap_xargs(argv: &[Word], stdin_items: Option<&str>) -> (Wrapper, Unwrapped
         },
     }
     (wrapper, Unwrapped::Command(cmd))
+}
+
+/// Most argument combinations of a `parallel` command written out as
+/// separate script lines; past it the script is treated as unknown.
+const MAX_PARALLEL_JOBS: usize = 64;
+
+/// GNU `parallel [options] COMMAND [::: ARGS…]…` (parallel(1)): the command
+/// words are joined and, for each argument (or combination of arguments
+/// from several `:::` groups), run by a shell with `{}`/`{N}` replaced by
+/// the shell-quoted argument, or the arguments appended. Without `:::`,
+/// arguments are lines of standard input. The result is one script with a
+/// line per job; unknown arguments make it a dynamic script.
+fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper, Unwrapped)> {
+    const VALUE_OPTS: &[&str] = &[
+        "-j",
+        "-P",
+        "-S",
+        "-a",
+        "-d",
+        "-E",
+        "-I",
+        "-n",
+        "-N",
+        "-L",
+        "-l",
+        "-s",
+        "-C",
+        "--jobs",
+        "--sshlogin",
+        "--arg-file",
+        "--delimiter",
+        "--max-args",
+        "--max-replace-args",
+        "--results",
+        "--res",
+        "--joblog",
+        "--tmpdir",
+        "--workdir",
+        "--wd",
+        "--timeout",
+        "--memfree",
+        "--load",
+        "--retries",
+        "--delay",
+        "--colsep",
+        "--halt",
+        "--tag-string",
+        "--basefile",
+        "--bf",
+        "--env",
+        "--sshloginfile",
+        "--slf",
+        "--termseq",
+        "--shellquote",
+    ];
+    let is_sep = |t: &str| matches!(t, ":::" | ":::+" | "::::" | "::::+");
+    let mut i = 1;
+    let mut replace = "{}".to_string();
+    while i < argv.len() {
+        let t = argv[i].value()?;
+        if is_sep(t) || !t.starts_with('-') || t == "-" {
+            break;
+        }
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if t == "-I" {
+            replace = argv.get(i + 1)?.value()?.to_string();
+        }
+        if t == "-a" || t == "--arg-file" || t.starts_with("--arg-file=") {
+            // Arguments from a file: not known.
+            return Some((
+                Wrapper {
+                    name: "parallel".into(),
+                    argv: argv.to_vec(),
+                },
+                Unwrapped::Script {
+                    via: "parallel".into(),
+                    code: dynamic_join(&argv[i..]),
+                },
+            ));
+        }
+        i += if VALUE_OPTS.contains(&t) { 2 } else { 1 };
+    }
+    let wrapper = Wrapper {
+        name: "parallel".into(),
+        argv: argv[..i.min(argv.len())].to_vec(),
+    };
+    let rest = argv.get(i..).unwrap_or(&[]);
+    let cmd_end = rest
+        .iter()
+        .position(|w| w.value().is_some_and(is_sep))
+        .unwrap_or(rest.len());
+    let cmd = &rest[..cmd_end];
+    // Argument groups.
+    let mut groups: Vec<Option<Vec<String>>> = Vec::new();
+    let mut j = cmd_end;
+    while j < rest.len() {
+        let sep = rest[j].value().unwrap_or(":::");
+        let end = rest[j + 1..]
+            .iter()
+            .position(|w| w.value().is_some_and(is_sep))
+            .map_or(rest.len(), |p| j + 1 + p);
+        let words = &rest[j + 1..end];
+        groups.push(if sep.starts_with("::::") {
+            None // argument files
+        } else {
+            words
+                .iter()
+                .map(|w| w.value().map(str::to_string))
+                .collect()
+        });
+        j = end;
+    }
+    if groups.is_empty() {
+        groups.push(stdin_items.map(|d| {
+            d.lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        }));
+    }
+    if cmd.is_empty() || cmd.iter().any(|w| !w.is_static()) || groups.iter().any(Option::is_none) {
+        let mut code = dynamic_join(if cmd.is_empty() { rest } else { cmd });
+        code.dynamic = true;
+        return Some((
+            wrapper,
+            Unwrapped::Script {
+                via: "parallel".into(),
+                code,
+            },
+        ));
+    }
+    let groups: Vec<Vec<String>> = groups.into_iter().flatten().collect();
+    // Combinations of one argument from each group.
+    let mut jobs: Vec<Vec<String>> = vec![Vec::new()];
+    for g in &groups {
+        let mut next = Vec::new();
+        for job in &jobs {
+            for a in g {
+                let mut j = job.clone();
+                j.push(a.clone());
+                next.push(j);
+            }
+        }
+        jobs = next;
+        if jobs.len() > MAX_PARALLEL_JOBS {
+            let mut code = dynamic_join(cmd);
+            code.dynamic = true;
+            return Some((
+                wrapper,
+                Unwrapped::Script {
+                    via: "parallel".into(),
+                    code,
+                },
+            ));
+        }
+    }
+    let template: Vec<&str> = cmd.iter().map(|w| w.text.as_str()).collect();
+    let template = template.join(" ");
+    let mut script = String::new();
+    for job in &jobs {
+        let quoted: Vec<String> = job
+            .iter()
+            .map(|a| shell_words::quote(a).into_owned())
+            .collect();
+        let mut line = template.clone();
+        let mut replaced = false;
+        for (k, q) in quoted.iter().enumerate() {
+            let positional = format!("{{{}}}", k + 1);
+            if line.contains(&positional) {
+                line = line.replace(&positional, q);
+                replaced = true;
+            }
+        }
+        if line.contains(&replace) {
+            line = line.replace(&replace, &quoted.join(" "));
+            replaced = true;
+        }
+        if !replaced {
+            line = format!("{line} {}", quoted.join(" "));
+        }
+        script.push_str(&line);
+        script.push('\n');
+    }
+    let mut code = join_words(cmd);
+    code.text = script;
+    Some((
+        wrapper,
+        Unwrapped::Script {
+            via: "parallel".into(),
+            code,
+        },
+    ))
+}
+
+/// [`join_words`] for possibly empty word lists, marked dynamic.
+fn dynamic_join(words: &[Word]) -> Word {
+    if words.is_empty() {
+        let mut w = Word::literal("", Span::default());
+        w.dynamic = true;
+        return w;
+    }
+    let mut w = join_words(words);
+    w.dynamic = true;
+    w
 }
 
 fn shell_like_split(data: &str) -> Vec<String> {
@@ -904,8 +1112,14 @@ pub fn wrapper_chdir(w: &Wrapper) -> Option<Word> {
 /// How a shell was asked to run code (bash manual 6.1, "Invoking Bash").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ShellCode {
-    /// `-c STRING`: the string is the script.
-    String(Word),
+    /// `-c STRING [NAME [ARGS…]]`: the string is the script; `NAME` becomes
+    /// `$0` and `ARGS` the positional parameters.
+    String {
+        /// The script.
+        code: Word,
+        /// The words after it (`$0`, `$1` …).
+        args: Vec<Word>,
+    },
     /// A script file argument.
     File(Word),
     /// No script argument: commands are read from standard input.
@@ -974,7 +1188,10 @@ pub fn shell_code(argv: &[Word]) -> ShellCode {
         break;
     }
     match argv.get(i) {
-        Some(w) if want_c => ShellCode::String(w.clone()),
+        Some(w) if want_c => ShellCode::String {
+            code: w.clone(),
+            args: argv[i + 1..].to_vec(),
+        },
         Some(w) => ShellCode::File(w.clone()),
         None if want_c => ShellCode::None,
         None => ShellCode::Stdin,

@@ -22,6 +22,7 @@
 //! Entry points: [`parse`] for text, [`parse_bytes`] for raw input.
 
 mod ansi_c;
+mod expansion;
 pub mod invocation;
 mod lower;
 pub mod model;

@@ -12,6 +12,7 @@ use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
+use crate::expansion;
 use crate::invocation::{self, ShellCode, Unwrapped};
 use crate::model::*;
 use crate::state::{join_path, FuncDef, State};
@@ -22,6 +23,12 @@ use crate::{Options, ParseError};
 /// Most commands one input may expand to (functions called in loops,
 /// nested scripts); beyond it the rest is reported as unanalysed.
 pub const MAX_COMMANDS: usize = 10_000;
+
+/// Most file names a pattern in a command word is resolved to.
+const MAX_GLOB_MATCHES: usize = 64;
+
+/// `$IFS` when unset (bash manual 3.5.7).
+const DEFAULT_IFS: &str = " \t\n";
 
 /// Most bytes of statically known expansion text used for one input; past
 /// it, expansions are treated as unknown. Bounds time and memory for inputs
@@ -74,6 +81,10 @@ struct Ctx {
     stdin: Option<Stdin>,
     /// Nesting depth of scripts, functions and substitutions.
     depth: usize,
+    /// The text being lowered was parsed as part of an enclosing line (a
+    /// function body, an alias's text): the aliases in effect stay those
+    /// of that line.
+    aliases_fixed: bool,
 }
 
 pub(crate) struct Lowerer<'o> {
@@ -88,6 +99,13 @@ pub(crate) struct Lowerer<'o> {
     active_depth: usize,
     /// Bytes of known expansions used so far (see [`MAX_EXPANDED_BYTES`]).
     expanded: usize,
+    /// Known output of process substitutions, by id (`source <(echo …)`).
+    ps_output: std::collections::HashMap<SubstId, String>,
+    /// Aliases in effect for the command being lowered: those defined
+    /// before the current line was read (bash manual 6.6).
+    aliases: crate::state::Aliases,
+    /// Aliases being expanded (an alias is not expanded inside itself).
+    alias_stack: Vec<String>,
 }
 
 /// Parses `text` with tree-sitter-bash. Returns the tree, or the span and
@@ -181,6 +199,9 @@ impl<'o> Lowerer<'o> {
             aborted: false,
             active_depth: 0,
             expanded: 0,
+            ps_output: Default::default(),
+            aliases: Default::default(),
+            alias_stack: Vec::new(),
         }
     }
 
@@ -214,8 +235,12 @@ impl<'o> Lowerer<'o> {
             self.called.insert(name.clone());
             let mut c = ctx.clone();
             c.origin.push(Origin::Function { name: name.clone() });
+            c.aliases_fixed = true;
             let mut s = st.clone();
+            s.positional = None; // called with unknown arguments
+            let outer = std::mem::replace(&mut self.aliases, def.aliases.clone());
             self.nested(&def.body, def.map, &mut s, &c, &format!("function {name}"));
+            self.aliases = outer;
         }
     }
 
@@ -250,8 +275,26 @@ impl<'o> Lowerer<'o> {
             .filter(|n| n.kind() != "comment")
             .collect();
         let mut last = None;
+        // bash reads a script a line at a time: aliases defined on a line
+        // take effect from the next line on (bash manual 6.6).
+        let by_line = node.kind() == "program" && !ctx.aliases_fixed;
+        let outer = by_line.then(|| self.aliases.clone());
+        let mut line_end = 0;
         for k in &kids {
+            if by_line
+                && (line_end == 0
+                    || src
+                        .text
+                        .get(line_end..k.start_byte())
+                        .is_some_and(|t| t.contains('\n')))
+            {
+                self.aliases = st.aliases.clone();
+            }
             last = self.stmt(*k, src, st, ctx);
+            line_end = k.end_byte().max(1);
+        }
+        if let Some(o) = outer {
+            self.aliases = o;
         }
         if kids.len() == 1 {
             last
@@ -719,65 +762,67 @@ impl<'o> Lowerer<'o> {
 
     fn assignment_stmt(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) {
         if let Some(a) = self.assignment(node, src, st, ctx) {
-            self.exec_env(&a.name, &a.value, st, ctx);
-            let append = src.raw(node).contains("+=")
-                && src.raw(node).find("+=") < src.raw(node).find('=').map(|x| x + 1);
-            let v = a.value.value().map(str::to_string);
-            let v = if append {
-                v.and_then(|v| st.get(&a.name).map(|old| old + &v))
-            } else {
-                v
-            };
-            st.set(&a.name, v);
+            self.exec_env(&a.assignment.name, &a.assignment.value, st, ctx);
+            a.apply(st, false);
         }
     }
 
-    /// Lowers `NAME=value` (or `NAME+=value`, `NAME=(…)`). Arrays are not
-    /// tracked yet: their value is unknown.
-    fn assignment(
-        &mut self,
-        node: Node,
-        src: &Src,
-        st: &mut State,
-        ctx: &Ctx,
-    ) -> Option<Assignment> {
+    /// Lowers `NAME=value`, `NAME+=value`, `NAME=(…)`, `NAME+=(…)` and
+    /// `NAME[i]=value` (bash manual 3.4 "Shell Parameters", 6.7 "Arrays").
+    fn assignment(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) -> Option<Assigned> {
         let mut cursor = node.walk();
-        let kids: Vec<Node> = node.named_children(&mut cursor).collect();
+        let kids: Vec<Node> = node.children(&mut cursor).collect();
         let name_node = kids.first()?;
-        let name = match name_node.kind() {
-            "variable_name" => src.raw(*name_node).to_string(),
+        let append = kids
+            .get(1)
+            .is_some_and(|k| !k.is_named() && src.raw(*k) == "+=");
+        let values: Vec<Node> = kids.iter().skip(2).copied().collect();
+        let (name, index) = match name_node.kind() {
+            "variable_name" => (src.raw(*name_node).to_string(), None),
             "subscript" => {
-                // a[i]=v: element assignment; the array becomes unknown.
                 let n = name_node
                     .named_child(0)
                     .map(|c| src.raw(c).to_string())
                     .unwrap_or_default();
                 // The index is expanded too (`a[$(cmd)]=1` runs cmd).
-                self.walk_for_substitutions(*name_node, src, st, ctx);
-                for k in &kids[1..] {
-                    self.word_pieces(*k, src, st, ctx, false);
-                }
-                st.set(&n, None);
-                return None;
+                let i = match name_node.named_child(1) {
+                    Some(ix) => self.arith_value(ix, src, st, ctx),
+                    None => None,
+                };
+                (n, Some(i))
             }
             _ => return None,
         };
         let span = src.span(node);
-        let value = match kids.get(1) {
+        let mut array = None;
+        let value = match values.first() {
             None => Word::literal("", span),
             Some(v) if v.kind() == "array" => {
                 let mut cursor = v.walk();
                 let elems: Vec<Node> = v.named_children(&mut cursor).collect();
+                let mut known = Some(Vec::new());
                 for e in elems {
-                    self.word_pieces(e, src, st, ctx, false);
+                    if e.kind() == "comment" {
+                        continue;
+                    }
+                    // `[i]=v` elements set explicit indices: not tracked.
+                    let explicit = src.raw(e).starts_with('[');
+                    let words = self.words(e, src, st, ctx);
+                    if explicit || words.iter().any(|w| !w.is_static()) {
+                        known = None;
+                    }
+                    if let Some(k) = known.as_mut() {
+                        k.extend(words.into_iter().map(|w| w.text));
+                    }
                 }
+                array = Some(known);
                 let mut w = Word::literal(src.raw(*v), src.span(*v));
                 w.dynamic = true;
                 w
             }
             Some(_) => {
                 let mut pieces = Vec::new();
-                for k in &kids[1..] {
+                for k in &values {
                     let (p, _) = self.word_pieces(*k, src, st, ctx, false);
                     pieces.extend(p);
                 }
@@ -785,7 +830,12 @@ impl<'o> Lowerer<'o> {
                 collapse(pieces, span)
             }
         };
-        Some(Assignment { name, value })
+        Some(Assigned {
+            assignment: Assignment { name, value },
+            append,
+            index,
+            array,
+        })
     }
 
     /// `export`, `declare`, `typeset`, `local`, `readonly` (bash manual 4.2).
@@ -802,15 +852,10 @@ impl<'o> Lowerer<'o> {
             match k.kind() {
                 "variable_assignment" => {
                     if let Some(a) = self.assignment(k, src, st, ctx) {
-                        self.exec_env(&a.name, &a.value, st, ctx);
-                        let v = if opaque_opts {
-                            None
-                        } else {
-                            a.value.value().map(str::to_string)
-                        };
-                        st.set(&a.name, v);
+                        self.exec_env(&a.assignment.name, &a.assignment.value, st, ctx);
+                        a.apply(st, opaque_opts);
                         if export {
-                            st.export(&a.name);
+                            st.export(&a.assignment.name);
                         }
                     }
                 }
@@ -832,7 +877,7 @@ impl<'o> Lowerer<'o> {
                                 }
                                 if o[1..]
                                     .chars()
-                                    .any(|c| !matches!(c, 'x' | 'r' | 'g' | 'p' | 'f' | 'F'))
+                                    .any(|c| !matches!(c, 'x' | 'r' | 'g' | 'p' | 'f' | 'F' | 'a'))
                                 {
                                     // -a, -A, -i, -l, -u, -n change what the value means.
                                     opaque_opts = true;
@@ -846,7 +891,7 @@ impl<'o> Lowerer<'o> {
                             _ => {
                                 // A dynamic word may assign any variable.
                                 if w.dynamic {
-                                    st.vars.values_mut().for_each(|v| v.value = None);
+                                    st.forget_all();
                                 }
                             }
                         }
@@ -875,6 +920,7 @@ impl<'o> Lowerer<'o> {
             Rc::new(FuncDef {
                 body: src.raw(body).to_string(),
                 map,
+                aliases: self.aliases.clone(),
             }),
         );
         self.called.remove(&name);
@@ -1036,6 +1082,21 @@ impl<'o> Lowerer<'o> {
         ctx: &Ctx,
     ) -> Option<String> {
         let span = src.span(node);
+        if let Some((name, text)) = self.alias_expansion(node, extra, src) {
+            // The command as bash reads it after alias substitution.
+            let mut c = ctx.clone();
+            c.aliases_fixed = true;
+            self.alias_stack.push(name.clone());
+            self.nested(
+                &text,
+                SpanMap::Fixed(span),
+                st,
+                &c,
+                &format!("alias {name}"),
+            );
+            self.alias_stack.pop();
+            return None;
+        }
         let mut assigns = Vec::new();
         let mut redirects = Vec::new();
         let mut groups: Vec<Vec<Node>> = Vec::new();
@@ -1109,26 +1170,154 @@ impl<'o> Lowerer<'o> {
                 gspan = Some(gspan.map_or(src.span(*n), |s| s.cover(src.span(*n))));
             }
             tilde_expand(&mut pieces, st, false);
-            argv.extend(finish(pieces, gspan.unwrap_or(span), ps, had_quotes));
+            let ifs = st.ifs().unwrap_or_else(|| DEFAULT_IFS.into());
+            let first = argv.is_empty();
+            let words = finish(pieces.clone(), gspan.unwrap_or(span), ps, had_quotes, &ifs);
+            if first && words.len() == 1 && words[0].glob && !words[0].dynamic {
+                argv.extend(self.command_glob(&pieces, &words[0], st));
+            } else {
+                argv.extend(words);
+            }
         }
         let stdin = c.stdin.clone().unwrap_or(Stdin::Inherited);
         c.redirects.extend(redirects);
         if argv.is_empty() {
             // Only assignments (and redirections): they set shell variables.
             for a in &assigns {
-                st.set(&a.name, a.value.value().map(str::to_string));
+                a.apply(st, false);
             }
+            let assigns = assigns.into_iter().map(|a| a.assignment).collect();
             if !c.redirects.is_empty() {
                 self.emit(span, Vec::new(), assigns, &c, st, stdin);
             }
             return None;
         }
+        let assigns: Vec<Assignment> = assigns.into_iter().map(|a| a.assignment).collect();
         // Checked once here, where the assignments are written; `run`
         // recurses through wrappers with the same list.
         for a in &assigns {
             self.exec_env(&a.name, &a.value, st, &c);
         }
         self.run(argv, assigns, span, src, st, &c, stdin, true)
+    }
+
+    /// A command word with pattern characters (`/bin/r?`): bash replaces
+    /// it by the matching file names (bash manual 3.5.8), the first of which
+    /// is run. The matches on this machine are returned, so the command is
+    /// analysed as what it would run now; the word stays a
+    /// [`Opaque::DynamicCommandName`] finding either way, since the script
+    /// may create other matching files first.
+    fn command_glob(&mut self, pieces: &[Piece], word: &Word, st: &State) -> Vec<Word> {
+        let Some(pattern) = glob_pattern(pieces) else {
+            return vec![word.clone()];
+        };
+        let full = if pattern.starts_with('/') {
+            pattern
+        } else {
+            match &st.cwd {
+                Some(cwd) => format!("{}/{pattern}", glob::Pattern::escape(cwd)),
+                None => return vec![word.clone()],
+            }
+        };
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: true,
+        };
+        let Ok(paths) = glob::glob_with(&full, opts) else {
+            return vec![word.clone()];
+        };
+        let mut out = Vec::new();
+        let prefix_len = if word.text.starts_with('/') {
+            0
+        } else {
+            st.cwd.as_ref().map_or(0, |c| c.len() + 1)
+        };
+        for p in paths.take(MAX_GLOB_MATCHES + 1) {
+            let Ok(p) = p else { continue };
+            let Some(t) = p.to_str() else { continue };
+            out.push(Word::literal(t.get(prefix_len..).unwrap_or(t), word.span));
+        }
+        if out.is_empty() || out.len() > MAX_GLOB_MATCHES {
+            // Left as a dynamic word: `run` reports it.
+            return vec![word.clone()];
+        }
+        self.emit_opaque(Opaque::DynamicCommandName {
+            span: word.span,
+            text: word.text.clone(),
+            producers: Vec::new(),
+        });
+        out
+    }
+
+    /// Alias substitution (bash manual 6.6): when the command word is an
+    /// unquoted alias name in effect, returns the alias and the command's
+    /// text with the alias's value in its place. A value ending in a blank
+    /// makes the next word subject to alias substitution too.
+    fn alias_expansion(
+        &mut self,
+        node: Node,
+        extra: &[Node],
+        src: &Src,
+    ) -> Option<(String, String)> {
+        if !self.aliases.active() || self.aliases.defs.is_empty() {
+            return None;
+        }
+        let mut cursor = node.walk();
+        let kids: Vec<Node> = node.children(&mut cursor).collect();
+        let at = kids.iter().position(|k| k.kind() == "command_name")?;
+        let plain = |n: Node| -> Option<String> {
+            let n = if n.kind() == "command_name" {
+                n.named_child(0)?
+            } else {
+                n
+            };
+            let raw = src.raw(n);
+            (n.kind() == "word"
+                && !raw.is_empty()
+                && !raw.contains(|c: char| "\\'\"$`=/".contains(c) || c.is_whitespace()))
+            .then(|| raw.to_string())
+        };
+        let mut text = src
+            .text
+            .get(node.start_byte()..kids[at].start_byte())?
+            .to_string();
+        let mut first = None;
+        let mut i = at;
+        let mut pos = kids[at].start_byte();
+        while let Some(name) = plain(kids[i]) {
+            if self.alias_stack.contains(&name) {
+                break;
+            }
+            let value = match self.aliases.defs.get(&name) {
+                None => break,
+                Some(None) => {
+                    self.emit_opaque(Opaque::Aliases {
+                        span: src.span(kids[i]),
+                    });
+                    break;
+                }
+                Some(Some(v)) => v.clone(),
+            };
+            text.push_str(src.text.get(pos..kids[i].start_byte())?);
+            text.push_str(&value);
+            pos = kids[i].end_byte();
+            first.get_or_insert(name);
+            if !value.ends_with([' ', '\t']) {
+                break;
+            }
+            i += 1;
+            if i >= kids.len() || !kids[i].is_named() {
+                break;
+            }
+        }
+        let first = first?;
+        text.push_str(src.text.get(pos..node.end_byte())?);
+        for e in extra {
+            text.push(' ');
+            text.push_str(src.raw(*e));
+        }
+        Some((first, text))
     }
 
     /// Decides what `argv` runs: functions, builtins that change state or run
@@ -1186,7 +1375,7 @@ impl<'o> Lowerer<'o> {
         // Functions (bash manual 3.3) and builtins are found only for plain names.
         if shell_lookup && !name.contains('/') {
             if let Some(def) = st.functions.get(&name).cloned() {
-                return self.call_function(&name, &def, span, st, ctx);
+                return self.call_function(&name, &def, &argv, st, ctx);
             }
             if let Some(r) = self.builtin(&name, &argv, &assigns, span, src, st, ctx, &stdin) {
                 return r;
@@ -1250,12 +1439,40 @@ impl<'o> Lowerer<'o> {
         }
         if invocation::is_shell(&program) {
             match invocation::shell_code(&argv) {
-                ShellCode::String(code) => {
-                    self.run_code(&code, &format!("{program} -c"), st.child_shell(), ctx, span)
+                ShellCode::String { code, args } => {
+                    let mut child = child_shell_for(st, &program, &argv);
+                    // `bash -c CODE NAME ARGS…`: ARGS are `$1`… (bash manual 6.1).
+                    child.positional = args
+                        .iter()
+                        .skip(1)
+                        .map(|w| w.value().map(str::to_string))
+                        .collect();
+                    self.run_code(&code, &format!("{program} -c"), child, ctx, span)
                 }
-                ShellCode::Stdin => self.run_stdin(&program, &stdin, st.child_shell(), ctx, span),
+                ShellCode::Stdin => {
+                    let child = child_shell_for(st, &program, &argv);
+                    self.run_stdin(&program, &stdin, child, ctx, span)
+                }
                 ShellCode::File(w) if is_stdin_path(&w.text) => {
-                    self.run_stdin(&program, &stdin, st.child_shell(), ctx, span)
+                    let child = child_shell_for(st, &program, &argv);
+                    self.run_stdin(&program, &stdin, child, ctx, span)
+                }
+                ShellCode::File(w)
+                    if w.process_substitution
+                        && self.ps_output.contains_key(&w.substitutions[0]) =>
+                {
+                    // `bash <(echo …)`: the script is the substitution's known output.
+                    let text = self.ps_output[&w.substitutions[0]].clone();
+                    let mut child = child_shell_for(st, &program, &argv);
+                    let mut c = ctx.clone();
+                    c.stdin = None;
+                    self.nested(
+                        &text,
+                        SpanMap::Fixed(w.span),
+                        &mut child,
+                        &c,
+                        &format!("{program} <(…)"),
+                    );
                 }
                 ShellCode::File(w) if w.process_substitution || w.dynamic => {
                     let producers = self.out.substitution_commands(&w.substitutions);
@@ -1526,6 +1743,9 @@ impl<'o> Lowerer<'o> {
         if !via.starts_with("function ") {
             c.origin.push(Origin::NestedScript { via: via.into() });
         }
+        if !via.starts_with("function ") && !via.starts_with("alias ") {
+            c.aliases_fixed = false;
+        }
         let src = Src { text, map };
         self.active_depth += depth;
         self.stmts(tree.root_node(), &src, st, &c);
@@ -1536,11 +1756,14 @@ impl<'o> Lowerer<'o> {
         self.top.get(s.start..s.end)
     }
 
+    /// Runs a function defined in the script: its body with the call's
+    /// words as positional parameters (bash manual 3.3), and the aliases
+    /// that were in effect where it was defined.
     fn call_function(
         &mut self,
         name: &str,
         def: &FuncDef,
-        _span: Span,
+        argv: &[Word],
         st: &mut State,
         ctx: &Ctx,
     ) -> Option<String> {
@@ -1549,8 +1772,17 @@ impl<'o> Lowerer<'o> {
         c.origin.push(Origin::Function {
             name: name.to_string(),
         });
+        c.aliases_fixed = true;
+        let saved = st.positional.take();
+        st.positional = argv[1..]
+            .iter()
+            .map(|w| w.value().map(str::to_string))
+            .collect();
+        let outer = std::mem::replace(&mut self.aliases, def.aliases.clone());
         let body = def.body.clone();
         self.nested(&body, def.map, st, &c, &format!("function {name}"));
+        self.aliases = outer;
+        st.positional = saved;
         None
     }
 
@@ -1635,6 +1867,29 @@ impl<'o> Lowerer<'o> {
                 self.run_stdin(name, stdin, st.clone(), ctx, span);
                 Some(out)
             }
+            "source" | "."
+                if argv.get(1).is_some_and(|w| {
+                    w.process_substitution
+                        && w.substitutions
+                            .first()
+                            .is_some_and(|id| self.ps_output.contains_key(id))
+                }) =>
+            {
+                // `source <(echo …)`: the script is the substitution's known output.
+                let w = &argv[1];
+                let text = self.ps_output[&w.substitutions[0]].clone();
+                let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
+                let mut c = ctx.clone();
+                c.stdin = None;
+                self.nested(
+                    &text,
+                    SpanMap::Fixed(w.span),
+                    st,
+                    &c,
+                    &format!("{name} <(…)"),
+                );
+                Some(out)
+            }
             "source" | "." => {
                 if let Some(w) = argv.get(1) {
                     if w.process_substitution || w.dynamic {
@@ -1648,18 +1903,41 @@ impl<'o> Lowerer<'o> {
                 }
                 let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
                 // The sourced file may set anything.
-                st.vars.values_mut().for_each(|v| v.value = None);
+                st.forget_all();
                 st.cwd = None;
                 Some(out)
             }
-            "read" | "mapfile" | "readarray" | "getopts" => {
+            "read" => {
+                // `IFS=, read …`: the prefix assignment applies to read itself.
+                let ifs = match assigns.iter().rev().find(|a| a.name == "IFS") {
+                    Some(a) => a.value.value().map(str::to_string),
+                    None => st.ifs(),
+                };
+                let data = stdin_data(stdin);
+                match read_builtin(argv, data.as_deref(), ifs.as_deref()) {
+                    Ok(assigned) => {
+                        for (n, v) in assigned {
+                            match v {
+                                ReadValue::Scalar(v) => st.set(&n, v),
+                                ReadValue::Array(v) => st.set_array(&n, v),
+                            }
+                        }
+                    }
+                    Err(()) => st.forget_all(),
+                }
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
+            }
+            "mapfile" | "readarray" | "getopts" => {
                 for w in argv.iter().skip(1) {
                     if let Some(n) = w.value().filter(|t| invocation::is_name(t)) {
-                        st.set(n, None);
+                        st.set_array(n, None);
                     }
                 }
-                if name == "read" && argv.len() == 1 {
-                    st.set("REPLY", None);
+                if name != "getopts" {
+                    st.set_array("MAPFILE", None);
+                } else {
+                    st.set("OPTARG", None);
+                    st.set("OPTIND", None);
                 }
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
@@ -1668,13 +1946,104 @@ impl<'o> Lowerer<'o> {
                     .get(1)
                     .is_some_and(|w| w.value().is_some_and(|t| t.starts_with("-v"))) =>
             {
-                let var = match argv[1].value() {
-                    Some("-v") => argv.get(2).and_then(|w| w.value()).map(str::to_string),
-                    Some(t) => Some(t[2..].to_string()),
-                    None => None,
+                // `printf -v VAR FORMAT ARGS…` assigns what printf would print.
+                let (var, rest) = match argv[1].value() {
+                    Some("-v") => (
+                        argv.get(2).and_then(|w| w.value()).map(str::to_string),
+                        argv.get(3..).unwrap_or(&[]),
+                    ),
+                    Some(t) => (Some(t[2..].to_string()), argv.get(2..).unwrap_or(&[])),
+                    None => (None, &[][..]),
                 };
-                if let Some(v) = var {
-                    st.set(&v, None);
+                let value = rest
+                    .iter()
+                    .map(|w| w.value())
+                    .collect::<Option<Vec<&str>>>()
+                    .and_then(|a| {
+                        let mut full = vec!["printf"];
+                        full.extend(a);
+                        static_output::stdout_of(&full, None)
+                    });
+                match var {
+                    Some(v) if invocation::is_name(&v) => st.set(&v, value),
+                    _ => st.forget_all(),
+                }
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
+            }
+            "set" => {
+                st.positional = set_positional(argv, st.positional.take());
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
+            }
+            "shift" => {
+                let n = match argv.get(1) {
+                    None => Some(1),
+                    Some(w) => w.value().and_then(|t| t.parse::<usize>().ok()),
+                };
+                st.positional = match (st.positional.take(), n) {
+                    // bash leaves the parameters alone when n is too large.
+                    (Some(p), Some(n)) if n <= p.len() => Some(p[n..].to_vec()),
+                    (Some(p), Some(_)) => Some(p),
+                    _ => None,
+                };
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
+            }
+            "unset" => {
+                let mut functions = false;
+                for w in argv.iter().skip(1) {
+                    match w.value() {
+                        Some("-f") => functions = true,
+                        Some("-v") | Some("-n") => functions = false,
+                        Some(n) if functions => {
+                            st.functions.remove(n);
+                        }
+                        Some(n) if invocation::is_name(n) => st.set_array(n, Some(Vec::new())),
+                        // `unset 'a[1]'` leaves a gap; anything dynamic may unset anything.
+                        Some(n) => {
+                            let base = n.split('[').next().unwrap_or(n);
+                            st.set_array(base, None);
+                        }
+                        None => st.forget_all(),
+                    }
+                }
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
+            }
+            "alias" | "unalias" => {
+                let mut known = true;
+                for w in argv.iter().skip(1) {
+                    match w.value() {
+                        Some("-a") if name == "unalias" => st.aliases.defs.clear(),
+                        Some(t) if t.starts_with('-') => {}
+                        Some(t) if name == "unalias" => {
+                            st.aliases.defs.remove(t);
+                        }
+                        Some(t) => {
+                            if let Some((n, v)) = t.split_once('=') {
+                                st.aliases.defs.insert(n.to_string(), Some(v.to_string()));
+                            }
+                        }
+                        None => known = false,
+                    }
+                }
+                if !known {
+                    // An alias whose name or text is not known: anything may run.
+                    self.emit_opaque(Opaque::Aliases { span });
+                }
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
+            }
+            "shopt" => {
+                let mut set = None;
+                for w in argv.iter().skip(1) {
+                    match w.value() {
+                        Some("-s") => set = Some(true),
+                        Some("-u") => set = Some(false),
+                        Some("cdable_vars") if set == Some(true) => st.cdable_vars = true,
+                        Some("expand_aliases") if set.is_some() => st.aliases.expand = set,
+                        Some(_) => {}
+                        None => {
+                            st.cdable_vars = true;
+                            st.aliases.expand = None;
+                        }
+                    }
                 }
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
@@ -1710,18 +2079,6 @@ impl<'o> Lowerer<'o> {
                 self.emit_opaque(Opaque::Aliases { span });
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
-            "shopt" if argv.iter().any(|w| w.value() == Some("cdable_vars")) => {
-                st.cdable_vars = true;
-                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
-            }
-            "alias" if argv.len() > 1 => {
-                self.emit_opaque(Opaque::Aliases { span });
-                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
-            }
-            "shopt" if argv.iter().any(|w| w.value() == Some("expand_aliases")) => {
-                self.emit_opaque(Opaque::Aliases { span });
-                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
-            }
             "export" | "declare" | "typeset" | "local" | "readonly" => {
                 // Reached through a wrapper (`command export x=1`) or with a
                 // dynamic word: treat the named variables as unknown.
@@ -1733,7 +2090,7 @@ impl<'o> Lowerer<'o> {
                             st.export(n);
                         }
                     } else {
-                        st.vars.values_mut().for_each(|v| v.value = None);
+                        st.forget_all();
                     }
                 }
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
@@ -1801,7 +2158,8 @@ impl<'o> Lowerer<'o> {
         let ps = node.kind() == "process_substitution";
         let (mut pieces, q) = self.word_pieces(node, src, st, ctx, false);
         tilde_expand(&mut pieces, st, false);
-        finish(pieces, src.span(node), ps, q)
+        let ifs = st.ifs().unwrap_or_else(|| DEFAULT_IFS.into());
+        finish(pieces, src.span(node), ps, q, &ifs)
     }
 
     /// The pieces of one word-like node. `in_dq` is true inside double quotes
@@ -1887,17 +2245,15 @@ impl<'o> Lowerer<'o> {
             }
             "simple_expansion" | "expansion" => {
                 let mark = self.out.commands.len();
-                let value = self.expansion_value(node, src, st, ctx);
+                let value = self.expansion_value(node, src, st, ctx, in_dq);
                 if value.is_none() && self.out.commands.len() == mark {
                     // Operators shellgate does not evaluate still run the
                     // substitutions inside them (`${x/$(cmd)/}`).
                     self.walk_for_substitutions(node, src, st, ctx);
                 }
-                match value {
-                    Some(v) if self.expansion_ok(&v, st, in_dq) => {
-                        push_str(&mut pieces, &v, in_dq, true)
-                    }
-                    _ => pieces.push(Piece::Unknown {
+                match value.and_then(|v| self.expanded_pieces(v, st, in_dq)) {
+                    Some(p) => pieces.extend(p),
+                    None => pieces.push(Piece::Unknown {
                         src: raw.to_string(),
                         substs: Vec::new(),
                     }),
@@ -1952,7 +2308,9 @@ impl<'o> Lowerer<'o> {
                 c.depth += 1;
                 let mut inner = st.clone();
                 if c.depth <= self.opts.max_depth {
-                    self.stmts(node, src, &mut inner, &c);
+                    if let Some(out) = self.stmts(node, src, &mut inner, &c) {
+                        self.ps_output.insert(id, out);
+                    }
                 }
                 pieces.push(Piece::Unknown {
                     src: raw.to_string(),
@@ -2002,133 +2360,637 @@ impl<'o> Lowerer<'o> {
     }
 
     /// True when a known expansion may be used as text: within the budget,
-    /// and not subject to word splitting on a changed `$IFS`.
+    /// and, unquoted, split on a known `$IFS`.
     fn expansion_ok(&mut self, value: &str, st: &State, in_dq: bool) -> bool {
         self.expanded += value.len();
         if self.expanded > MAX_EXPANDED_BYTES {
             return false;
         }
-        in_dq
-            || st
-                .vars
-                .get("IFS")
-                .is_none_or(|v| v.value.as_deref() == Some(" \t\n"))
+        in_dq || st.ifs().is_some()
     }
 
-    /// Value of `$name` or `${…}` when statically known (bash manual 3.5.3).
+    /// The pieces of a known parameter expansion.
+    fn expanded_pieces(&mut self, value: Expanded, st: &State, in_dq: bool) -> Option<Vec<Piece>> {
+        let mut pieces = Vec::new();
+        match value {
+            Expanded::Text(v) => {
+                if !self.expansion_ok(&v, st, in_dq) {
+                    return None;
+                }
+                push_str(&mut pieces, &v, in_dq, true);
+            }
+            Expanded::Fields(vs) => {
+                let total: usize = vs.iter().map(|v| v.len() + 1).sum();
+                if !self.expansion_ok(&" ".repeat(total.min(MAX_EXPANDED_BYTES + 1)), st, in_dq) {
+                    return None;
+                }
+                if vs.is_empty() && in_dq {
+                    pieces.push(Piece::NoFields);
+                }
+                for (i, v) in vs.iter().enumerate() {
+                    if i > 0 {
+                        pieces.push(Piece::Break { quoted: in_dq });
+                    }
+                    push_str(&mut pieces, v, in_dq, true);
+                }
+            }
+        }
+        Some(pieces)
+    }
+
+    /// Value of `$name` or `${…}` when statically known (bash manual 3.5.3
+    /// "Shell Parameter Expansion", 3.4.2 "Special Parameters", 6.7 "Arrays").
     fn expansion_value(
         &mut self,
         node: Node,
         src: &Src,
         st: &mut State,
         ctx: &Ctx,
-    ) -> Option<String> {
+        in_dq: bool,
+    ) -> Option<Expanded> {
         if node.kind() == "simple_expansion" {
             let name = node.named_child(0)?;
-            if name.kind() != "variable_name" {
-                return None;
-            }
-            return st.get(src.raw(name));
+            let param = Param::from_name(src.raw(name))?;
+            return param.expand(st, in_dq);
         }
-        // ${…}
-        let raw = src.raw(node);
-        let inner = raw.strip_prefix("${")?.strip_suffix('}')?;
-        if let Some(n) = inner.strip_prefix('#') {
-            if invocation::is_name(n) {
-                return st.get(n).map(|v| v.chars().count().to_string());
-            }
-            return None;
-        }
-        let name_len = inner
-            .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
-            .unwrap_or(inner.len());
-        let name = &inner[..name_len];
-        if !invocation::is_name(name) {
-            return None;
-        }
-        let rest = &inner[name_len..];
-        if rest.is_empty() {
-            return st.get(name);
-        }
-        let ops = [":-", ":=", ":+", ":?", "-", "=", "+", "?"];
-        let op = ops.iter().find(|o| rest.starts_with(**o))?;
-        // The operand: pieces of the named children after the operator.
         let mut cursor = node.walk();
         let kids: Vec<Node> = node.children(&mut cursor).collect();
-        let op_end = kids
-            .iter()
-            .find(|k| !k.is_named() && src.raw(**k) == *op)
-            .map(|k| k.end_byte())?;
-        let mut operand = Vec::new();
-        let mut pos = op_end;
-        let close = node.end_byte() - 1;
-        for k in kids
-            .iter()
-            .filter(|k| k.start_byte() >= op_end && k.end_byte() <= close)
-        {
-            if k.start_byte() > pos {
-                push_unquoted(
-                    &mut operand,
-                    src.text.get(pos..k.start_byte()).unwrap_or(""),
-                );
-            }
-            if k.is_named() {
-                let (p, _) = self.word_pieces(*k, src, st, ctx, true);
-                operand.extend(p);
-            } else {
-                push_unquoted(&mut operand, src.raw(*k));
-            }
-            pos = k.end_byte();
+        if kids.len() < 2 || src.raw(kids[0]) != "${" || src.raw(kids[kids.len() - 1]) != "}" {
+            return None;
         }
-        if close > pos {
-            push_unquoted(&mut operand, src.text.get(pos..close).unwrap_or(""));
+        let close = kids.len() - 1;
+        let mut i = 1;
+        // `${#x}` (length) and `${!x}` (indirection) prefixes.
+        let mut prefix = None;
+        if !kids[i].is_named() && matches!(src.raw(kids[i]), "#" | "!") && i + 1 < close {
+            prefix = Some(src.raw(kids[i]).to_string());
+            i += 1;
         }
-        let operand_value = || -> Option<String> {
-            let mut s = String::new();
-            for p in &operand {
-                match p {
-                    Piece::Char { c, .. } => s.push(*c),
-                    Piece::Unknown { .. } => return None,
+        if prefix.is_none() && i + 1 == close && !kids[i].is_named() && src.raw(kids[i]) == "#" {
+            return Param::Count.expand(st, in_dq); // `${#}`
+        }
+        let pnode = kids[i];
+        let param = match pnode.kind() {
+            "variable_name" | "special_variable_name" => Param::from_name(src.raw(pnode))?,
+            "subscript" => {
+                let name = pnode.named_child(0)?;
+                let index = pnode.named_child(1)?;
+                let name = src.raw(name).to_string();
+                match src.raw(index) {
+                    "@" => Param::All {
+                        array: Some(name),
+                        star: false,
+                    },
+                    "*" => Param::All {
+                        array: Some(name),
+                        star: true,
+                    },
+                    _ => Param::Elem(name, self.arith_value(index, src, st, ctx)?),
                 }
             }
-            Some(s)
+            _ => return None,
         };
+        i += 1;
+        let param = match prefix.as_deref() {
+            Some("!") => {
+                if i != close {
+                    return None;
+                }
+                // `${!x}`: the value of the parameter named by `$x`.
+                let Expanded::Text(target) = param.expand(st, true)? else {
+                    return None;
+                };
+                return Param::from_name(&target)
+                    .filter(|p| matches!(p, Param::Var(_) | Param::Positional(_)))?
+                    .expand(st, in_dq);
+            }
+            Some(_) => {
+                if i != close {
+                    return None;
+                }
+                let (vals, all) = param.values(st)?;
+                let n = if all {
+                    vals.len()
+                } else {
+                    vals.first().map_or(0, |v| v.chars().count())
+                };
+                return Some(Expanded::Text(n.to_string()));
+            }
+            None => param,
+        };
+        if i == close {
+            return param.expand(st, in_dq);
+        }
+        let op_node = kids[i];
+        if op_node.is_named() {
+            return None;
+        }
+        let op = src.raw(op_node).to_string();
+        let operand = &kids[i + 1..close];
+        let body_end = kids[close].start_byte();
+        match op.as_str() {
+            ":-" | ":=" | ":+" | ":?" | "-" | "=" | "+" | "?" => {
+                let pieces =
+                    self.operand_pieces(operand, op_node.end_byte(), body_end, src, st, ctx, true);
+                let operand_value = pieces_text(&pieces);
+                self.default_value(&param, &op, operand_value, st, in_dq)
+            }
+            "#" | "##" | "%" | "%%" | "^" | "^^" | "," | ",," => {
+                let pieces =
+                    self.operand_pieces(operand, op_node.end_byte(), body_end, src, st, ctx, false);
+                let pat = if pieces.is_empty() {
+                    None
+                } else {
+                    Some(expansion::Pattern::new(&pieces)?)
+                };
+                let (vals, all) = param.values(st)?;
+                let mut out = Vec::new();
+                for v in &vals {
+                    out.push(match (op.as_str(), &pat) {
+                        ("#", Some(p)) => expansion::remove_prefix(v, p, false)?,
+                        ("##", Some(p)) => expansion::remove_prefix(v, p, true)?,
+                        ("%", Some(p)) => expansion::remove_suffix(v, p, false)?,
+                        ("%%", Some(p)) => expansion::remove_suffix(v, p, true)?,
+                        ("#" | "##" | "%" | "%%", None) => v.clone(),
+                        _ => expansion::modify_case(v, &op, pat.as_ref()),
+                    });
+                }
+                param.finish(out, all, st, in_dq)
+            }
+            "/" | "//" | "/#" | "/%" => {
+                // tree-sitter-bash can split `${x/\//y}` at the wrong
+                // slash: trust its split only where a scan of the raw text
+                // (quotes, escapes and nested expansions skipped) agrees.
+                let slash = operand
+                    .iter()
+                    .find(|k| !k.is_named() && src.raw(**k) == "/")
+                    .map(|k| k.start_byte());
+                let raw = src.text.get(op_node.end_byte()..body_end)?;
+                let scanned = first_unquoted_slash(raw).map(|o| o + op_node.end_byte());
+                if slash != scanned {
+                    return None;
+                }
+                let pat_end = slash.unwrap_or(body_end);
+                let pat_kids: Vec<Node> = operand
+                    .iter()
+                    .copied()
+                    .filter(|k| k.end_byte() <= pat_end)
+                    .collect();
+                let rep_kids: Vec<Node> = operand
+                    .iter()
+                    .copied()
+                    .filter(|k| k.start_byte() > pat_end)
+                    .collect();
+                let pat_pieces = self.operand_pieces(
+                    &pat_kids,
+                    op_node.end_byte(),
+                    pat_end,
+                    src,
+                    st,
+                    ctx,
+                    false,
+                );
+                let rep = match slash {
+                    Some(sl) => {
+                        let p =
+                            self.operand_pieces(&rep_kids, sl + 1, body_end, src, st, ctx, false);
+                        pieces_text(&p)?
+                    }
+                    None => String::new(),
+                };
+                let pat = expansion::Pattern::new(&pat_pieces)?;
+                let anchor = match op.as_str() {
+                    "/" => expansion::Anchor::First,
+                    "//" => expansion::Anchor::All,
+                    "/#" => expansion::Anchor::Start,
+                    _ => expansion::Anchor::End,
+                };
+                let (vals, all) = param.values(st)?;
+                let mut out = Vec::new();
+                for v in &vals {
+                    out.push(expansion::substitute(v, &pat, &rep, anchor)?);
+                }
+                param.finish(out, all, st, in_dq)
+            }
+            ":" => {
+                let pieces =
+                    self.operand_pieces(operand, op_node.end_byte(), body_end, src, st, ctx, true);
+                let text = pieces_text(&pieces)?;
+                let (off, len) = match text.split_once(':') {
+                    Some((o, l)) => (o, Some(l)),
+                    None => (text.as_str(), None),
+                };
+                let num = |t: &str| -> Option<i64> {
+                    let t = t.trim();
+                    if t.is_empty() {
+                        return Some(0);
+                    }
+                    t.parse::<i64>().ok().or_else(|| {
+                        invocation::is_name(t)
+                            .then(|| st.get(t))
+                            .flatten()
+                            .and_then(|v| v.trim().parse::<i64>().ok())
+                    })
+                };
+                let off = num(off)?;
+                let len = match len {
+                    Some(l) => Some(num(l)?),
+                    None => None,
+                };
+                let (vals, all) = param.values(st)?;
+                if all {
+                    // `${a[@]:1}` slices elements; `${@:1}` counts from `$1`.
+                    let vals = if matches!(param, Param::All { array: None, .. }) {
+                        let mut with0 = vec![String::new()];
+                        with0.extend(vals);
+                        if off == 0 {
+                            // `$0` is not known.
+                            return None;
+                        }
+                        with0
+                    } else {
+                        vals
+                    };
+                    let out = expansion::slice(&vals, off, len)?;
+                    param.finish(out, true, st, in_dq)
+                } else {
+                    let v = vals.first().cloned().unwrap_or_default();
+                    Some(Expanded::Text(expansion::substring(&v, off, len)?))
+                }
+            }
+            "@" => {
+                let letter = operand.first().map(|k| src.raw(*k))?;
+                if operand.len() != 1 {
+                    return None;
+                }
+                let (vals, all) = param.values(st)?;
+                let mut out = Vec::new();
+                for v in &vals {
+                    out.push(expansion::transform(v, letter)?);
+                }
+                param.finish(out, all, st, in_dq)
+            }
+            _ => None,
+        }
+    }
+
+    /// `${x-w}`, `${x:-w}`, `${x=w}`, `${x+w}`, `${x?w}` and their `:` forms.
+    fn default_value(
+        &mut self,
+        param: &Param,
+        op: &str,
+        operand: Option<String>,
+        st: &mut State,
+        in_dq: bool,
+    ) -> Option<Expanded> {
         let colon = op.starts_with(':');
-        let current = st.vars.get(name).map(|v| v.value.clone());
-        // Unknown (from the environment or forgotten): can't choose a branch.
-        let value = match current {
-            Some(Some(v)) => Some(v),
-            Some(None) => return None,
-            None => match name {
-                "HOME" | "PWD" => st.get(name),
-                _ => return None,
+        // Whether the parameter is set, and whether it is null.
+        let (set, empty) = match param {
+            Param::Var(name) => match st.vars.get(name) {
+                Some(v) if v.value.is_none() => return None,
+                Some(v) if v.is_unset() => (false, true),
+                Some(v) => {
+                    let s = v.scalar().unwrap_or_default();
+                    (true, s.is_empty())
+                }
+                None => match st.get(name) {
+                    // HOME and PWD: known and set.
+                    Some(v) => (true, v.is_empty()),
+                    // From the environment: could be anything.
+                    None => return None,
+                },
             },
+            _ => {
+                let (vals, all) = param.values(st)?;
+                let set = !vals.is_empty();
+                let empty = if all {
+                    vals.iter().all(String::is_empty)
+                } else {
+                    vals.first().is_none_or(|v| v.is_empty())
+                };
+                (set, empty)
+            }
         };
-        let set = value.is_some();
-        let empty = value.as_deref().is_none_or(str::is_empty);
-        let use_operand = |cond_set: bool| if colon { cond_set && !empty } else { cond_set };
+        let present = if colon { set && !empty } else { set };
         match op.trim_start_matches(':') {
             "-" | "=" => {
-                if use_operand(set) {
-                    value
+                if present {
+                    param.expand(st, in_dq)
                 } else {
-                    let v = operand_value();
-                    if *op == ":=" || *op == "=" {
-                        st.set(name, v.clone());
+                    let v = operand?;
+                    if op.ends_with('=') {
+                        match param {
+                            Param::Var(name) => st.set(name, Some(v.clone())),
+                            _ => return None,
+                        }
                     }
-                    v
+                    Some(Expanded::Text(v))
                 }
             }
             "+" => {
-                if use_operand(set) {
-                    operand_value()
+                if present {
+                    operand.map(Expanded::Text)
                 } else {
-                    Some(String::new())
+                    Some(Expanded::Text(String::new()))
                 }
             }
-            _ => value.filter(|_| use_operand(set)),
+            // `?`: an error when absent; otherwise the value.
+            _ => {
+                if present {
+                    param.expand(st, in_dq)
+                } else {
+                    None
+                }
+            }
         }
     }
+
+    /// The pieces of an operand: the children between `from` and `to`
+    /// (bytes), with any text between them taken as unquoted source.
+    #[allow(clippy::too_many_arguments)]
+    fn operand_pieces(
+        &mut self,
+        kids: &[Node],
+        from: usize,
+        to: usize,
+        src: &Src,
+        st: &mut State,
+        ctx: &Ctx,
+        in_dq: bool,
+    ) -> Vec<Piece> {
+        let mut out = Vec::new();
+        let mut pos = from;
+        for k in kids
+            .iter()
+            .filter(|k| k.start_byte() >= from && k.end_byte() <= to)
+        {
+            if k.start_byte() > pos {
+                push_unquoted(&mut out, src.text.get(pos..k.start_byte()).unwrap_or(""));
+            }
+            if k.is_named() {
+                let (p, _) = self.word_pieces(*k, src, st, ctx, in_dq);
+                out.extend(p);
+            } else {
+                push_unquoted(&mut out, src.raw(*k));
+            }
+            pos = k.end_byte();
+        }
+        if to > pos {
+            push_unquoted(&mut out, src.text.get(pos..to).unwrap_or(""));
+        }
+        out
+    }
+
+    /// An array index (arithmetic context, bash manual 6.5): an integer,
+    /// possibly negative, or a variable holding one.
+    fn arith_value(&mut self, index: Node, src: &Src, st: &mut State, ctx: &Ctx) -> Option<i64> {
+        let raw = src.raw(index).trim();
+        if let Ok(n) = raw.parse::<i64>() {
+            return Some(n);
+        }
+        let name = raw.strip_prefix('$').unwrap_or(raw);
+        let name = name
+            .strip_prefix('{')
+            .and_then(|n| n.strip_suffix('}'))
+            .unwrap_or(name);
+        if invocation::is_name(name) {
+            return st.get(name)?.trim().parse::<i64>().ok();
+        }
+        // Anything else is unknown, but still runs its substitutions.
+        self.walk_for_substitutions(index, src, st, ctx);
+        None
+    }
+}
+
+/// A lowered assignment with what it does to arrays.
+struct Assigned {
+    assignment: Assignment,
+    /// `+=`.
+    append: bool,
+    /// `NAME[i]=`: the index when known.
+    index: Option<Option<i64>>,
+    /// `NAME=(…)`: the elements when all are known.
+    array: Option<Option<Vec<String>>>,
+}
+
+impl Assigned {
+    /// Records the assignment in `st`; `unknown` forces an unknown value
+    /// (declaration options such as `-i` or `-A` change its meaning).
+    fn apply(&self, st: &mut State, unknown: bool) {
+        let name = &self.assignment.name;
+        if unknown {
+            st.set_array(name, None);
+            return;
+        }
+        let old = || st.elements(name);
+        if let Some(elems) = &self.array {
+            let new = match (elems, self.append) {
+                (Some(e), true) => old().map(|mut o| {
+                    o.extend(e.iter().cloned());
+                    o
+                }),
+                (e, _) => e.clone(),
+            };
+            st.set_array(name, new);
+            return;
+        }
+        let value = self.assignment.value.value().map(str::to_string);
+        if let Some(index) = self.index {
+            let new = match (old(), index, value) {
+                (Some(mut els), Some(i), Some(v)) => {
+                    let len = els.len() as i64;
+                    let i = if i < 0 { len + i } else { i };
+                    if self.append && (0..len).contains(&i) {
+                        els[i as usize].push_str(&v);
+                        Some(els)
+                    } else if (0..len).contains(&i) {
+                        els[i as usize] = v;
+                        Some(els)
+                    } else if i == len {
+                        els.push(v);
+                        Some(els)
+                    } else {
+                        None // a gap: sparse arrays are not tracked
+                    }
+                }
+                _ => None,
+            };
+            st.set_array(name, new);
+            return;
+        }
+        let v = if self.append {
+            value.and_then(|v| st.get(name).map(|old| old + &v))
+        } else {
+            value
+        };
+        st.set(name, v);
+    }
+}
+
+/// The value of a parameter expansion.
+enum Expanded {
+    /// One string.
+    Text(String),
+    /// `${a[@]}`, `$@` and (unquoted) `$*`: separate words, even in quotes.
+    Fields(Vec<String>),
+}
+
+/// The parameter an expansion names (bash manual 3.4).
+enum Param {
+    /// A variable (element 0 of an array).
+    Var(String),
+    /// `${a[i]}`.
+    Elem(String, i64),
+    /// `${a[@]}`/`${a[*]}`, or with `array: None`, `$@`/`$*`.
+    All { array: Option<String>, star: bool },
+    /// `$1` …
+    Positional(usize),
+    /// `$#`.
+    Count,
+}
+
+impl Param {
+    /// A parameter from its name as written after `$`; `None` for the
+    /// special parameters whose value is never known (`$?`, `$$`, `$!`, `$-`, `$0`).
+    fn from_name(name: &str) -> Option<Param> {
+        match name {
+            "@" => Some(Param::All {
+                array: None,
+                star: false,
+            }),
+            "*" => Some(Param::All {
+                array: None,
+                star: true,
+            }),
+            "#" => Some(Param::Count),
+            n if n.chars().all(|c| c.is_ascii_digit()) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Param::Positional),
+            n if invocation::is_name(n) => Some(Param::Var(n.to_string())),
+            _ => None,
+        }
+    }
+
+    /// The values the parameter holds, and whether it stands for all
+    /// elements (so operators apply to each).
+    fn values(&self, st: &State) -> Option<(Vec<String>, bool)> {
+        match self {
+            Param::Var(n) => Some((vec![st.get(n)?], false)),
+            Param::Positional(k) => Some((vec![st.get(&k.to_string())?], false)),
+            Param::Count => Some((vec![st.positional.as_ref()?.len().to_string()], false)),
+            Param::Elem(n, i) => {
+                let els = st.elements(n)?;
+                let idx = if *i < 0 { els.len() as i64 + i } else { *i };
+                if idx < 0 {
+                    return None; // bash: "bad array subscript"
+                }
+                Some((
+                    vec![els.get(idx as usize).cloned().unwrap_or_default()],
+                    false,
+                ))
+            }
+            Param::All { array: Some(n), .. } => Some((st.elements(n)?, true)),
+            Param::All { array: None, .. } => Some((st.positional.clone()?, true)),
+        }
+    }
+
+    /// The expansion of the parameter itself.
+    fn expand(&self, st: &State, in_dq: bool) -> Option<Expanded> {
+        let (vals, all) = self.values(st)?;
+        self.finish(vals, all, st, in_dq)
+    }
+
+    /// Turns (possibly transformed) values into an expansion: `[*]` in
+    /// double quotes joins with the first character of `$IFS`.
+    fn finish(&self, vals: Vec<String>, all: bool, st: &State, in_dq: bool) -> Option<Expanded> {
+        if !all {
+            return Some(Expanded::Text(vals.into_iter().next().unwrap_or_default()));
+        }
+        match self {
+            Param::All { star: true, .. } if in_dq => {
+                let sep: String = st.ifs()?.chars().take(1).collect();
+                Some(Expanded::Text(vals.join(&sep)))
+            }
+            _ => Some(Expanded::Fields(vals)),
+        }
+    }
+}
+
+/// A `glob` crate pattern for a word's pieces: quoted characters are
+/// escaped so that they match themselves. `None` when a piece is unknown.
+fn glob_pattern(pieces: &[Piece]) -> Option<String> {
+    let mut out = String::new();
+    for p in pieces {
+        match p {
+            Piece::Char { c, quoted, .. } => {
+                if *quoted && matches!(c, '*' | '?' | '[' | ']') {
+                    out.push('[');
+                    out.push(*c);
+                    out.push(']');
+                } else {
+                    out.push(*c);
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The text of pieces when all are known.
+fn pieces_text(pieces: &[Piece]) -> Option<String> {
+    let mut s = String::new();
+    for p in pieces {
+        match p {
+            Piece::Char { c, .. } => s.push(*c),
+            Piece::Break { .. } => s.push(' '),
+            Piece::NoFields => {}
+            Piece::Unknown { .. } => return None,
+        }
+    }
+    Some(s)
+}
+
+/// Offset of the first `/` in `raw` outside quotes, escapes and nested
+/// `${…}`, `$(…)` and backquotes: where `${x/PATTERN/STRING}` splits.
+fn first_unquoted_slash(raw: &str) -> Option<usize> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(b'\'') => {
+                if c == b'\'' {
+                    quote = None;
+                }
+            }
+            Some(q) => {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                b'\\' => i += 1,
+                b'\'' | b'"' | b'`' => quote = Some(c),
+                b'$' if matches!(b.get(i + 1), Some(b'{' | b'(')) => {
+                    depth += 1;
+                    i += 1;
+                }
+                b'(' | b'{' if depth > 0 => depth += 1,
+                b')' | b'}' if depth > 0 => depth -= 1,
+                b'/' if depth == 0 => return Some(i),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Pushes an unquoted source fragment: backslash quotes the next character
@@ -2244,6 +3106,18 @@ fn tilde_expand(pieces: &mut Vec<Piece>, st: &State, assignment: bool) {
         let value = match user.as_str() {
             "" => st.get("HOME"),
             "+" => st.cwd.clone(),
+            "-" => st.get("OLDPWD"),
+            u if u
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
+            {
+                match user_home(u) {
+                    Some(Some(h)) => Some(h),
+                    // No such user: bash leaves the word unchanged.
+                    Some(None) => continue,
+                    None => None,
+                }
+            }
             _ => None,
         };
         let repl = match value {
@@ -2264,6 +3138,17 @@ fn tilde_expand(pieces: &mut Vec<Piece>, st: &State, assignment: bool) {
     }
 }
 
+/// The home directory of login name `user` on this machine (`~user`,
+/// bash manual 3.5.2), from the password database: `Some(None)` when there
+/// is no such user, `None` when the lookup failed.
+fn user_home(user: &str) -> Option<Option<String>> {
+    match nix::unistd::User::from_name(user) {
+        Ok(Some(u)) => Some(u.dir.to_str().map(str::to_string)),
+        Ok(None) => Some(None),
+        Err(_) => None,
+    }
+}
+
 /// A word from pieces without word splitting or brace expansion (assignment
 /// values and redirection targets).
 fn collapse(pieces: Vec<Piece>, span: Span) -> Word {
@@ -2281,6 +3166,9 @@ fn collapse(pieces: Vec<Piece>, span: Span) -> Word {
                 w.text.push_str(&src);
                 w.substitutions.extend(substs);
             }
+            // `x="${a[@]}"` joins the elements with spaces.
+            Piece::Break { .. } => w.text.push(' '),
+            Piece::NoFields => {}
         }
     }
     w
@@ -2374,6 +3262,242 @@ fn backtick_unescape(raw: &str) -> Option<String> {
 }
 
 /// Paths that name the process's own standard input.
+/// What `read` assigns to one name.
+enum ReadValue {
+    Scalar(Option<String>),
+    Array(Option<Vec<String>>),
+}
+
+/// The `read` builtin (bash manual 4.2): one line of `data` (up to the `-d`
+/// delimiter), backslash escapes removed unless `-r`, split on `$IFS` with
+/// the last name taking the rest of the line. Returns the assignments, with
+/// unknown values when the input or `$IFS` is not known; `Err` when the
+/// names themselves are not known.
+fn read_builtin(
+    argv: &[Word],
+    data: Option<&str>,
+    ifs: Option<&str>,
+) -> Result<Vec<(String, ReadValue)>, ()> {
+    let mut raw = false;
+    let mut array: Option<String> = None;
+    let mut delim = '\n';
+    let mut exact = true;
+    let mut i = 1;
+    while i < argv.len() {
+        let t = argv[i].value().ok_or(())?;
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if !t.starts_with('-') || t == "-" {
+            break;
+        }
+        for (k, c) in t[1..].char_indices() {
+            let mut value = || -> Result<String, ()> {
+                let rest = &t[1 + k + 1..];
+                if !rest.is_empty() {
+                    Ok(rest.to_string())
+                } else {
+                    i += 1;
+                    argv.get(i)
+                        .and_then(|w| w.value())
+                        .map(str::to_string)
+                        .ok_or(())
+                }
+            };
+            match c {
+                'r' => raw = true,
+                's' | 'e' => {}
+                'a' => {
+                    array = Some(value()?);
+                    break;
+                }
+                'd' => {
+                    delim = value()?.chars().next().unwrap_or('\0');
+                    break;
+                }
+                'p' | 't' | 'i' => {
+                    value()?;
+                    break;
+                }
+                // -n/-N count characters, -u reads another descriptor.
+                'n' | 'N' | 'u' => {
+                    value()?;
+                    exact = false;
+                    break;
+                }
+                _ => return Err(()),
+            }
+        }
+        i += 1;
+    }
+    let mut names: Vec<String> = Vec::new();
+    for w in &argv[i.min(argv.len())..] {
+        let n = w.value().ok_or(())?;
+        if !invocation::is_name(n) {
+            return Err(());
+        }
+        names.push(n.to_string());
+    }
+    if names.is_empty() && array.is_none() {
+        names.push("REPLY".into());
+    }
+    let fields = match (data, ifs, exact) {
+        (Some(d), Some(ifs), true) => {
+            let line = read_line(d, delim, raw);
+            let ifs = if names.len() == 1 && array.is_none() && names[0] == "REPLY" {
+                "" // `read` with no names keeps the line whole
+            } else {
+                ifs
+            };
+            Some(read_split(
+                &line,
+                ifs,
+                if array.is_some() {
+                    usize::MAX
+                } else {
+                    names.len()
+                },
+            ))
+        }
+        _ => None,
+    };
+    if let Some(a) = array {
+        return Ok(vec![(a, ReadValue::Array(fields))]);
+    }
+    Ok(names
+        .into_iter()
+        .enumerate()
+        .map(|(k, n)| {
+            let v = fields
+                .as_ref()
+                .map(|f| f.get(k).cloned().unwrap_or_default());
+            (n, ReadValue::Scalar(v))
+        })
+        .collect())
+}
+
+/// One line for `read`: up to `delim`; without `-r`, backslash-newline
+/// joins lines and a backslash quotes the next character.
+fn read_line(data: &str, delim: char, raw: bool) -> String {
+    let mut out = String::new();
+    let mut chars = data.chars();
+    while let Some(c) = chars.next() {
+        if c == delim {
+            break;
+        }
+        if c == '\\' && !raw {
+            match chars.next() {
+                Some('\n') | None => continue,
+                Some(n) => {
+                    out.push('\u{1}'); // marks a quoted character for splitting
+                    out.push(n);
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Splits a `read` line into at most `n` fields on `ifs`, the last taking
+/// the rest of the line with trailing IFS whitespace removed.
+fn read_split(line: &str, ifs: &str, n: usize) -> Vec<String> {
+    let white = |c: char| matches!(c, ' ' | '\t' | '\n') && ifs.contains(c);
+    let other = |c: char| !matches!(c, ' ' | '\t' | '\n') && ifs.contains(c);
+    let unmark = |s: &str| s.replace('\u{1}', "");
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() && white(chars[i]) {
+        i += 1;
+    }
+    let mut out = Vec::new();
+    while i < chars.len() {
+        if out.len() + 1 == n {
+            // The last name: the rest of the line, trailing IFS whitespace removed.
+            let mut rest: String = chars[i..].iter().collect();
+            while rest.ends_with(|c: char| white(c)) && !rest.ends_with("\u{1} ") {
+                rest.pop();
+            }
+            // A single trailing delimiter after the last field is dropped.
+            let body = rest.trim_end_matches(|c: char| other(c));
+            if rest.len() - body.len() == 1 && !body.chars().any(|c| other(c) || white(c)) {
+                rest = body.to_string();
+            }
+            out.push(unmark(&rest));
+            return out;
+        }
+        let mut field = String::new();
+        while i < chars.len() && !white(chars[i]) && !other(chars[i]) {
+            if chars[i] == '\u{1}' && i + 1 < chars.len() {
+                field.push(chars[i + 1]);
+                i += 2;
+                continue;
+            }
+            field.push(chars[i]);
+            i += 1;
+        }
+        out.push(field);
+        while i < chars.len() && white(chars[i]) {
+            i += 1;
+        }
+        if i < chars.len() && other(chars[i]) {
+            i += 1;
+            while i < chars.len() && white(chars[i]) {
+                i += 1;
+            }
+        }
+    }
+    out.into_iter().map(|f| unmark(&f)).collect()
+}
+
+/// `set [options] [--] [args…]` (bash manual 4.3.1): the new positional
+/// parameters, or `old` when the command does not set them.
+fn set_positional(argv: &[Word], old: Option<Vec<String>>) -> Option<Vec<String>> {
+    let mut i = 1;
+    while i < argv.len() {
+        let t = argv[i].value()?;
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if t == "-" {
+            i += 1;
+            break;
+        }
+        if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 {
+            // `-o NAME` / `+o NAME` take an option name.
+            i += if t.ends_with('o') { 2 } else { 1 };
+            continue;
+        }
+        break;
+    }
+    if i >= argv.len() && !argv.iter().any(|w| matches!(w.value(), Some("--" | "-"))) {
+        return old;
+    }
+    argv[i.min(argv.len())..]
+        .iter()
+        .map(|w| w.value().map(str::to_string))
+        .collect()
+}
+
+/// The state a child shell starts with. bash runs non-interactive shells
+/// with `expand_aliases` off; POSIX shells (`sh`, `dash`, `ksh`, `zsh` …),
+/// `bash -i` and `bash -O expand_aliases` expand them (bash manual 6.6).
+fn child_shell_for(st: &State, program: &str, argv: &[Word]) -> State {
+    let mut child = st.child_shell();
+    let interactive = argv.iter().skip(1).any(|w| {
+        w.value().is_some_and(|t| {
+            t == "expand_aliases" || (t.starts_with('-') && !t.starts_with("--") && t.contains('i'))
+        })
+    });
+    if !matches!(program, "bash" | "rbash") || interactive {
+        child.aliases.expand = Some(true);
+    }
+    child
+}
+
 fn is_stdin_path(p: &str) -> bool {
     matches!(p, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
 }

@@ -6,12 +6,53 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// A variable as far as it is known.
+///
+/// Every variable is an indexed array (bash manual 6.7 "Arrays": "referencing
+/// an array variable without a subscript is equivalent to referencing with a
+/// subscript of 0"); a scalar is a one-element array and an unset variable an
+/// empty one. Only dense arrays are tracked: an assignment that would leave a
+/// gap, and associative arrays, make the value unknown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Var {
-    /// `Some` when the value is known on every path reaching this point.
-    pub value: Option<String>,
+    /// The elements, when known on every path reaching this point.
+    pub value: Option<Vec<String>>,
     /// Marked for export (visible to child shells).
     pub exported: bool,
+}
+
+impl Var {
+    /// `$name`: element 0, or the empty string when unset.
+    pub fn scalar(&self) -> Option<String> {
+        self.value
+            .as_ref()
+            .map(|v| v.first().cloned().unwrap_or_default())
+    }
+
+    /// True when known to be unset (or an empty array), which `${x-…}`
+    /// treats as unset.
+    pub fn is_unset(&self) -> bool {
+        self.value.as_ref().is_some_and(Vec::is_empty)
+    }
+}
+
+/// Aliases defined in the script (bash manual 6.6 "Aliases").
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Aliases {
+    /// Name to replacement text. `None` when an alias was defined from a
+    /// value shellgate could not know.
+    pub defs: BTreeMap<String, Option<String>>,
+    /// Whether `expand_aliases` is on: `Some(false)` in a non-interactive
+    /// bash until `shopt -s expand_aliases`; `None` when unknown (the
+    /// harness's shell may have set it), which is treated as on.
+    pub expand: Option<bool>,
+}
+
+impl Aliases {
+    /// Whether aliases are expanded at all, resolving "unknown" to "yes" so
+    /// that an alias defined in the script is never ignored.
+    pub fn active(&self) -> bool {
+        self.expand != Some(false)
+    }
 }
 
 /// A function defined in the script: its body is re-parsed where it is called.
@@ -21,6 +62,9 @@ pub(crate) struct FuncDef {
     pub body: String,
     /// How the body's offsets map to the top-level input.
     pub map: crate::lower::SpanMap,
+    /// Aliases in effect where the function was defined: its body was
+    /// parsed, and aliases expanded, then.
+    pub aliases: Aliases,
 }
 
 /// Shell state at one point of the script.
@@ -34,6 +78,11 @@ pub(crate) struct State {
     pub cdable_vars: bool,
     /// Files this script wrote, by absolute path: their content when known.
     pub files: BTreeMap<String, Option<String>>,
+    /// Positional parameters `$1`… (bash manual 3.4.1), when known: set by
+    /// `set --`, a function call, or `bash -c CODE NAME ARGS…`.
+    pub positional: Option<Vec<String>>,
+    /// Aliases defined so far (they take effect when the next line is read).
+    pub aliases: Aliases,
 }
 
 /// Longest variable value tracked (bytes); longer values become unknown.
@@ -45,23 +94,85 @@ impl State {
     /// and `PWD` which the caller supplied.
     pub fn get(&self, name: &str) -> Option<String> {
         if let Some(v) = self.vars.get(name) {
-            return v.value.clone();
+            return v.scalar();
+        }
+        if let Some(n) = name.parse::<usize>().ok().filter(|n| *n > 0) {
+            return self
+                .positional
+                .as_ref()
+                .map(|p| p.get(n - 1).cloned().unwrap_or_default());
         }
         match name {
+            "#" => self.positional.as_ref().map(|p| p.len().to_string()),
             "HOME" => self.home.clone(),
             "PWD" => self.cwd.clone(),
             _ => None,
         }
     }
 
+    /// `name=value`: sets element 0, keeping the other elements of an
+    /// array (`None` makes the variable unknown).
     pub fn set(&mut self, name: &str, value: Option<String>) {
         let value = value.filter(|v| v.len() <= MAX_VALUE_BYTES);
+        let old = self.vars.get(name);
+        let exported = old.is_some_and(|v| v.exported);
+        let elems = match (value, old) {
+            (None, _) => None,
+            (Some(v), None) => Some(vec![v]),
+            (Some(v), Some(o)) => o.value.as_ref().map(|els| {
+                let mut els = els.clone();
+                match els.first_mut() {
+                    Some(first) => *first = v,
+                    None => els.push(v),
+                }
+                els
+            }),
+        };
+        self.vars.insert(
+            name.to_string(),
+            Var {
+                value: elems,
+                exported,
+            },
+        );
+    }
+
+    /// `name=(…)` or `unset name` (an empty list): replaces all elements.
+    pub fn set_array(&mut self, name: &str, value: Option<Vec<String>>) {
+        let value = value.filter(|v| v.iter().map(String::len).sum::<usize>() <= MAX_VALUE_BYTES);
         let exported = self.vars.get(name).is_some_and(|v| v.exported);
         self.vars.insert(name.to_string(), Var { value, exported });
     }
 
+    /// `$IFS` for word splitting: `None` when unknown (bash manual 3.5.7;
+    /// unset means the default).
+    pub fn ifs(&self) -> Option<String> {
+        match self.vars.get("IFS") {
+            None => Some(" \t\n".into()),
+            Some(v) if v.is_unset() => Some(" \t\n".into()),
+            Some(v) => v.scalar(),
+        }
+    }
+
+    /// The elements of `name` (`${name[@]}`): `None` when unknown.
+    /// Variables never assigned in the script come from the environment,
+    /// where they are scalars: known only for `HOME` and `PWD`.
+    pub fn elements(&self, name: &str) -> Option<Vec<String>> {
+        match self.vars.get(name) {
+            Some(v) => v.value.clone(),
+            None => self.get(name).map(|v| vec![v]),
+        }
+    }
+
+    /// Forgets every variable's value (after `source FILE`, a dynamic
+    /// `declare`, or anything else that may assign any variable).
+    pub fn forget_all(&mut self) {
+        self.vars.values_mut().for_each(|v| v.value = None);
+        self.positional = None;
+    }
+
     pub fn export(&mut self, name: &str) {
-        let value = self.get(name);
+        let value = self.elements(name);
         self.vars.insert(
             name.to_string(),
             Var {
@@ -79,13 +190,26 @@ impl State {
                 .vars
                 .iter()
                 .filter(|(_, v)| v.exported)
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| {
+                    // Arrays are not exported (bash manual 6.7): the child
+                    // sees whatever its environment holds.
+                    let mut v = v.clone();
+                    if v.value.as_ref().is_some_and(|e| e.len() > 1) {
+                        v.value = None;
+                    }
+                    (k.clone(), v)
+                })
                 .collect(),
             cwd: self.cwd.clone(),
             home: self.home.clone(),
             functions: BTreeMap::new(),
             cdable_vars: false,
             files: self.files.clone(),
+            positional: Some(Vec::new()),
+            aliases: Aliases {
+                defs: BTreeMap::new(),
+                expand: Some(false),
+            },
         }
     }
 
@@ -114,6 +238,26 @@ impl State {
                 out.cwd = None;
             }
             out.cdable_vars |= s.cdable_vars;
+            if out.positional != s.positional {
+                out.positional = None;
+            }
+            let names: Vec<String> = out
+                .aliases
+                .defs
+                .keys()
+                .chain(s.aliases.defs.keys())
+                .cloned()
+                .collect();
+            for k in names {
+                let (a, b) = (out.aliases.defs.get(&k), s.aliases.defs.get(&k));
+                if a != b {
+                    // Defined differently (or only) on one path: unknown.
+                    out.aliases.defs.insert(k, None);
+                }
+            }
+            if out.aliases.expand != s.aliases.expand {
+                out.aliases.expand = None;
+            }
             for (k, v) in &s.files {
                 let merged = if out.files.get(k) == Some(v) {
                     v.clone()

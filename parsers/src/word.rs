@@ -35,6 +35,16 @@ pub enum Piece {
         /// Substitutions it contains.
         substs: Vec<SubstId>,
     },
+    /// The boundary between two elements of `${a[@]}` or `$@`: each element
+    /// is a separate word even inside double quotes (bash manual 3.4.2,
+    /// 6.7). Unquoted, it separates like blank `$IFS` characters.
+    Break {
+        /// Inside double quotes: the words on both sides are kept even when empty.
+        quoted: bool,
+    },
+    /// `"${a[@]}"` or `"$@"` with no elements: when nothing else is in the
+    /// word, the word disappears instead of becoming one empty word.
+    NoFields,
 }
 
 impl Piece {
@@ -58,17 +68,20 @@ pub fn push_str(pieces: &mut Vec<Piece>, s: &str, quoted: bool, expanded: bool) 
 ///
 /// `had_quotes` tells whether the word contained any quoting: `""` is one
 /// empty word, while an unquoted `$x` that expands to nothing is no word.
+///
+/// `ifs` is the value of `$IFS` (`" \t\n"` when unset).
 pub fn finish(
     pieces: Vec<Piece>,
     span: Span,
     process_substitution: bool,
     had_quotes: bool,
+    ifs: &str,
 ) -> Vec<Word> {
     let mut fields: Vec<Vec<Piece>> = Vec::new();
     match brace_expand(&pieces, 0) {
         Some(alts) => {
             for alt in alts {
-                fields.extend(split_fields(alt, had_quotes));
+                fields.extend(split_fields(alt, had_quotes, ifs));
             }
         }
         None => {
@@ -106,23 +119,39 @@ fn to_word(pieces: &[Piece], span: Span, process_substitution: bool) -> Word {
                 w.text.push_str(src);
                 w.substitutions.extend(substs.iter().copied());
             }
+            Piece::Break { .. } => w.text.push(' '),
+            Piece::NoFields => {}
         }
     }
     w
 }
 
-/// Splits on unquoted, expanded `$IFS` whitespace (default IFS: space, tab,
-/// newline). A word that was entirely an unquoted empty expansion disappears.
-fn split_fields(pieces: Vec<Piece>, had_quotes: bool) -> Vec<Vec<Piece>> {
-    let is_sep = |p: &Piece| {
-        matches!(
-            p,
-            Piece::Char {
-                c: ' ' | '\t' | '\n',
-                quoted: false,
-                expanded: true
+/// Word splitting (bash manual 3.5.7): unquoted characters that came from
+/// an expansion and appear in `ifs` delimit fields. IFS whitespace (space,
+/// tab, newline when in `ifs`) is trimmed and collapses; every other IFS
+/// character delimits one field, so `a,,b` with `IFS=,` gives `a`, ``, `b`.
+/// A word that was entirely an unquoted empty expansion disappears.
+fn split_fields(pieces: Vec<Piece>, had_quotes: bool, ifs: &str) -> Vec<Vec<Piece>> {
+    #[derive(PartialEq)]
+    enum Sep {
+        No,
+        White,
+        Other,
+    }
+    let sep = |p: &Piece| match p {
+        Piece::Char {
+            c,
+            quoted: false,
+            expanded: true,
+        } if ifs.contains(*c) => {
+            if matches!(c, ' ' | '\t' | '\n') {
+                Sep::White
+            } else {
+                Sep::Other
             }
-        )
+        }
+        Piece::Break { quoted: false } => Sep::White,
+        _ => Sep::No,
     };
     let removable = |p: &Piece| {
         matches!(
@@ -131,25 +160,54 @@ fn split_fields(pieces: Vec<Piece>, had_quotes: bool) -> Vec<Vec<Piece>> {
                 quoted: false,
                 expanded: true,
                 ..
-            }
+            } | Piece::Break { quoted: false }
+                | Piece::NoFields
         )
     };
+    if pieces.len() == 1 && pieces[0] == Piece::NoFields {
+        return Vec::new();
+    }
     let all_unquoted_expanded = !had_quotes && pieces.iter().all(removable);
     let mut out = Vec::new();
     let mut cur: Vec<Piece> = Vec::new();
-    let mut cur_has_content = false;
+    // The current field exists (has content, or follows a quoted element break).
+    let mut open = false;
+    let mut after_white = false;
     for p in pieces {
-        if is_sep(&p) {
-            if cur_has_content {
-                out.push(std::mem::take(&mut cur));
-                cur_has_content = false;
+        if p == Piece::NoFields {
+            continue;
+        }
+        if let Piece::Break { quoted: true } = p {
+            out.push(std::mem::take(&mut cur));
+            open = true;
+            after_white = false;
+            continue;
+        }
+        match sep(&p) {
+            Sep::White => {
+                if open {
+                    out.push(std::mem::take(&mut cur));
+                    open = false;
+                    after_white = true;
+                }
             }
-        } else {
-            cur.push(p);
-            cur_has_content = true;
+            Sep::Other => {
+                if open {
+                    out.push(std::mem::take(&mut cur));
+                    open = false;
+                } else if !after_white {
+                    out.push(Vec::new());
+                }
+                after_white = false;
+            }
+            Sep::No => {
+                cur.push(p);
+                open = true;
+                after_white = false;
+            }
         }
     }
-    if cur_has_content {
+    if open {
         out.push(cur);
     }
     if out.is_empty() && !all_unquoted_expanded {
@@ -323,6 +381,10 @@ mod tests {
         v
     }
 
+    fn finish_d(p: Vec<Piece>, span: Span, ps: bool, q: bool) -> Vec<Word> {
+        finish(p, span, ps, q, " \t\n")
+    }
+
     fn texts(ws: Vec<Word>) -> Vec<String> {
         ws.into_iter().map(|w| w.text).collect()
     }
@@ -331,36 +393,36 @@ mod tests {
     #[test]
     fn brace_lists_and_sequences() {
         assert_eq!(
-            texts(finish(lit("a{b,c}d"), Span::default(), false, false)),
+            texts(finish_d(lit("a{b,c}d"), Span::default(), false, false)),
             ["abd", "acd"]
         );
         assert_eq!(
-            texts(finish(lit("{1..3}"), Span::default(), false, false)),
+            texts(finish_d(lit("{1..3}"), Span::default(), false, false)),
             ["1", "2", "3"]
         );
         assert_eq!(
-            texts(finish(lit("{01..3}"), Span::default(), false, false)),
+            texts(finish_d(lit("{01..3}"), Span::default(), false, false)),
             ["01", "02", "03"]
         );
         assert_eq!(
-            texts(finish(lit("{a..c..2}"), Span::default(), false, false)),
+            texts(finish_d(lit("{a..c..2}"), Span::default(), false, false)),
             ["a", "c"]
         );
         assert_eq!(
-            texts(finish(lit("{r,}m"), Span::default(), false, false)),
+            texts(finish_d(lit("{r,}m"), Span::default(), false, false)),
             ["rm", "m"]
         );
         assert_eq!(
-            texts(finish(lit("x{a,{b,c}}"), Span::default(), false, false)),
+            texts(finish_d(lit("x{a,{b,c}}"), Span::default(), false, false)),
             ["xa", "xb", "xc"]
         );
         // Not brace expansions.
         assert_eq!(
-            texts(finish(lit("{}"), Span::default(), false, false)),
+            texts(finish_d(lit("{}"), Span::default(), false, false)),
             ["{}"]
         );
         assert_eq!(
-            texts(finish(lit("{a}"), Span::default(), false, false)),
+            texts(finish_d(lit("{a}"), Span::default(), false, false)),
             ["{a}"]
         );
     }
@@ -369,12 +431,12 @@ mod tests {
     fn quoted_braces_are_literal() {
         let mut p = Vec::new();
         push_str(&mut p, "{a,b}", true, false);
-        assert_eq!(texts(finish(p, Span::default(), false, false)), ["{a,b}"]);
+        assert_eq!(texts(finish_d(p, Span::default(), false, false)), ["{a,b}"]);
     }
 
     #[test]
     fn huge_sequence_is_dynamic() {
-        let w = finish(lit("{1..100000}"), Span::default(), false, false);
+        let w = finish_d(lit("{1..100000}"), Span::default(), false, false);
         assert_eq!(w.len(), 1);
         assert!(w[0].dynamic);
     }
@@ -384,23 +446,57 @@ mod tests {
         let mut p = Vec::new();
         push_str(&mut p, "rm -rf", false, true);
         assert_eq!(
-            texts(finish(p, Span::default(), false, false)),
+            texts(finish_d(p, Span::default(), false, false)),
             ["rm", "-rf"]
         );
         let mut q = Vec::new();
         push_str(&mut q, "rm -rf", true, true);
-        assert_eq!(texts(finish(q, Span::default(), false, false)), ["rm -rf"]);
+        assert_eq!(
+            texts(finish_d(q, Span::default(), false, false)),
+            ["rm -rf"]
+        );
         let mut e = Vec::new();
         push_str(&mut e, "", false, true);
-        assert!(finish(e, Span::default(), false, false).is_empty());
+        assert!(finish_d(e, Span::default(), false, false).is_empty());
     }
 
     #[test]
     fn glob_marking() {
-        let w = finish(lit("*.o"), Span::default(), false, false);
+        let w = finish_d(lit("*.o"), Span::default(), false, false);
         assert!(w[0].glob && w[0].value().is_none());
         let mut q = Vec::new();
         push_str(&mut q, "*.o", true, false);
-        assert!(!finish(q, Span::default(), false, false)[0].glob);
+        assert!(!finish_d(q, Span::default(), false, false)[0].glob);
+    }
+
+    // Checked with bash 5.2: `IFS=…; x=…; printf '[%s]' $x`.
+    #[test]
+    fn splitting_on_a_custom_ifs() {
+        let split = |v: &str, ifs: &str| {
+            let mut p = Vec::new();
+            push_str(&mut p, v, false, true);
+            texts(finish(p, Span::default(), false, false, ifs))
+        };
+        assert_eq!(split("rm,-rf,/", ","), ["rm", "-rf", "/"]);
+        assert_eq!(split("a,,b", ","), ["a", "", "b"]);
+        assert_eq!(split(",a,", ","), ["", "a"]);
+        assert_eq!(split(" a , b ", " ,"), ["a", "b"]);
+        assert_eq!(split("a b", ""), ["a b"]);
+        assert_eq!(split("rmX-rf", "X"), ["rm", "-rf"]);
+    }
+
+    #[test]
+    fn array_element_breaks() {
+        let mut p = Vec::new();
+        push_str(&mut p, "rm", true, true);
+        p.push(Piece::Break { quoted: true });
+        p.push(Piece::Break { quoted: true });
+        push_str(&mut p, "a b", true, true);
+        // "${a[@]}" with a=(rm "" "a b")
+        assert_eq!(
+            texts(finish_d(p, Span::default(), false, true)),
+            ["rm", "", "a b"]
+        );
+        assert!(finish_d(vec![Piece::NoFields], Span::default(), false, true).is_empty());
     }
 }

@@ -48,9 +48,18 @@ mod tests {
         );
         assert_verdict("cat script.sh | bash", Ask, Some(super::DYNAMIC_CODE));
         assert_verdict("bash -c 'echo ('", Ask, Some(super::UNANALYSED));
+        // An alias whose text is not known.
+        assert_verdict("alias ls=\"$X\"\nls", Ask, None);
+        // bash reads a line before running it: an alias defined on the
+        // same line is not expanded there, but is from the next line on.
         assert_verdict(
             "shopt -s expand_aliases; alias ls='rm -rf /'; ls",
-            Ask,
+            Allow,
+            None,
+        );
+        assert_verdict(
+            "shopt -s expand_aliases\nalias ls='rm -rf /'\nls",
+            Deny,
             None,
         );
         assert_verdict("/bin/r? -rf x", Ask, Some(super::DYNAMIC_COMMAND));

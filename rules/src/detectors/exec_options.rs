@@ -115,7 +115,11 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                     .filter(|_| !args.iter().any(|w| w.text == "-f"));
                 if let Some(p) = program {
                     if awk_executes(&p.text) {
-                        ask(p.span, format!("the {prog} program runs commands (`system()` or a pipe); shellgate cannot see which"), out);
+                        let spawned = super::inline_code::spawned_commands(cx, &p.text, p.span);
+                        if spawned.is_empty() {
+                            ask(p.span, format!("the {prog} program runs commands (`system()` or a pipe); shellgate cannot see which"), out);
+                        }
+                        out.extend(spawned);
                     }
                 }
                 if args
@@ -393,6 +397,8 @@ mod tests {
         assert_verdict("sed 's/.*/id/e' f", Ask, Some(super::RULE));
         assert_verdict("awk 'BEGIN{system(\"id\")}'", Ask, Some(super::RULE));
         assert_verdict("awk '{print | \"sh\"}' f", Ask, Some(super::RULE));
+        assert_verdict("awk 'BEGIN{system(\"rm -rf ~\")}'", Deny, None);
+        assert_verdict("gawk 'BEGIN{print \"x\" | \"rm -rf /home\"}'", Deny, None);
         assert_verdict(
             "tar --checkpoint=1 --checkpoint-action=exec='rm -rf ~' -cf x.tar .",
             Deny,
