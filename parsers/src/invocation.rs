@@ -253,6 +253,12 @@ fn scan(args: &[Word], spec: &Spec) -> Option<usize> {
     let mut i = 0;
     while i < args.len() {
         let w = &args[i];
+        // `env NAME=$x cmd`: the name and `=` are literal text even when the
+        // value is not known (unknown parts keep their `$…` source).
+        if spec.assignments && w.dynamic && !w.glob && is_assignment(&w.text) {
+            i += 1;
+            continue;
+        }
         let Some(t) = w.value() else { return Some(i) };
         if t == "--" {
             i += 1;
@@ -306,6 +312,16 @@ fn scan(args: &[Word], spec: &Spec) -> Option<usize> {
             continue;
         }
         break;
+    }
+    // `env -- NAME=VALUE cmd`: assignments still follow the options.
+    while spec.assignments
+        && args.get(i).is_some_and(|w| {
+            !w.glob
+                && (is_assignment(&w.text)
+                    || (!w.dynamic && w.text.find('=').is_some_and(|k| k > 0)))
+        })
+    {
+        i += 1;
     }
     let i = i + spec.positionals;
     (i < args.len()).then_some(i)
@@ -637,6 +653,34 @@ fn unwrap_xargs(argv: &[Word], stdin_items: Option<&str>) -> (Wrapper, Unwrapped
         w
     };
     match replace {
+        Some(r)
+            if !r.is_empty()
+                && cmd.iter().all(Word::is_static)
+                && items
+                    .as_ref()
+                    .is_some_and(|i| i.len() > 1 && i.len() <= MAX_PARALLEL_JOBS) =>
+        {
+            // Several known items: one command per item, written as a
+            // script of exactly quoted words (xargs itself uses no shell).
+            let mut script = String::new();
+            for item in items.iter().flatten() {
+                let line: Vec<String> = cmd
+                    .iter()
+                    .map(|w| shell_words::quote(&w.text.replace(&r, item)).into_owned())
+                    .collect();
+                script.push_str(&line.join(" "));
+                script.push('\n');
+            }
+            let mut code = join_words(&cmd);
+            code.text = script;
+            return (
+                wrapper,
+                Unwrapped::Script {
+                    via: "xargs -I".into(),
+                    code,
+                },
+            );
+        }
         Some(r) if !r.is_empty() => {
             // Each item runs the command once with `r` replaced.
             let item = match items.as_deref() {

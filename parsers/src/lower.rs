@@ -108,6 +108,46 @@ pub(crate) struct Lowerer<'o> {
     alias_stack: Vec<String>,
 }
 
+/// tree-sitter-bash takes a `{` at the start of a command for the group
+/// reserved word, but bash treats `{` as reserved only when it is a word of
+/// its own (bash manual 3.2.5.3): `{r,}m -rf x` is a brace expansion
+/// forming the command word. Returns `text` with each such `{` (at a
+/// command start and followed by a non-blank) replaced by a same-length
+/// word character, so the grammar parses it as a word. Only the tree comes
+/// from the repaired text; words are still read from the original, so the
+/// brace is expanded as bash would. `None` when there is nothing to repair.
+fn word_braces_repaired(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    let mut changed = false;
+    for i in 0..b.len() {
+        if b[i] != b'{' {
+            continue;
+        }
+        let next = b.get(i + 1).copied();
+        if matches!(
+            next,
+            None | Some(b' ' | b'\t' | b'\n' | b'}' | b';' | b'&' | b'|')
+        ) {
+            continue;
+        }
+        // Only at a command start: after the start of text or a control
+        // operator, past blanks.
+        let before = b[..i].iter().rev().find(|c| !matches!(c, b' ' | b'\t'));
+        if matches!(
+            before,
+            None | Some(b';' | b'&' | b'|' | b'(' | b'\n' | b'{')
+        ) {
+            out[i] = b'_';
+            changed = true;
+        }
+    }
+    if !changed {
+        return None;
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Parses `text` with tree-sitter-bash. Returns the tree, or the span and
 /// description of the first ERROR or MISSING node.
 pub(crate) fn parse_tree(text: &str) -> Result<tree_sitter::Tree, ParseError> {
@@ -115,9 +155,18 @@ pub(crate) fn parse_tree(text: &str) -> Result<tree_sitter::Tree, ParseError> {
     parser
         .set_language(&tree_sitter_bash::LANGUAGE.into())
         .map_err(|e| ParseError::Internal(format!("tree-sitter-bash grammar: {e}")))?;
-    let tree = parser
+    let mut tree = parser
         .parse(text, None)
         .ok_or_else(|| ParseError::Internal("tree-sitter gave no tree".into()))?;
+    if tree.root_node().has_error() {
+        if let Some(repaired) = word_braces_repaired(text) {
+            if let Some(t) = parser.parse(&repaired, None) {
+                if !t.root_node().has_error() {
+                    tree = t;
+                }
+            }
+        }
+    }
     let root = tree.root_node();
     if root.has_error() {
         let bad = first_error(root).unwrap_or(root);
@@ -341,19 +390,16 @@ impl<'o> Lowerer<'o> {
                 None
             }
             "unset_command" => {
+                let span = src.span(node);
+                let mut argv = vec![Word::literal("unset", span)];
                 let mut cursor = node.walk();
-                for a in node.named_children(&mut cursor) {
-                    let words = self.words(a, src, st, ctx);
-                    for w in words {
-                        if let Some(v) = w.value() {
-                            if !v.starts_with('-') {
-                                st.set(v, Some(String::new()));
-                                st.functions.remove(v);
-                            }
-                        }
-                    }
+                let kids: Vec<Node> = node.named_children(&mut cursor).collect();
+                for a in kids {
+                    argv.extend(self.words(a, src, st, ctx));
                 }
-                None
+                let stdin = ctx.stdin.clone().unwrap_or(Stdin::Inherited);
+                self.builtin("unset", &argv, &[], span, src, st, ctx, &stdin)
+                    .flatten()
             }
             "function_definition" => {
                 self.function_definition(node, src, st);
@@ -1169,11 +1215,20 @@ impl<'o> Lowerer<'o> {
                 had_quotes |= q;
                 gspan = Some(gspan.map_or(src.span(*n), |s| s.cover(src.span(*n))));
             }
-            tilde_expand(&mut pieces, st, false);
             let ifs = st.ifs().unwrap_or_else(|| DEFAULT_IFS.into());
             let first = argv.is_empty();
-            let words = finish(pieces.clone(), gspan.unwrap_or(span), ps, had_quotes, &ifs);
+            let tilde = |p: &mut Vec<Piece>| tilde_expand(p, st, false);
+            let words = finish(
+                pieces.clone(),
+                gspan.unwrap_or(span),
+                ps,
+                had_quotes,
+                &ifs,
+                &tilde,
+            );
             if first && words.len() == 1 && words[0].glob && !words[0].dynamic {
+                let mut pieces = pieces;
+                tilde_expand(&mut pieces, st, false);
                 argv.extend(self.command_glob(&pieces, &words[0], st));
             } else {
                 argv.extend(words);
@@ -1388,14 +1443,27 @@ impl<'o> Lowerer<'o> {
             let env_assigns: Vec<Assignment> = wrapper
                 .argv
                 .iter()
+                .filter(|w| {
+                    // env(1) takes any NAME=VALUE, even names bash cannot
+                    // assign (`BASH_FUNC_f%%=…`); a dynamic word only when
+                    // its name part is literal.
+                    !w.glob
+                        && if w.dynamic {
+                            invocation::is_assignment(&w.text)
+                        } else {
+                            w.text.find('=').is_some_and(|k| k > 0) && !w.text.starts_with('-')
+                        }
+                })
                 .filter_map(|w| {
-                    w.value()
-                        .and_then(|t| t.split_once('='))
-                        .filter(|(n, _)| !n.is_empty() && !n.starts_with('-'))
-                        .map(|(n, v)| Assignment {
+                    w.text.split_once('=').map(|(n, v)| {
+                        let mut value = Word::literal(v, span);
+                        value.dynamic = w.dynamic;
+                        value.substitutions = w.substitutions.clone();
+                        Assignment {
                             name: n.into(),
-                            value: Word::literal(v, span),
-                        })
+                            value,
+                        }
+                    })
                 })
                 .collect();
             match inner {
@@ -2156,10 +2224,10 @@ impl<'o> Lowerer<'o> {
     /// Lowers one syntax node (possibly a concatenation) into words.
     fn words(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) -> Vec<Word> {
         let ps = node.kind() == "process_substitution";
-        let (mut pieces, q) = self.word_pieces(node, src, st, ctx, false);
-        tilde_expand(&mut pieces, st, false);
+        let (pieces, q) = self.word_pieces(node, src, st, ctx, false);
         let ifs = st.ifs().unwrap_or_else(|| DEFAULT_IFS.into());
-        finish(pieces, src.span(node), ps, q, &ifs)
+        let tilde = |p: &mut Vec<Piece>| tilde_expand(p, st, false);
+        finish(pieces, src.span(node), ps, q, &ifs, &tilde)
     }
 
     /// The pieces of one word-like node. `in_dq` is true inside double quotes

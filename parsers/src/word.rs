@@ -69,18 +69,22 @@ pub fn push_str(pieces: &mut Vec<Piece>, s: &str, quoted: bool, expanded: bool) 
 /// `had_quotes` tells whether the word contained any quoting: `""` is one
 /// empty word, while an unquoted `$x` that expands to nothing is no word.
 ///
-/// `ifs` is the value of `$IFS` (`" \t\n"` when unset).
+/// `ifs` is the value of `$IFS` (`" \t\n"` when unset); `tilde` performs
+/// tilde expansion on each word brace expansion produced.
 pub fn finish(
     pieces: Vec<Piece>,
     span: Span,
     process_substitution: bool,
     had_quotes: bool,
     ifs: &str,
+    tilde: &dyn Fn(&mut Vec<Piece>),
 ) -> Vec<Word> {
     let mut fields: Vec<Vec<Piece>> = Vec::new();
     match brace_expand(&pieces, 0) {
         Some(alts) => {
-            for alt in alts {
+            for mut alt in alts {
+                // Tilde expansion follows brace expansion (bash manual 3.5).
+                tilde(&mut alt);
                 fields.extend(split_fields(alt, had_quotes, ifs));
             }
         }
@@ -382,7 +386,7 @@ mod tests {
     }
 
     fn finish_d(p: Vec<Piece>, span: Span, ps: bool, q: bool) -> Vec<Word> {
-        finish(p, span, ps, q, " \t\n")
+        finish(p, span, ps, q, " \t\n", &|_| {})
     }
 
     fn texts(ws: Vec<Word>) -> Vec<String> {
@@ -475,7 +479,7 @@ mod tests {
         let split = |v: &str, ifs: &str| {
             let mut p = Vec::new();
             push_str(&mut p, v, false, true);
-            texts(finish(p, Span::default(), false, false, ifs))
+            texts(finish(p, Span::default(), false, false, ifs, &|_| {}))
         };
         assert_eq!(split("rm,-rf,/", ","), ["rm", "-rf", "/"]);
         assert_eq!(split("a,,b", ","), ["a", "", "b"]);
