@@ -16,8 +16,9 @@ use crate::word::Piece;
 
 /// Longest value (in characters) a non-literal pattern is matched against;
 /// longer values make the expansion unknown. Matching every substring is
-/// quadratic in the length, so this bounds the work per expansion.
-pub const MAX_PATTERN_SUBJECT: usize = 512;
+/// cubic in the length, so this bounds the work per expansion; the caller
+/// also charges [`Pattern::cost`] to its expansion budget.
+pub const MAX_PATTERN_SUBJECT: usize = 128;
 
 /// A compiled pattern.
 pub(crate) enum Pattern {
@@ -84,6 +85,16 @@ impl Pattern {
             .build()
             .ok()?;
         Some(Pattern::Glob(g.compile_matcher()))
+    }
+
+    /// Work units for matching against `value` (charged to the lowering's
+    /// expansion budget): a literal pattern is linear, a glob cubic.
+    pub(crate) fn cost(&self, value: &str) -> usize {
+        let n = value.len() + 1;
+        match self {
+            Pattern::Literal(_) => n,
+            Pattern::Glob(_) => n * n * n / 16,
+        }
     }
 
     fn matches(&self, s: &str) -> bool {

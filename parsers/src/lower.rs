@@ -2437,6 +2437,13 @@ impl<'o> Lowerer<'o> {
         in_dq || st.ifs().is_some()
     }
 
+    /// Charges `units` of work to the expansion budget
+    /// ([`MAX_EXPANDED_BYTES`]); false once it is spent.
+    fn charge(&mut self, units: usize) -> bool {
+        self.expanded = self.expanded.saturating_add(units);
+        self.expanded <= MAX_EXPANDED_BYTES
+    }
+
     /// The pieces of a known parameter expansion.
     fn expanded_pieces(&mut self, value: Expanded, st: &State, in_dq: bool) -> Option<Vec<Piece>> {
         let mut pieces = Vec::new();
@@ -2572,6 +2579,13 @@ impl<'o> Lowerer<'o> {
                     Some(expansion::Pattern::new(&pieces)?)
                 };
                 let (vals, all) = param.values(st)?;
+                let cost: usize = match &pat {
+                    Some(p) => vals.iter().map(|v| p.cost(v)).sum(),
+                    None => 0,
+                };
+                if !self.charge(cost) {
+                    return None;
+                }
                 let mut out = Vec::new();
                 for v in &vals {
                     out.push(match (op.as_str(), &pat) {
@@ -2634,6 +2648,9 @@ impl<'o> Lowerer<'o> {
                     _ => expansion::Anchor::End,
                 };
                 let (vals, all) = param.values(st)?;
+                if !self.charge(vals.iter().map(|v| pat.cost(v)).sum()) {
+                    return None;
+                }
                 let mut out = Vec::new();
                 for v in &vals {
                     out.push(expansion::substitute(v, &pat, &rep, anchor)?);

@@ -85,8 +85,12 @@ pub(crate) struct State {
     pub aliases: Aliases,
 }
 
-/// Longest variable value tracked (bytes); longer values become unknown.
+/// Longest variable value tracked (bytes, all elements of an array
+/// together); longer values become unknown.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// Most elements of an array tracked; larger arrays become unknown.
+pub const MAX_ARRAY_ELEMENTS: usize = 4096;
 
 impl State {
     /// Value of a variable: `None` when unknown. Variables never assigned in
@@ -139,7 +143,10 @@ impl State {
 
     /// `name=(…)` or `unset name` (an empty list): replaces all elements.
     pub fn set_array(&mut self, name: &str, value: Option<Vec<String>>) {
-        let value = value.filter(|v| v.iter().map(String::len).sum::<usize>() <= MAX_VALUE_BYTES);
+        let value = value.filter(|v| {
+            v.len() <= MAX_ARRAY_ELEMENTS
+                && v.iter().map(String::len).sum::<usize>() <= MAX_VALUE_BYTES
+        });
         let exported = self.vars.get(name).is_some_and(|v| v.exported);
         self.vars.insert(name.to_string(), Var { value, exported });
     }
