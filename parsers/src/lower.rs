@@ -602,7 +602,7 @@ impl<'o> Lowerer<'o> {
             // Redirections alone (`> file`): bash still opens and truncates.
             let mut c = ctx.clone();
             for r in reds {
-                apply_stdin(&mut c, &r, self.out);
+                apply_stdin(&mut c, &r, self.out, &self.ps_output);
                 c.redirects.push(r);
             }
             let stdin = c.stdin.clone().unwrap_or(Stdin::Inherited);
@@ -665,7 +665,7 @@ impl<'o> Lowerer<'o> {
     ) -> Option<String> {
         let mut c = ctx.clone();
         for r in reds {
-            apply_stdin(&mut c, &r, self.out);
+            apply_stdin(&mut c, &r, self.out, &self.ps_output);
             c.redirects.push(r);
         }
         let out = if body.kind() == "command" {
@@ -707,6 +707,7 @@ impl<'o> Lowerer<'o> {
         let mut quoted_delim = false;
         let mut extra = Vec::new();
         let mut target_end: Option<usize> = None;
+        let mut target_ps = false;
         for k in kids {
             match k.kind() {
                 "file_descriptor" => fd = src.raw(k).parse().ok(),
@@ -733,6 +734,7 @@ impl<'o> Lowerer<'o> {
                 _ => {
                     let (p, _) = self.word_pieces(k, src, st, ctx, false);
                     target_pieces.extend(p);
+                    target_ps = target_span.is_none() && k.kind() == "process_substitution";
                     target_span = Some(target_span.map_or(src.span(k), |s| s.cover(src.span(k))));
                     target_end = Some(k.end_byte());
                 }
@@ -752,7 +754,9 @@ impl<'o> Lowerer<'o> {
         }
         // Redirection targets undergo no word splitting; a here-doc body none
         // of the other expansions either.
-        let target = collapse(target_pieces, tspan);
+        let mut target = collapse(target_pieces, tspan);
+        // `< <(…)`: the target is a `/dev/fd/N` path to the substitution.
+        target.process_substitution = target_ps;
         (
             Redirect {
                 span,
@@ -1161,7 +1165,7 @@ impl<'o> Lowerer<'o> {
                 "file_redirect" | "heredoc_redirect" | "herestring_redirect" => {
                     let (r, more) = self.redirect(k, src, st, ctx);
                     moved.extend(more);
-                    apply_stdin(&mut c, &r, self.out);
+                    apply_stdin(&mut c, &r, self.out, &self.ps_output);
                     redirects.push(r);
                 }
                 "comment" => {}
@@ -1995,18 +1999,55 @@ impl<'o> Lowerer<'o> {
                 }
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
-            "mapfile" | "readarray" | "getopts" => {
+            "mapfile" | "readarray" => {
+                let data = stdin_data(stdin);
+                let m = mapfile_builtin(argv, data.as_deref());
+                if let Some(cb) = &m.callback {
+                    // `-C CODE` evaluates `CODE INDEX LINE` every `-c`
+                    // lines (bash manual 4.2).
+                    let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
+                    let via = format!("{name} -C");
+                    match (&m.lines, cb.value()) {
+                        (Some(lines), Some(code)) => {
+                            let mut script = String::new();
+                            for (i, l) in lines.iter().enumerate() {
+                                if (i + 1) % m.quantum.max(1) == 0 {
+                                    script.push_str(&format!(
+                                        "{code} {i} {}\n",
+                                        shell_words::quote(l)
+                                    ));
+                                }
+                            }
+                            let mut w = cb.clone();
+                            w.text = script;
+                            self.run_code(&w, &via, st.clone(), ctx, span);
+                        }
+                        _ => {
+                            self.run_code(cb, &via, st.clone(), ctx, span);
+                            self.emit_opaque(Opaque::DynamicCode {
+                                span: cb.span,
+                                via,
+                                producers: Vec::new(),
+                            });
+                        }
+                    }
+                    st.forget_all();
+                    return Some(out);
+                }
+                match m.name {
+                    Some(n) => st.set_array(&n, m.lines),
+                    None => st.forget_all(),
+                }
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
+            }
+            "getopts" => {
                 for w in argv.iter().skip(1) {
                     if let Some(n) = w.value().filter(|t| invocation::is_name(t)) {
-                        st.set_array(n, None);
+                        st.set(n, None);
                     }
                 }
-                if name != "getopts" {
-                    st.set_array("MAPFILE", None);
-                } else {
-                    st.set("OPTARG", None);
-                    st.set("OPTIND", None);
-                }
+                st.set("OPTARG", None);
+                st.set("OPTIND", None);
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             "printf"
@@ -3306,7 +3347,15 @@ fn flatten_list<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
 }
 
 /// Standard input set by a redirection (`<`, here-document, here-string).
-fn apply_stdin(ctx: &mut Ctx, r: &Redirect, script: &Script) {
+/// Sets the standard input a redirection gives: a here-document or
+/// here-string's text, a process substitution's known output (`< <(…)`),
+/// or a file.
+fn apply_stdin(
+    ctx: &mut Ctx,
+    r: &Redirect,
+    script: &Script,
+    ps_output: &std::collections::HashMap<SubstId, String>,
+) {
     if r.fd.is_some_and(|f| f != 0) {
         return;
     }
@@ -3321,8 +3370,20 @@ fn apply_stdin(ctx: &mut Ctx, r: &Redirect, script: &Script) {
             producers,
         });
     } else if r.op == "<" {
-        ctx.stdin = Some(Stdin::File {
-            path: r.target.clone(),
+        let known = r
+            .target
+            .process_substitution
+            .then(|| r.target.substitutions.first())
+            .flatten()
+            .and_then(|id| ps_output.get(id));
+        ctx.stdin = Some(match known {
+            Some(out) => Stdin::Pipe {
+                data: Some(out.clone()),
+                producers: script.substitution_commands(&r.target.substitutions),
+            },
+            None => Stdin::File {
+                path: r.target.clone(),
+            },
         });
     }
 }
@@ -3535,6 +3596,116 @@ fn read_split(line: &str, ifs: &str, n: usize) -> Vec<String> {
         }
     }
     out.into_iter().map(|f| unmark(&f)).collect()
+}
+
+/// What `mapfile`/`readarray` does.
+struct Mapfile {
+    /// The array assigned (`None` when not known).
+    name: Option<String>,
+    /// Its elements, when the input is known.
+    lines: Option<Vec<String>>,
+    /// `-C CODE`: code evaluated as lines are read.
+    callback: Option<Word>,
+    /// `-c N`: lines between callback calls (5000 by default).
+    quantum: usize,
+}
+
+/// The `mapfile` builtin (bash manual 4.2): lines of standard input (split
+/// at `-d DELIM`, newline by default; kept unless `-t`), skipping `-s N`,
+/// at most `-n N`, into the named array (`MAPFILE` by default).
+fn mapfile_builtin(argv: &[Word], data: Option<&str>) -> Mapfile {
+    let mut strip = false;
+    let mut delim = '\n';
+    let (mut skip, mut count) = (0usize, 0usize);
+    let mut known = data.is_some();
+    let mut callback = None;
+    let mut quantum = 5000;
+    let mut name = Some("MAPFILE".to_string());
+    let mut i = 1;
+    while i < argv.len() {
+        let Some(t) = argv[i].value() else {
+            return Mapfile {
+                name: None,
+                lines: None,
+                callback: None,
+                quantum: 5000,
+            };
+        };
+        let next = argv.get(i + 1);
+        let num = |w: Option<&Word>| {
+            w.and_then(|w| w.value())
+                .and_then(|v| v.parse::<usize>().ok())
+        };
+        match t {
+            "-t" => strip = true,
+            "-d" => {
+                delim = next
+                    .and_then(|w| w.value())
+                    .and_then(|d| d.chars().next())
+                    .unwrap_or('\0');
+                i += 1;
+            }
+            "-s" => {
+                skip = num(next).unwrap_or_else(|| {
+                    known = false;
+                    0
+                });
+                i += 1;
+            }
+            "-n" => {
+                count = num(next).unwrap_or_else(|| {
+                    known = false;
+                    0
+                });
+                i += 1;
+            }
+            "-C" => {
+                callback = next.cloned();
+                i += 1;
+            }
+            "-c" => {
+                quantum = num(next).unwrap_or(1);
+                i += 1;
+            }
+            "-O" | "-u" => {
+                known = false; // another origin or descriptor
+                i += 1;
+            }
+            "--" => {}
+            _ if t.starts_with('-') => known = false,
+            _ => name = invocation::is_name(t).then(|| t.to_string()),
+        }
+        i += 1;
+    }
+    let lines = data.filter(|_| known).map(|d| {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        for c in d.chars() {
+            if c == delim {
+                if !strip {
+                    cur.push(c);
+                }
+                out.push(std::mem::take(&mut cur));
+            } else {
+                cur.push(c);
+            }
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+        let out = out.into_iter().skip(skip);
+        if count > 0 {
+            out.take(count).collect()
+        } else {
+            out.collect()
+        }
+    });
+    Mapfile {
+        name,
+        lines,
+        callback,
+        quantum,
+    }
 }
 
 /// `set [options] [--] [args…]` (bash manual 4.3.1): the new positional

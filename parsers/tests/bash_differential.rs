@@ -166,6 +166,11 @@ const CASES: &[(&str, &str)] = &[
         r"read x <<< 'r\m'; $x a; read -r y <<< 'a\b'; rm $y",
     ),
     (
+        "4.2 mapfile",
+        "mapfile -t a <<< $'rm\\n-f\\nx'; \"${a[@]}\"; readarray -s 1 b < <(printf 'y\\nrm\\n'); $b z",
+    ),
+    ("4.2 mapfile callback", "mapfile -C 'rm -f' -c 1 a <<< $'x'"),
+    (
         "4.2 printf -v",
         r"printf -v c '%s' rm; $c a; printf -v d '\x72\x6d'; $d b",
     ),
