@@ -1522,7 +1522,24 @@ impl<'o> Lowerer<'o> {
                     self.run_code(&code, &format!("{program} -c"), child, ctx, span)
                 }
                 ShellCode::Stdin => {
-                    let child = child_shell_for(st, &program, &argv);
+                    let mut child = child_shell_for(st, &program, &argv);
+                    // `sh -s ARGS…`: the words after `-s` are `$1`….
+                    let s_flag = argv.iter().skip(1).position(|w| {
+                        w.value().is_some_and(|t| {
+                            t.starts_with('-') && !t.starts_with("--") && t.contains('s')
+                        })
+                    });
+                    child.positional = match s_flag {
+                        Some(p) => {
+                            let mut rest = &argv[p + 2..];
+                            if rest.first().and_then(|w| w.value()) == Some("--") {
+                                rest = &rest[1..];
+                            }
+                            rest.iter().map(|w| w.value().map(str::to_string)).collect()
+                        }
+                        None if argv.len() == 1 => Some(Vec::new()),
+                        None => None,
+                    };
                     self.run_stdin(&program, &stdin, child, ctx, span)
                 }
                 ShellCode::File(w) if is_stdin_path(&w.text) => {
@@ -1696,10 +1713,26 @@ impl<'o> Lowerer<'o> {
             {
                 let mut c = ctx.clone();
                 c.stdin = None;
+                // The words after the script are its positional parameters
+                // (bash manual 6.1; `source FILE ARGS` sets them while it runs).
+                let args: Option<Vec<String>> = argv
+                    .iter()
+                    .position(|w| *w == file)
+                    .map(|p| &argv[p + 1..])
+                    .and_then(|rest| rest.iter().map(|w| w.value().map(str::to_string)).collect());
                 if same_shell {
+                    let given = argv.len() > 2;
+                    let saved = st.positional.clone();
+                    if given {
+                        st.positional = args;
+                    }
                     self.nested(&text, SpanMap::Fixed(file.span), st, &c, &via);
+                    if given {
+                        st.positional = saved;
+                    }
                 } else {
                     let mut child = st.child_shell();
+                    child.positional = args;
                     self.nested(&text, SpanMap::Fixed(file.span), &mut child, &c, &via);
                 }
             }

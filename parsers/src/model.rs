@@ -309,8 +309,9 @@ pub enum Opaque {
         /// The variable.
         name: String,
     },
-    /// `shopt -s expand_aliases` or `alias` definitions: aliases change what
-    /// later words mean.
+    /// What a name runs was changed in a way the parser cannot follow: an
+    /// alias whose name or text is not known, `enable -n`/`-f`, `hash -p`.
+    /// (Aliases with known text are expanded where bash expands them.)
     Aliases {
         /// Where.
         span: Span,

@@ -212,7 +212,8 @@ impl State {
             functions: BTreeMap::new(),
             cdable_vars: false,
             files: self.files.clone(),
-            positional: Some(Vec::new()),
+            // Set by the caller where the arguments are known (`bash -c`).
+            positional: None,
             aliases: Aliases {
                 defs: BTreeMap::new(),
                 expand: Some(false),

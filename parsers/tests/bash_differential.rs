@@ -186,6 +186,11 @@ const CASES: &[(&str, &str)] = &[
         "f() { rm \"$2\" \"$1\"; }; f a b",
     ),
     ("3.4.2 $# and $*", "set -- a b c; rm $# \"$*\""),
+    ("6.1 sh -s arguments", "echo 'rm -f \"$2\" \"$1\"' | sh -s -- a b"),
+    (
+        "6.1 script arguments",
+        "echo 'rm -f \"$1\"' > s.sh; bash s.sh a; . ./s.sh b",
+    ),
     (
         "6.1 bash -c arguments",
         "bash -c 'rm -f \"$1\" \"$2\"' name a b",

@@ -27,7 +27,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             Opaque::DynamicCode { span, via, .. } => finding(DYNAMIC_CODE, Verdict::Ask, Section::TierDefault, *span, format!("`{via}` runs code that is only known when it runs; write the commands out literally")),
             Opaque::UnanalysedScript { span, via, reason } => finding(UNANALYSED, Verdict::Ask, Section::TierDefault, *span, format!("the script run by `{via}` could not be analysed ({reason})")),
             Opaque::ExecEnvironment { span, name } => finding(EXEC_ENV, Verdict::Ask, Section::TierDefault, *span, format!("`{name}` makes programs load code that shellgate cannot follow")),
-            Opaque::Aliases { span } => finding(ALIASES, Verdict::Ask, Section::TierDefault, *span, "aliases change what later commands mean; use functions or write commands out"),
+            Opaque::Aliases { span } => finding(ALIASES, Verdict::Ask, Section::TierDefault, *span, "an alias, `enable` or `hash -p` changes what a name runs in a way shellgate cannot see; write the command out"),
         });
     }
 }
