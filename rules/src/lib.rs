@@ -13,6 +13,7 @@
 
 pub mod detectors;
 pub mod finding;
+pub mod long_options;
 pub mod paths;
 pub mod policy;
 pub mod remote;
@@ -100,10 +101,11 @@ fn decide_inner(
         cwd: Some(cwd.clone()),
         ..Default::default()
     };
-    let script = match shellgate_parsers::parse(command, &opts) {
+    let mut script = match shellgate_parsers::parse(command, &opts) {
         Ok(s) => s,
         Err(e) => return failed(policy, &cwd, &e, command.len()),
     };
+    long_options::expand_abbreviations(&mut script);
     let project_root = policy.project_root.clone().unwrap_or_else(|| cwd.clone());
     let cx = detectors::Cx {
         script: &script,
