@@ -8,16 +8,40 @@
 /// and control characters `\cX`. Unknown escapes are kept as written, as bash
 /// does. Bytes that do not form UTF-8 are replaced with U+FFFD.
 pub fn decode(body: &str) -> String {
-    decode_escapes(body, true)
+    decode_escapes(body, Mode::Ansi).0
 }
 
 /// Decodes backslash escapes as `echo -e` / `printf %b` do: like [`decode`],
 /// but octal takes a leading `0` (`\0nnn`) and `\c` ends the output.
 pub fn decode_echo(body: &str) -> String {
-    decode_escapes(body, false)
+    decode_escapes(body, Mode::Echo).0
 }
 
-fn decode_escapes(body: &str, ansi: bool) -> String {
+/// Decodes a `printf` format string's escapes (bash manual 4.2, `printf`):
+/// as [`decode`] (octal `\nnn` with up to three digits), except that `\c`
+/// stays as written.
+pub fn decode_printf_format(body: &str) -> String {
+    decode_escapes(body, Mode::PrintfFormat).0
+}
+
+/// Decodes a `printf %b` argument: as `echo -e`, and also `\nnn` without
+/// the leading zero. Returns the text and whether a `\c` ended it, which
+/// ends all of printf's output.
+pub fn decode_printf_b(body: &str) -> (String, bool) {
+    decode_escapes(body, Mode::PrintfB)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Ansi,
+    Echo,
+    PrintfFormat,
+    PrintfB,
+}
+
+fn decode_escapes(body: &str, mode: Mode) -> (String, bool) {
+    let ansi = matches!(mode, Mode::Ansi | Mode::PrintfFormat);
+    let mut stopped = false;
     let b = body.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -49,6 +73,8 @@ fn decode_escapes(body: &str, ansi: bool) -> String {
                     (i - 1, 3)
                 } else if c == b'0' {
                     (i, 3)
+                } else if mode == Mode::PrintfB {
+                    (i - 1, 3)
                 } else {
                     out.extend_from_slice(&[b'\\', c]);
                     continue;
@@ -87,6 +113,7 @@ fn decode_escapes(body: &str, ansi: bool) -> String {
                     out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                 }
             }
+            b'c' if mode == Mode::PrintfFormat => out.extend_from_slice(b"\\c"),
             b'c' if ansi => {
                 if i < b.len() {
                     let x = b[i];
@@ -100,11 +127,14 @@ fn decode_escapes(body: &str, ansi: bool) -> String {
                     out.extend_from_slice(b"\\c");
                 }
             }
-            b'c' => break,
+            b'c' => {
+                stopped = true;
+                break;
+            }
             _ => out.extend_from_slice(&[b'\\', c]),
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    (String::from_utf8_lossy(&out).into_owned(), stopped)
 }
 
 #[cfg(test)]
@@ -122,6 +152,17 @@ mod tests {
         assert_eq!(decode(r"it\'s"), "it's");
         assert_eq!(decode(r"\q"), "\\q");
         assert_eq!(decode(r"\x"), "\\x");
+    }
+
+    #[test]
+    // Checked with bash 5.2: `printf 'r\155|\0155|a\cb'` and `printf %b`.
+    fn printf_escape_forms() {
+        assert_eq!(decode_printf_format(r"r\155"), "rm");
+        assert_eq!(decode_printf_format(r"\0155"), "\r5");
+        assert_eq!(decode_printf_format(r"a\cb"), "a\\cb");
+        assert_eq!(decode_printf_b(r"r\155"), ("rm".to_string(), false));
+        assert_eq!(decode_printf_b(r"r\0155"), ("rm".to_string(), false));
+        assert_eq!(decode_printf_b(r"a\cb"), ("a".to_string(), true));
     }
 
     #[test]

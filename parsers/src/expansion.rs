@@ -65,6 +65,15 @@ impl Pattern {
                     glob.push(']');
                 }
                 ':' if in_bracket && glob.ends_with('[') => return None,
+                // An extglob operator (`+(a)`, `!(x)` …) when `shopt -s
+                // extglob` may be on: not modelled.
+                '(' if matches!(
+                    literal.chars().rev().nth(1),
+                    Some('?' | '*' | '+' | '@' | '!')
+                ) =>
+                {
+                    return None
+                }
                 '{' | '}' | ',' | '\\' => {
                     glob.push('\\');
                     glob.push(*c);
@@ -378,6 +387,9 @@ mod tests {
         let mut p = Vec::new();
         push_str(&mut p, "[[:alpha:]]", false, false);
         assert!(Pattern::new(&p).is_none());
+        let mut e = Vec::new();
+        push_str(&mut e, "+(a)", false, false);
+        assert!(Pattern::new(&e).is_none());
         assert!(Pattern::new(&[Piece::Unknown {
             src: "$x".into(),
             substs: vec![]

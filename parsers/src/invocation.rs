@@ -758,6 +758,9 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
     let is_sep = |t: &str| matches!(t, ":::" | ":::+" | "::::" | "::::+");
     let mut i = 1;
     let mut replace = "{}".to_string();
+    // Options that rewrite arguments in ways not modelled: columns,
+    // user-defined and `--plus` replacement strings.
+    let mut opaque = false;
     while i < argv.len() {
         let t = argv[i].value()?;
         if is_sep(t) || !t.starts_with('-') || t == "-" {
@@ -769,6 +772,9 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
         }
         if t == "-I" {
             replace = argv.get(i + 1)?.value()?.to_string();
+        }
+        if t == "-C" || t.starts_with("--colsep") || t.starts_with("--rpl") || t == "--plus" {
+            opaque = true;
         }
         if t == "-a" || t == "--arg-file" || t.starts_with("--arg-file=") {
             // Arguments from a file: not known.
@@ -823,7 +829,11 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
                 .collect()
         }));
     }
-    if cmd.is_empty() || cmd.iter().any(|w| !w.is_static()) || groups.iter().any(Option::is_none) {
+    if opaque
+        || cmd.is_empty()
+        || cmd.iter().any(|w| !w.is_static() || w.text.contains("{="))
+        || groups.iter().any(Option::is_none)
+    {
         let mut code = dynamic_join(if cmd.is_empty() { rest } else { cmd });
         code.dynamic = true;
         return Some((
@@ -862,25 +872,13 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
     let template: Vec<&str> = cmd.iter().map(|w| w.text.as_str()).collect();
     let template = template.join(" ");
     let mut script = String::new();
-    for job in &jobs {
-        let quoted: Vec<String> = job
-            .iter()
-            .map(|a| shell_words::quote(a).into_owned())
-            .collect();
-        let mut line = template.clone();
-        let mut replaced = false;
-        for (k, q) in quoted.iter().enumerate() {
-            let positional = format!("{{{}}}", k + 1);
-            if line.contains(&positional) {
-                line = line.replace(&positional, q);
-                replaced = true;
-            }
-        }
-        if line.contains(&replace) {
-            line = line.replace(&replace, &quoted.join(" "));
-            replaced = true;
-        }
+    for (n, job) in jobs.iter().enumerate() {
+        let (mut line, replaced) = parallel_replace(&template, &replace, job, n + 1);
         if !replaced {
+            let quoted: Vec<String> = job
+                .iter()
+                .map(|a| shell_words::quote(a).into_owned())
+                .collect();
             line = format!("{line} {}", quoted.join(" "));
         }
         script.push_str(&line);
@@ -895,6 +893,81 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
             code,
         },
     ))
+}
+
+/// Replaces GNU parallel's replacement strings in `template` for one job
+/// (parallel(1) "Replacement strings"): `{}` (or the `-I` string), `{.}`
+/// (no extension), `{/}` (basename), `{//}` (dirname), `{/.}`, `{#}` (job
+/// number), `{%}` (slot), and `{N}` with the same modifiers for the N-th
+/// argument group. Values are shell-quoted. Returns the line and whether
+/// any replacement string occurred.
+fn parallel_replace(
+    template: &str,
+    replace: &str,
+    job: &[String],
+    number: usize,
+) -> (String, bool) {
+    let whole = job.join(" ");
+    let modify = |v: &str, m: &str| -> Option<String> {
+        let base = v.rsplit('/').next().unwrap_or(v);
+        let no_ext = |p: &str| -> String {
+            let last = p.rsplit('/').next().unwrap_or(p);
+            match last.rfind('.') {
+                Some(d) if d > 0 => p[..p.len() - last.len() + d].to_string(),
+                _ => p.to_string(),
+            }
+        };
+        Some(match m {
+            "" => v.to_string(),
+            "." => no_ext(v),
+            "/" => base.to_string(),
+            "//" => match v.rfind('/') {
+                Some(0) => "/".to_string(),
+                Some(k) => v[..k].to_string(),
+                None => ".".to_string(),
+            },
+            "/." => no_ext(base),
+            _ => return None,
+        })
+    };
+    let mut out = String::new();
+    let mut replaced = false;
+    let mut rest = template;
+    while !rest.is_empty() {
+        if !replace.is_empty() && replace != "{}" && rest.starts_with(replace) {
+            out.push_str(&shell_words::quote(&whole));
+            rest = &rest[replace.len()..];
+            replaced = true;
+            continue;
+        }
+        if rest.starts_with('{') {
+            if let Some(end) = rest.find('}') {
+                let inner = &rest[1..end];
+                let digits = inner.chars().take_while(char::is_ascii_digit).count();
+                let (group, m) = inner.split_at(digits);
+                let value = match (group, m) {
+                    ("", "#") => Some(number.to_string()),
+                    ("", "%") => Some("1".to_string()),
+                    ("", m) => modify(&whole, m),
+                    (g, m) => g
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|g| job.get(g.checked_sub(1)?))
+                        .and_then(|v| modify(v, m)),
+                };
+                if let Some(v) = value {
+                    out.push_str(&shell_words::quote(&v));
+                    rest = &rest[end + 1..];
+                    replaced = true;
+                    continue;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    (out, replaced)
 }
 
 /// [`join_words`] for possibly empty word lists, marked dynamic.

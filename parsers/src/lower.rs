@@ -24,6 +24,10 @@ use crate::{Options, ParseError};
 /// nested scripts); beyond it the rest is reported as unanalysed.
 pub const MAX_COMMANDS: usize = 10_000;
 
+/// Most nested scripts (function calls, `eval`, `bash -c`, aliases …)
+/// lowered for one input; past it the rest is reported as unanalysed.
+pub const MAX_NESTED_SCRIPTS: usize = 2_000;
+
 /// Most file names a pattern in a command word is resolved to.
 const MAX_GLOB_MATCHES: usize = 64;
 
@@ -99,6 +103,8 @@ pub(crate) struct Lowerer<'o> {
     active_depth: usize,
     /// Bytes of known expansions used so far (see [`MAX_EXPANDED_BYTES`]).
     expanded: usize,
+    /// Nested scripts lowered so far (see [`MAX_NESTED_SCRIPTS`]).
+    nested_count: usize,
     /// Known output of process substitutions, by id (`source <(echo …)`).
     ps_output: std::collections::HashMap<SubstId, String>,
     /// Aliases in effect for the command being lowered: those defined
@@ -106,6 +112,12 @@ pub(crate) struct Lowerer<'o> {
     aliases: crate::state::Aliases,
     /// Aliases being expanded (an alias is not expanded inside itself).
     alias_stack: Vec<String>,
+    /// For each function call being lowered, the outer values of the
+    /// variables it made local.
+    local_frames: Vec<std::collections::BTreeMap<String, Option<crate::state::Var>>>,
+    /// Lowering an assignment's value, where `${a[*]}` and `$*` are joined
+    /// by the first `$IFS` character as in double quotes (bash manual 3.4.2).
+    assigning: bool,
 }
 
 /// tree-sitter-bash takes a `{` at the start of a command for the group
@@ -116,11 +128,33 @@ pub(crate) struct Lowerer<'o> {
 /// word character, so the grammar parses it as a word. Only the tree comes
 /// from the repaired text; words are still read from the original, so the
 /// brace is expanded as bash would. `None` when there is nothing to repair.
-fn word_braces_repaired(text: &str) -> Option<String> {
+///
+/// Also, tree-sitter-bash reads a newline followed by an escaped word
+/// (`true⏎\rm -rf /`) as one word, hiding the second line's command inside
+/// the first. A backslash that starts a line and escapes a word character
+/// is replaced the same way (bash reads `\rm` as the word `rm`), which is
+/// harmless inside quotes and here-documents, where such a backslash is
+/// plain text either way.
+fn repaired_for_grammar(text: &str) -> Option<String> {
     let b = text.as_bytes();
     let mut out = b.to_vec();
     let mut changed = false;
     for i in 0..b.len() {
+        if b[i] == b'\\' {
+            let line_start = b[..i]
+                .iter()
+                .rev()
+                .find(|c| !matches!(c, b' ' | b'\t'))
+                .is_some_and(|c| *c == b'\n');
+            let escapes_word_char = b.get(i + 1).is_some_and(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-')
+            });
+            if line_start && escapes_word_char {
+                out[i] = b'_';
+                changed = true;
+            }
+            continue;
+        }
         if b[i] != b'{' {
             continue;
         }
@@ -158,14 +192,22 @@ pub(crate) fn parse_tree(text: &str) -> Result<tree_sitter::Tree, ParseError> {
     let mut tree = parser
         .parse(text, None)
         .ok_or_else(|| ParseError::Internal("tree-sitter gave no tree".into()))?;
-    if tree.root_node().has_error() {
-        if let Some(repaired) = word_braces_repaired(text) {
+    if tree.root_node().has_error() || word_across_lines(tree.root_node(), text).is_some() {
+        if let Some(repaired) = repaired_for_grammar(text) {
             if let Some(t) = parser.parse(&repaired, None) {
-                if !t.root_node().has_error() {
+                if !t.root_node().has_error() && word_across_lines(t.root_node(), text).is_none() {
                     tree = t;
                 }
             }
         }
+    }
+    if let Some(bad) = word_across_lines(tree.root_node(), text) {
+        // An unquoted, unescaped newline ends a command in bash; a word
+        // holding one means the grammar misread the text.
+        return Err(ParseError::Syntax {
+            span: Span::new(bad.start_byte(), bad.end_byte()),
+            message: "a line starts with text the parser joined to the line before".into(),
+        });
     }
     let root = tree.root_node();
     if root.has_error() {
@@ -191,6 +233,28 @@ pub(crate) fn parse_tree(text: &str) -> Result<tree_sitter::Tree, ParseError> {
         });
     }
     Ok(tree)
+}
+
+/// The first `word` node whose text holds a newline that no backslash
+/// escapes: bash never reads such a word.
+fn word_across_lines<'t>(root: Node<'t>, text: &str) -> Option<Node<'t>> {
+    let mut cursor = root.walk();
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "word" {
+            let raw = text.get(n.byte_range()).unwrap_or("").as_bytes();
+            if raw
+                .iter()
+                .enumerate()
+                .any(|(i, c)| *c == b'\n' && (i == 0 || raw[i - 1] != b'\\'))
+            {
+                return Some(n);
+            }
+            continue;
+        }
+        stack.extend(n.children(&mut cursor));
+    }
+    None
 }
 
 fn first_error(root: Node) -> Option<Node> {
@@ -248,9 +312,12 @@ impl<'o> Lowerer<'o> {
             aborted: false,
             active_depth: 0,
             expanded: 0,
+            nested_count: 0,
             ps_output: Default::default(),
             aliases: Default::default(),
             alias_stack: Vec::new(),
+            local_frames: Vec::new(),
+            assigning: false,
         }
     }
 
@@ -339,7 +406,20 @@ impl<'o> Lowerer<'o> {
             {
                 self.aliases = st.aliases.clone();
             }
-            last = self.stmt(*k, src, st, ctx);
+            let background = k
+                .next_sibling()
+                .is_some_and(|n| !n.is_named() && src.raw(n) == "&");
+            if background {
+                // `cmd &` runs in a subshell: its assignments, `cd` and
+                // functions do not reach the commands after it (bash
+                // manual 3.2.4). Files it writes may exist afterwards.
+                let mut sub = st.clone();
+                self.stmt(*k, src, &mut sub, ctx);
+                st.absorb_files_concurrent(sub);
+                last = None;
+            } else {
+                last = self.stmt(*k, src, st, ctx);
+            }
             line_end = k.end_byte().max(1);
         }
         if let Some(o) = outer {
@@ -367,7 +447,16 @@ impl<'o> Lowerer<'o> {
             }
             "subshell" => {
                 let mut inner = st.clone();
-                self.stmts(node, src, &mut inner, ctx)
+                let out = self.stmts(node, src, &mut inner, ctx);
+                st.absorb_files(inner);
+                out
+            }
+            "compound_statement" if node.child(0).is_some_and(|k| src.raw(k) == "((") => {
+                // `(( expr ))`: substitutions in it run, and so does code in
+                // the values of the variables it names (bash manual 6.5).
+                self.walk_for_substitutions(node, src, st, ctx);
+                self.arith_eval_text(src.raw(node), src.span(node), st, ctx);
+                None
             }
             "compound_statement" | "do_group" | "program" => self.stmts(node, src, st, ctx),
             "negated_command" => {
@@ -427,7 +516,64 @@ impl<'o> Lowerer<'o> {
                 // test commands, arithmetic commands and anything else: their
                 // words may hold substitutions, which run.
                 self.walk_for_substitutions(node, src, st, ctx);
+                if node.kind() == "test_command" {
+                    self.test_arithmetic(node, src, st, ctx);
+                }
                 None
+            }
+        }
+    }
+
+    /// `[[ A -eq B ]]` evaluates both operands, after expansion, as
+    /// arithmetic expressions (bash manual 3.2.5.2): a value such as
+    /// `a[$(cmd)]` runs `cmd`.
+    fn test_arithmetic(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) {
+        let mut stack = vec![node];
+        let mut cursor = node.walk();
+        while let Some(n) = stack.pop() {
+            let kids: Vec<Node> = n.children(&mut cursor).collect();
+            let arithmetic = n.kind() == "binary_expression"
+                && kids
+                    .iter()
+                    .any(|k| matches!(src.raw(*k), "-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge"));
+            if arithmetic {
+                for k in kids.iter().filter(|k| k.kind() != "test_operator") {
+                    let words = self.words(*k, src, st, ctx);
+                    for w in words {
+                        self.arith_eval_text(&w.text, w.span, st, ctx);
+                    }
+                }
+            } else {
+                stack.extend(kids);
+            }
+        }
+    }
+
+    /// Arithmetic evaluation of `text` (bash manual 6.5): each variable it
+    /// names is evaluated in turn, so code hidden in a value (`x='a[$(cmd)]'`
+    /// then `(( x ))`) runs. Such code is lowered as a nested script; each
+    /// variable is followed once.
+    fn arith_eval_text(&mut self, text: &str, span: Span, st: &mut State, ctx: &Ctx) {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![text.to_string()];
+        while let Some(t) = todo.pop() {
+            if t.contains("$(") || t.contains('`') {
+                let mut inner = st.clone();
+                self.nested(
+                    &t,
+                    SpanMap::Fixed(span),
+                    &mut inner,
+                    ctx,
+                    "arithmetic evaluation",
+                );
+            }
+            for name in identifiers(&t) {
+                if seen.len() > 64 || !seen.insert(name.to_string()) {
+                    continue;
+                }
+                if let Some(vals) = st.elements(name) {
+                    todo.extend(vals);
+                }
             }
         }
     }
@@ -570,6 +716,8 @@ impl<'o> Lowerer<'o> {
                     extra,
                 } => self.with_redirects(node, redirects, extra, src, &mut inner, &c),
             };
+            // Files it writes are on disk for the commands after it.
+            st.absorb_files(inner);
         }
         data
     }
@@ -872,10 +1020,12 @@ impl<'o> Lowerer<'o> {
             }
             Some(_) => {
                 let mut pieces = Vec::new();
+                let outer = std::mem::replace(&mut self.assigning, true);
                 for k in &values {
                     let (p, _) = self.word_pieces(*k, src, st, ctx, false);
                     pieces.extend(p);
                 }
+                self.assigning = outer;
                 tilde_expand(&mut pieces, st, true);
                 collapse(pieces, span)
             }
@@ -889,6 +1039,8 @@ impl<'o> Lowerer<'o> {
     }
 
     /// `export`, `declare`, `typeset`, `local`, `readonly` (bash manual 4.2).
+    /// Inside a function, `local`, `declare` and `typeset` (without `-g`)
+    /// make the variable local: its outer value comes back on return.
     fn declaration(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) {
         let keyword = node
             .child(0)
@@ -896,46 +1048,82 @@ impl<'o> Lowerer<'o> {
             .unwrap_or_default();
         let mut export = keyword == "export";
         let mut opaque_opts = false;
+        let mut nameref = false;
+        let mut global = false;
+        let scoping = matches!(keyword.as_str(), "local" | "declare" | "typeset");
         let mut cursor = node.walk();
         let kids: Vec<Node> = node.named_children(&mut cursor).collect();
         for k in kids {
             match k.kind() {
                 "variable_assignment" => {
                     if let Some(a) = self.assignment(k, src, st, ctx) {
+                        if scoping && !global {
+                            self.make_local(&a.assignment.name, st);
+                        }
                         self.exec_env(&a.assignment.name, &a.assignment.value, st, ctx);
                         a.apply(st, opaque_opts);
                         if export {
                             st.export(&a.assignment.name);
                         }
+                        if nameref {
+                            st.namerefs.insert(a.assignment.name.clone());
+                        }
                     }
                 }
                 "variable_name" => {
                     let n = src.raw(k).to_string();
-                    if opaque_opts {
-                        st.set(&n, None);
-                    }
-                    if export {
-                        st.export(&n);
-                    }
+                    self.declare_name(&n, scoping && !global, opaque_opts, export, nameref, st);
                 }
                 _ => {
                     for w in self.words(k, src, st, ctx) {
                         match w.value() {
                             Some(o) if o.starts_with('-') || o.starts_with('+') => {
-                                if o.starts_with('-') && o.contains('x') {
+                                let on = o.starts_with('-');
+                                if on && o.contains('x') {
                                     export = true;
+                                }
+                                if on && o.contains('g') {
+                                    global = true;
+                                }
+                                if on && o.contains('n') {
+                                    nameref = true;
                                 }
                                 if o[1..]
                                     .chars()
                                     .any(|c| !matches!(c, 'x' | 'r' | 'g' | 'p' | 'f' | 'F' | 'a'))
                                 {
-                                    // -a, -A, -i, -l, -u, -n change what the value means.
+                                    // -A, -i, -l, -u, -n change what the value means.
                                     opaque_opts = true;
                                 }
                             }
                             Some(n) if invocation::is_name(n) => {
-                                if export {
-                                    st.export(n);
+                                self.declare_name(
+                                    n,
+                                    scoping && !global,
+                                    opaque_opts,
+                                    export,
+                                    nameref,
+                                    st,
+                                );
+                            }
+                            Some(t) if t.contains('=') => {
+                                // A quoted assignment word: `declare 'a[0]=v'`.
+                                let (lhs, v) = t.split_once('=').unwrap_or((t, ""));
+                                let base = lhs.split('[').next().unwrap_or(lhs);
+                                if invocation::is_name(base) {
+                                    if scoping && !global {
+                                        self.make_local(base, st);
+                                    }
+                                    if lhs == base && !opaque_opts {
+                                        st.set(base, Some(v.to_string()));
+                                    } else {
+                                        st.set_array(base, None);
+                                    }
+                                    if export {
+                                        st.export(base);
+                                    }
+                                } else {
+                                    st.forget_all();
                                 }
                             }
                             _ => {
@@ -948,6 +1136,42 @@ impl<'o> Lowerer<'o> {
                     }
                 }
             }
+        }
+    }
+
+    /// A name declared without a value (`local x`, `declare -n r`).
+    fn declare_name(
+        &mut self,
+        n: &str,
+        local: bool,
+        opaque: bool,
+        export: bool,
+        nameref: bool,
+        st: &mut State,
+    ) {
+        if local && !self.local_frames.is_empty() {
+            self.make_local(n, st);
+            // A new local starts unset.
+            st.set_array(n, Some(Vec::new()));
+        }
+        if opaque {
+            st.set_array(n, None);
+        }
+        if export {
+            st.export(n);
+        }
+        if nameref {
+            st.namerefs.insert(n.to_string());
+        }
+    }
+
+    /// Inside a function, remembers `name`'s outer value so that it comes
+    /// back when the function returns (bash manual 3.3, `local`).
+    fn make_local(&mut self, name: &str, st: &State) {
+        if let Some(frame) = self.local_frames.last_mut() {
+            frame
+                .entry(name.to_string())
+                .or_insert_with(|| st.vars.get(name).cloned());
         }
     }
 
@@ -965,13 +1189,13 @@ impl<'o> Lowerer<'o> {
             SpanMap::Offset(o) => SpanMap::Offset(o + body.start_byte()),
             f => f,
         };
-        st.functions.insert(
-            name.clone(),
-            Rc::new(FuncDef {
+        st.define_function(
+            &name,
+            Some(Rc::new(FuncDef {
                 body: src.raw(body).to_string(),
                 map,
                 aliases: self.aliases.clone(),
-            }),
+            })),
         );
         self.called.remove(&name);
     }
@@ -1137,15 +1361,31 @@ impl<'o> Lowerer<'o> {
             let mut c = ctx.clone();
             c.aliases_fixed = true;
             self.alias_stack.push(name.clone());
+            if self.aliases.expand.is_some() {
+                self.nested(
+                    &text,
+                    SpanMap::Fixed(span),
+                    st,
+                    &c,
+                    &format!("alias {name}"),
+                );
+                self.alias_stack.pop();
+                return None;
+            }
+            // Whether the shell expands aliases is not known (the harness's
+            // shell, or `bash -c`, where they are off): both readings count.
+            let mut expanded = st.clone();
             self.nested(
                 &text,
                 SpanMap::Fixed(span),
-                st,
+                &mut expanded,
                 &c,
                 &format!("alias {name}"),
             );
+            let out = self.command(node, extra, src, st, ctx);
             self.alias_stack.pop();
-            return None;
+            *st = State::merge(&[st.clone(), expanded]);
+            return out;
         }
         let mut assigns = Vec::new();
         let mut redirects = Vec::new();
@@ -1430,11 +1670,40 @@ impl<'o> Lowerer<'o> {
         }
         // A file this same script wrote is being run.
         // (The command itself is still recorded below.)
-        self.run_written_file(&name, &argv, st, ctx);
+        let path_changed = st.vars.contains_key("PATH") || assigns.iter().any(|a| a.name == "PATH");
+        self.run_written_file(&name, &argv, path_changed, st, ctx);
         // Functions (bash manual 3.3) and builtins are found only for plain names.
         if shell_lookup && !name.contains('/') {
+            if st.function_alts.contains_key(&name) {
+                // Defined differently on different paths: follow each.
+                let mut states = Vec::new();
+                for alt in st.function_options(&name) {
+                    let mut s2 = st.clone();
+                    s2.define_function(&name, alt.clone());
+                    match alt {
+                        Some(def) => {
+                            self.call_function(&name, &def, &argv, &assigns, &mut s2, ctx);
+                        }
+                        None => {
+                            self.run(
+                                argv.clone(),
+                                assigns.clone(),
+                                span,
+                                src,
+                                &mut s2,
+                                ctx,
+                                stdin.clone(),
+                                true,
+                            );
+                        }
+                    }
+                    states.push(s2);
+                }
+                *st = State::merge(&states);
+                return None;
+            }
             if let Some(def) = st.functions.get(&name).cloned() {
-                return self.call_function(&name, &def, &argv, st, ctx);
+                return self.call_function(&name, &def, &argv, &assigns, st, ctx);
             }
             if let Some(r) = self.builtin(&name, &argv, &assigns, span, src, st, ctx, &stdin) {
                 return r;
@@ -1471,10 +1740,38 @@ impl<'o> Lowerer<'o> {
                 })
                 .collect();
             match inner {
-                Unwrapped::Command(words) => {
+                Unwrapped::Command(mut words) => {
                     // `command`, `builtin` and the `time` keyword still reach
                     // builtins and functions; the others exec a program.
                     let lookup = matches!(wrapper.name.as_str(), "command" | "builtin" | "time");
+                    if wrapper.name == "time" && shell_lookup && wrapper.argv.len() == 1 {
+                        // The `time` keyword times a pipeline whose simple
+                        // command may start with assignments (`time x=1`).
+                        let mut prefix = Vec::new();
+                        while let Some((n, v)) = words
+                            .first()
+                            .filter(|w| !w.glob && invocation::is_assignment(&w.text))
+                            .and_then(|w| w.text.split_once('='))
+                        {
+                            let mut value = Word::literal(v, words[0].span);
+                            value.dynamic = words[0].dynamic;
+                            prefix.push(Assignment {
+                                name: n.to_string(),
+                                value,
+                            });
+                            words.remove(0);
+                        }
+                        if words.is_empty() {
+                            for a in &prefix {
+                                self.exec_env(&a.name, &a.value, st, &c);
+                                st.set(&a.name, a.value.value().map(str::to_string));
+                            }
+                            return None;
+                        }
+                        let mut all = assigns.clone();
+                        all.extend(prefix);
+                        return self.run(words, all, span, src, st, &c, stdin, true);
+                    }
                     for a in &env_assigns {
                         self.exec_env(&a.name, &a.value, st, &c);
                     }
@@ -1493,7 +1790,11 @@ impl<'o> Lowerer<'o> {
                     return self.run(words, assigns, span, src, st, &c, stdin, lookup);
                 }
                 Unwrapped::Script { via, code } => {
-                    self.run_code(&code, &via, st.child_shell(), &c, span);
+                    // `su -c`, `flock -c` and `env -S` pass their standard
+                    // input on to the script.
+                    let passes_stdin = matches!(wrapper.name.as_str(), "su" | "flock" | "env");
+                    let input = passes_stdin.then(|| stdin.clone());
+                    self.run_code(&code, &via, st.child_shell(), &c, input);
                     return None;
                 }
                 Unwrapped::Nothing => {}
@@ -1519,7 +1820,15 @@ impl<'o> Lowerer<'o> {
                         .skip(1)
                         .map(|w| w.value().map(str::to_string))
                         .collect();
-                    self.run_code(&code, &format!("{program} -c"), child, ctx, span)
+                    // The script reads the shell's standard input
+                    // (`bash -c '. /dev/stdin' <<< …`).
+                    self.run_code(
+                        &code,
+                        &format!("{program} -c"),
+                        child,
+                        ctx,
+                        Some(stdin.clone()),
+                    )
                 }
                 ShellCode::Stdin => {
                     let mut child = child_shell_for(st, &program, &argv);
@@ -1582,15 +1891,17 @@ impl<'o> Lowerer<'o> {
     /// script; a path- or option-valued one (`LD_PRELOAD`, `BASH_ENV` …) is
     /// reported as not statically known.
     fn exec_env(&mut self, name: &str, value: &Word, st: &State, ctx: &Ctx) {
+        if matches!(name, "PS0" | "PS1" | "PS2" | "PS4")
+            && (value.dynamic || value.text.contains("$(") || value.text.contains('`'))
+        {
+            // Prompt strings are expanded when shown (PS4 under `set -x`),
+            // running the substitutions in them (bash manual 6.9).
+            self.run_code(value, &format!("{name}="), st.clone(), ctx, None);
+            return;
+        }
         if invocation::is_command_env(name) {
             if !value.text.is_empty() {
-                self.run_code(
-                    value,
-                    &format!("{name}="),
-                    st.child_shell(),
-                    ctx,
-                    value.span,
-                );
+                self.run_code(value, &format!("{name}="), st.child_shell(), ctx, None);
             }
         } else if invocation::is_exec_env(name) {
             self.emit_opaque(Opaque::ExecEnvironment {
@@ -1666,6 +1977,7 @@ impl<'o> Lowerer<'o> {
         &mut self,
         name: &str,
         argv: &[Word],
+        path_changed: bool,
         st: &mut State,
         ctx: &Ctx,
     ) -> Option<()> {
@@ -1673,7 +1985,14 @@ impl<'o> Lowerer<'o> {
             return None;
         }
         let program = basename(name);
-        let (file, same_shell, shell) = if name.contains('/') {
+        // With `$PATH` changed in the script (`PATH=.:$PATH x`), a plain
+        // name may find a file the script wrote.
+        let on_path = (path_changed && !name.contains('/'))
+            .then(|| st.files.keys().find(|k| basename(k) == name).cloned())
+            .flatten();
+        let (file, same_shell, shell) = if let Some(p) = on_path {
+            (Word::literal(p, argv[0].span), false, true)
+        } else if name.contains('/') {
             (argv[0].clone(), false, true)
         } else if matches!(program, "source" | ".") {
             (argv.get(1)?.clone(), true, true)
@@ -1697,6 +2016,17 @@ impl<'o> Lowerer<'o> {
         let path = match file.value() {
             Some(t) if t.starts_with('/') => join_path("/", t),
             Some(t) => join_path(st.cwd.as_ref()?, t),
+            // `bash x.s?`: the pattern may match a file written earlier,
+            // which did not exist yet when the command was checked.
+            None if file.glob && !file.dynamic => {
+                let full = if file.text.starts_with('/') {
+                    file.text.clone()
+                } else {
+                    format!("{}/{}", glob::Pattern::escape(st.cwd.as_ref()?), file.text)
+                };
+                let pat = glob::Pattern::new(&full).ok()?;
+                st.files.keys().find(|k| pat.matches(k))?.clone()
+            }
             None => return None,
         };
         let content = st.files.get(&path)?.clone();
@@ -1781,11 +2111,20 @@ impl<'o> Lowerer<'o> {
     }
 
     /// Runs a script given as a word (`bash -c WORD`, `eval WORDS`, `su -c`).
-    fn run_code(&mut self, code: &Word, via: &str, mut state: State, ctx: &Ctx, _span: Span) {
+    /// `stdin` is the standard input the script reads, when the command
+    /// running it passes its own on.
+    fn run_code(
+        &mut self,
+        code: &Word,
+        via: &str,
+        mut state: State,
+        ctx: &Ctx,
+        stdin: Option<Stdin>,
+    ) {
         match code.value() {
             Some(text) => {
                 let mut c = ctx.clone();
-                c.stdin = None;
+                c.stdin = stdin.filter(|s| *s != Stdin::Inherited);
                 self.nested(text, SpanMap::Fixed(code.span), &mut state, &c, via);
             }
             None => {
@@ -1802,6 +2141,23 @@ impl<'o> Lowerer<'o> {
     /// Parses and lowers a nested script in `st`.
     fn nested(&mut self, text: &str, map: SpanMap, st: &mut State, ctx: &Ctx, via: &str) {
         let span = map.map(0, text.len());
+        // Every function call, eval and nested shell parses text again:
+        // bound the total, or calls that fan out (`f1(){ f2; f2; }` …)
+        // would take exponential time.
+        self.nested_count += 1;
+        if self.nested_count > MAX_NESTED_SCRIPTS {
+            if !self.aborted {
+                self.aborted = true;
+                self.emit_opaque(Opaque::UnanalysedScript {
+                    span,
+                    via: via.into(),
+                    reason: format!(
+                        "runs more than {MAX_NESTED_SCRIPTS} nested scripts and function calls"
+                    ),
+                });
+            }
+            return;
+        }
         if ctx.depth >= self.opts.max_depth {
             self.emit_opaque(Opaque::UnanalysedScript {
                 span,
@@ -1869,6 +2225,7 @@ impl<'o> Lowerer<'o> {
         name: &str,
         def: &FuncDef,
         argv: &[Word],
+        assigns: &[Assignment],
         st: &mut State,
         ctx: &Ctx,
     ) -> Option<String> {
@@ -1885,7 +2242,23 @@ impl<'o> Lowerer<'o> {
             .collect();
         let outer = std::mem::replace(&mut self.aliases, def.aliases.clone());
         let body = def.body.clone();
+        self.local_frames.push(Default::default());
+        // `IFS=: f`: prefix assignments hold while the function runs.
+        let prefix = with_prefix(assigns, st);
         self.nested(&body, def.map, st, &c, &format!("function {name}"));
+        restore_prefix(prefix, st);
+        if let Some(frame) = self.local_frames.pop() {
+            for (n, old) in frame {
+                match old {
+                    Some(v) => {
+                        st.vars.insert(n, v);
+                    }
+                    None => {
+                        st.vars.remove(&n);
+                    }
+                }
+            }
+        }
         self.aliases = outer;
         st.positional = saved;
         None
@@ -1953,9 +2326,11 @@ impl<'o> Lowerer<'o> {
                 if argv.len() > 1 {
                     let code = invocation::join_words(&argv[1..]);
                     if let Some(text) = code.value().map(str::to_string) {
-                        let mut c = ctx.clone();
-                        c.stdin = None;
-                        self.nested(&text, SpanMap::Fixed(code.span), st, &c, "eval");
+                        // The evaluated code reads eval's own standard input,
+                        // with eval's prefix assignments (`IFS=: eval …`) in force.
+                        let prefix = with_prefix(assigns, st);
+                        self.nested(&text, SpanMap::Fixed(code.span), st, ctx, "eval");
+                        restore_prefix(prefix, st);
                     } else {
                         let producers = self.out.substitution_commands(&code.substitutions);
                         self.emit_opaque(Opaque::DynamicCode {
@@ -1969,7 +2344,9 @@ impl<'o> Lowerer<'o> {
             }
             "source" | "." if argv.get(1).is_some_and(|w| is_stdin_path(&w.text)) => {
                 let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
-                self.run_stdin(name, stdin, st.clone(), ctx, span);
+                let mut inner = st.clone();
+                with_prefix(assigns, &mut inner);
+                self.run_stdin(name, stdin, inner, ctx, span);
                 Some(out)
             }
             "source" | "."
@@ -1984,15 +2361,15 @@ impl<'o> Lowerer<'o> {
                 let w = &argv[1];
                 let text = self.ps_output[&w.substitutions[0]].clone();
                 let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
-                let mut c = ctx.clone();
-                c.stdin = None;
+                let prefix = with_prefix(assigns, st);
                 self.nested(
                     &text,
                     SpanMap::Fixed(w.span),
                     st,
-                    &c,
+                    ctx,
                     &format!("{name} <(…)"),
                 );
+                restore_prefix(prefix, st);
                 Some(out)
             }
             "source" | "." => {
@@ -2053,10 +2430,10 @@ impl<'o> Lowerer<'o> {
                             }
                             let mut w = cb.clone();
                             w.text = script;
-                            self.run_code(&w, &via, st.clone(), ctx, span);
+                            self.run_code(&w, &via, st.clone(), ctx, None);
                         }
                         _ => {
-                            self.run_code(cb, &via, st.clone(), ctx, span);
+                            self.run_code(cb, &via, st.clone(), ctx, None);
                             self.emit_opaque(Opaque::DynamicCode {
                                 span: cb.span,
                                 via,
@@ -2112,6 +2489,13 @@ impl<'o> Lowerer<'o> {
                 }
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
+            "let" => {
+                // Each argument is an arithmetic expression (bash manual 4.2).
+                for w in argv.iter().skip(1) {
+                    self.arith_eval_text(&w.text, w.span, st, ctx);
+                }
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
+            }
             "set" => {
                 st.positional = set_positional(argv, st.positional.take());
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
@@ -2131,14 +2515,26 @@ impl<'o> Lowerer<'o> {
             }
             "unset" => {
                 let mut functions = false;
+                let mut variables_only = false;
                 for w in argv.iter().skip(1) {
                     match w.value() {
                         Some("-f") => functions = true,
-                        Some("-v") | Some("-n") => functions = false,
-                        Some(n) if functions => {
-                            st.functions.remove(n);
+                        Some("-v") | Some("-n") => {
+                            functions = false;
+                            variables_only = true;
                         }
-                        Some(n) if invocation::is_name(n) => st.set_array(n, Some(Vec::new())),
+                        Some(n) if functions => st.define_function(n, None),
+                        Some(n) if invocation::is_name(n) => {
+                            // Without -v, a name that is not a variable
+                            // unsets the function of that name (bash manual
+                            // 4.1). The environment may hold such a
+                            // variable, so the function is taken as gone:
+                            // the command of that name then runs.
+                            if !variables_only && !st.vars.contains_key(n) {
+                                st.define_function(n, None);
+                            }
+                            st.set_array(n, Some(Vec::new()));
+                        }
                         // `unset 'a[1]'` leaves a gap; anything dynamic may unset anything.
                         Some(n) => {
                             let base = n.split('[').next().unwrap_or(n);
@@ -2202,7 +2598,7 @@ impl<'o> Lowerer<'o> {
                     argv[1].clone()
                 };
                 let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
-                self.run_code(&action, "trap", st.clone(), ctx, span);
+                self.run_code(&action, "trap", st.clone(), ctx, None);
                 Some(out)
             }
             "enable" if argv.len() > 1 => {
@@ -2275,8 +2671,17 @@ impl<'o> Lowerer<'o> {
             return None;
         }
         let static_argv: Option<Vec<&str>> = argv.iter().map(|w| w.value()).collect();
-        let output =
-            static_argv.and_then(|a| static_output::stdout_of(&a, stdin_data(&stdin).as_deref()));
+        let output = static_argv.and_then(|a| {
+            // dash's `echo` (and other POSIX shells') interprets
+            // backslash escapes; bash's does not without -e.
+            if st.xsi_echo
+                && a.first().is_some_and(|n| basename(n) == "echo")
+                && a.iter().any(|x| x.contains('\\'))
+            {
+                return None;
+            }
+            static_output::stdout_of(&a, stdin_data(&stdin).as_deref())
+        });
         self.record_writes(&argv, ctx, st, &stdin, output.as_deref());
         let id = self.out.commands.len();
         self.out.commands.push(Command {
@@ -2387,7 +2792,8 @@ impl<'o> Lowerer<'o> {
             }
             "simple_expansion" | "expansion" => {
                 let mark = self.out.commands.len();
-                let value = self.expansion_value(node, src, st, ctx, in_dq);
+                let joined = in_dq || self.assigning;
+                let value = self.expansion_value(node, src, st, ctx, joined);
                 if value.is_none() && self.out.commands.len() == mark {
                     // Operators shellgate does not evaluate still run the
                     // substitutions inside them (`${x/$(cmd)/}`).
@@ -2412,6 +2818,8 @@ impl<'o> Lowerer<'o> {
                 c.stages.clear();
                 c.depth += 1;
                 let mut inner = st.clone();
+                // Words inside the substitution are ordinary words again.
+                let outer_assigning = std::mem::replace(&mut self.assigning, false);
                 let out = if c.depth > self.opts.max_depth {
                     self.emit_opaque(Opaque::UnanalysedScript {
                         span: src.span(node),
@@ -2427,6 +2835,8 @@ impl<'o> Lowerer<'o> {
                 } else {
                     self.stmts(node, src, &mut inner, &c)
                 };
+                st.absorb_files(inner);
+                self.assigning = outer_assigning;
                 match out {
                     // bash removes trailing newlines from the output.
                     Some(o) if self.expansion_ok(&o, st, in_dq) => {
@@ -2449,11 +2859,14 @@ impl<'o> Lowerer<'o> {
                 c.stages.clear();
                 c.depth += 1;
                 let mut inner = st.clone();
+                let outer_assigning = std::mem::replace(&mut self.assigning, false);
                 if c.depth <= self.opts.max_depth {
                     if let Some(out) = self.stmts(node, src, &mut inner, &c) {
                         self.ps_output.insert(id, out);
                     }
                 }
+                st.absorb_files(inner);
+                self.assigning = outer_assigning;
                 pieces.push(Piece::Unknown {
                     src: raw.to_string(),
                     substs: vec![id],
@@ -2462,6 +2875,7 @@ impl<'o> Lowerer<'o> {
             }
             "arithmetic_expansion" => {
                 self.walk_for_substitutions(node, src, st, ctx);
+                self.arith_eval_text(raw, src.span(node), st, ctx);
                 pieces.push(Piece::Unknown {
                     src: raw.to_string(),
                     substs: Vec::new(),
@@ -2783,6 +3197,22 @@ impl<'o> Lowerer<'o> {
                     return None;
                 }
                 let (vals, all) = param.values(st)?;
+                if letter == "P" {
+                    // Prompt expansion runs the substitutions in the value.
+                    for v in &vals {
+                        if v.contains("$(") || v.contains('`') {
+                            let mut inner = st.clone();
+                            self.nested(
+                                v,
+                                SpanMap::Fixed(src.span(node)),
+                                &mut inner,
+                                ctx,
+                                "${…@P}",
+                            );
+                        }
+                    }
+                    return None;
+                }
                 let mut out = Vec::new();
                 for v in &vals {
                     out.push(expansion::transform(v, letter)?);
@@ -2913,10 +3343,17 @@ impl<'o> Lowerer<'o> {
             .and_then(|n| n.strip_suffix('}'))
             .unwrap_or(name);
         if invocation::is_name(name) {
-            return st.get(name)?.trim().parse::<i64>().ok();
+            let v = st.get(name);
+            if let Some(n) = v.as_deref().and_then(|v| v.trim().parse::<i64>().ok()) {
+                return Some(n);
+            }
+            // The value is itself evaluated as an expression.
+            self.arith_eval_text(raw, src.span(index), st, ctx);
+            return None;
         }
         // Anything else is unknown, but still runs its substitutions.
         self.walk_for_substitutions(index, src, st, ctx);
+        self.arith_eval_text(raw, src.span(index), st, ctx);
         None
     }
 }
@@ -3096,6 +3533,28 @@ fn glob_pattern(pieces: &[Piece]) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// The shell names (identifiers) in an arithmetic expression's text.
+fn identifiers(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'_' || b[i].is_ascii_alphabetic() {
+            let start = i;
+            while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                i += 1;
+            }
+            // Not the tail of a number such as `0x1f` or `16#ff`.
+            if start == 0 || !b[start - 1].is_ascii_alphanumeric() && b[start - 1] != b'#' {
+                out.push(&text[start..i]);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The text of pieces when all are known.
@@ -3771,6 +4230,31 @@ fn set_positional(argv: &[Word], old: Option<Vec<String>>) -> Option<Vec<String>
         .collect()
 }
 
+/// Applies prefix assignments (`IFS=: eval …`) for the duration of a
+/// builtin or function, returning the values to restore.
+fn with_prefix(assigns: &[Assignment], st: &mut State) -> Vec<(String, Option<crate::state::Var>)> {
+    let mut saved = Vec::new();
+    for a in assigns {
+        saved.push((a.name.clone(), st.vars.get(&a.name).cloned()));
+        st.set(&a.name, a.value.value().map(str::to_string));
+    }
+    saved
+}
+
+/// Undoes [`with_prefix`].
+fn restore_prefix(saved: Vec<(String, Option<crate::state::Var>)>, st: &mut State) {
+    for (n, old) in saved.into_iter().rev() {
+        match old {
+            Some(v) => {
+                st.vars.insert(n, v);
+            }
+            None => {
+                st.vars.remove(&n);
+            }
+        }
+    }
+}
+
 /// The state a child shell starts with. bash runs non-interactive shells
 /// with `expand_aliases` off; POSIX shells (`sh`, `dash`, `ksh`, `zsh` …),
 /// `bash -i` and `bash -O expand_aliases` expand them (bash manual 6.6).
@@ -3784,6 +4268,7 @@ fn child_shell_for(st: &State, program: &str, argv: &[Word]) -> State {
     if !matches!(program, "bash" | "rbash") || interactive {
         child.aliases.expand = Some(true);
     }
+    child.xsi_echo = !matches!(program, "bash" | "rbash");
     child
 }
 

@@ -74,6 +74,16 @@ pub(crate) struct State {
     pub cwd: Option<String>,
     pub home: Option<String>,
     pub functions: BTreeMap<String, Rc<FuncDef>>,
+    /// Names whose definition differs between the paths reaching this
+    /// point: each possibility (`None`: no function, the command runs)
+    /// is analysed where the name is called.
+    pub function_alts: BTreeMap<String, Vec<Option<Rc<FuncDef>>>>,
+    /// Variables declared as namerefs (`declare -n`): writing one writes
+    /// another variable, so any write forgets every value.
+    pub namerefs: std::collections::BTreeSet<String>,
+    /// The shell's `echo` interprets backslash escapes (dash and other
+    /// POSIX shells), so output with backslashes is not known statically.
+    pub xsi_echo: bool,
     /// `shopt -s cdable_vars` was seen: `cd NAME` may go to `$NAME`.
     pub cdable_vars: bool,
     /// Files this script wrote, by absolute path: their content when known.
@@ -117,6 +127,10 @@ impl State {
     /// `name=value`: sets element 0, keeping the other elements of an
     /// array (`None` makes the variable unknown).
     pub fn set(&mut self, name: &str, value: Option<String>) {
+        if self.namerefs.contains(name) {
+            self.forget_all();
+            return;
+        }
         let value = value.filter(|v| v.len() <= MAX_VALUE_BYTES);
         let old = self.vars.get(name);
         let exported = old.is_some_and(|v| v.exported);
@@ -143,6 +157,10 @@ impl State {
 
     /// `name=(…)` or `unset name` (an empty list): replaces all elements.
     pub fn set_array(&mut self, name: &str, value: Option<Vec<String>>) {
+        if self.namerefs.contains(name) {
+            self.forget_all();
+            return;
+        }
         let value = value.filter(|v| {
             v.len() <= MAX_ARRAY_ELEMENTS
                 && v.iter().map(String::len).sum::<usize>() <= MAX_VALUE_BYTES
@@ -168,6 +186,48 @@ impl State {
         match self.vars.get(name) {
             Some(v) => v.value.clone(),
             None => self.get(name).map(|v| vec![v]),
+        }
+    }
+
+    /// What calling `name` may run: the function definitions it may have
+    /// (`None` for "no function").
+    pub fn function_options(&self, name: &str) -> Vec<Option<Rc<FuncDef>>> {
+        match self.function_alts.get(name) {
+            Some(alts) => alts.clone(),
+            None => vec![self.functions.get(name).cloned()],
+        }
+    }
+
+    /// Defines (`Some`) or removes (`None`) function `name` on this path.
+    pub fn define_function(&mut self, name: &str, def: Option<Rc<FuncDef>>) {
+        self.function_alts.remove(name);
+        match def {
+            Some(d) => {
+                self.functions.insert(name.to_string(), d);
+            }
+            None => {
+                self.functions.remove(name);
+            }
+        }
+    }
+
+    /// Takes in the files a subshell (pipeline stage, `( … )`, `$( … )`,
+    /// `&`) wrote: its variables are gone with it, its files are on disk.
+    /// The subshell started from this state, so its view of each file is
+    /// the latest.
+    pub fn absorb_files(&mut self, sub: State) {
+        self.files.extend(sub.files);
+    }
+
+    /// As [`State::absorb_files`] for a job still running (`cmd &`): a file
+    /// it changed may hold either content when later commands run.
+    pub fn absorb_files_concurrent(&mut self, sub: State) {
+        for (path, content) in sub.files {
+            let merged = match self.files.get(&path) {
+                Some(old) if *old != content => None,
+                _ => content,
+            };
+            self.files.insert(path, merged);
         }
     }
 
@@ -210,6 +270,9 @@ impl State {
             cwd: self.cwd.clone(),
             home: self.home.clone(),
             functions: BTreeMap::new(),
+            function_alts: BTreeMap::new(),
+            namerefs: Default::default(),
+            xsi_echo: false,
             cdable_vars: false,
             files: self.files.clone(),
             // Set by the caller where the arguments are known (`bash -c`).
@@ -274,9 +337,41 @@ impl State {
                 };
                 out.files.insert(k.clone(), merged);
             }
-            for (k, f) in &s.functions {
-                out.functions.insert(k.clone(), f.clone());
+            let names: std::collections::BTreeSet<String> = out
+                .functions
+                .keys()
+                .chain(out.function_alts.keys())
+                .chain(s.functions.keys())
+                .chain(s.function_alts.keys())
+                .cloned()
+                .collect();
+            for name in names {
+                let (a, b) = (out.function_options(&name), s.function_options(&name));
+                let same = a.len() == b.len()
+                    && a.iter().zip(&b).all(|(x, y)| match (x, y) {
+                        (Some(x), Some(y)) => Rc::ptr_eq(x, y) || x == y,
+                        (None, None) => true,
+                        _ => false,
+                    });
+                if same {
+                    continue;
+                }
+                let mut all = a;
+                for o in b {
+                    let known = all.iter().any(|x| match (x, &o) {
+                        (Some(x), Some(y)) => Rc::ptr_eq(x, y) || x == y,
+                        (None, None) => true,
+                        _ => false,
+                    });
+                    if !known {
+                        all.push(o);
+                    }
+                }
+                out.functions.remove(&name);
+                out.function_alts.insert(name, all);
             }
+            out.namerefs.extend(s.namerefs.iter().cloned());
+            out.xsi_echo |= s.xsi_echo;
         }
         out
     }

@@ -87,7 +87,7 @@ fn printf(args: &[&str]) -> Option<String> {
     if fmt.starts_with("-v") {
         return None;
     }
-    let fmt = crate::ansi_c::decode_echo(fmt);
+    let fmt = crate::ansi_c::decode_printf_format(fmt);
     let mut out = String::new();
     loop {
         let mut consumed = false;
@@ -109,7 +109,14 @@ fn printf(args: &[&str]) -> Option<String> {
                     }
                     match spec {
                         's' => out.push_str(arg),
-                        'b' => out.push_str(&crate::ansi_c::decode_echo(arg)),
+                        'b' => {
+                            let (text, stop) = crate::ansi_c::decode_printf_b(arg);
+                            out.push_str(&text);
+                            if stop {
+                                // `\c` in a `%b` argument ends all output.
+                                return Some(out);
+                            }
+                        }
                         'c' => out.extend(arg.chars().next()),
                         _ => out.push_str(
                             &if arg.is_empty() {

@@ -186,3 +186,89 @@ fn exponential_expansion_is_bounded() {
         Verdict::Allow
     );
 }
+
+/// Found by a second review, after arrays, positional parameters, aliases
+/// and parameter-expansion operators were modelled. Each was confirmed with
+/// real bash and logging stand-ins to run `rm -rf` of home or `/etc`.
+#[test]
+fn second_review_round() {
+    never_allowed(&[
+        // tree-sitter joined a line starting with an escaped word to the line before.
+        "true\n\\rm -rf /",
+        "echo hi\n\\git push --force origin main",
+        "x=1\n\n\\rm -rf ~",
+        // bash -c starts with aliases off: the unexpanded command also counts.
+        "alias rm=echo\nrm -rf ~",
+        // Function scope, background jobs, `time`, namerefs, declare words.
+        "x=rm; f(){ local x=echo; }; f; $x -rf ~",
+        "x=rm; f(){ declare x=echo; }; f; $x -rf ~",
+        "x=rm; x=echo & $x -rf ~",
+        "x=echo; time x=rm; $x -rf ~",
+        "declare -n r=x; x=echo; r=rm; $x -rf ~",
+        "a=(echo); declare 'a[0]=rm'; ${a[0]} -rf ~",
+        // Removing functions.
+        "rm(){ echo; }; unset rm; rm -rf ~",
+        "rm(){ echo; }; true && unset -f rm; rm -rf ~",
+        "rm(){ echo; }; if true; then unset -f rm; fi; rm -rf ~",
+        // $IFS in assignments and as a prefix of eval, source, functions.
+        "a=(r m); IFS=; x=${a[*]}; $x -rf ~",
+        "set -- r m; IFS=; x=$*; $x -rf ~",
+        "x='rm:-rf:/etc'; IFS=: eval '$x'",
+        "x='rm:-rf:/etc'; IFS=: command eval '$x'",
+        "x='rm:-rf:/etc'; f(){ $x; }; IFS=: f",
+        "x='rm:-rf:/etc'; IFS=: source <(echo '$x')",
+        // Patterns and evaluation the model did not follow.
+        "shopt -s extglob; x=rmaaa; ${x%%+(a)} -rf ~",
+        "x='a[$(rm -rf ~)]'; (( x ))",
+        "x='a[$(rm -rf ~)]'; echo $((x))",
+        "x='a[$(rm -rf ~)]'; [[ $x -eq 1 ]]",
+        "x='$(rm -rf ~)'; echo ${x@P}",
+        "PS4='$(rm -rf ~)'; set -x; true",
+        // printf octal escapes, dash's echo.
+        "printf 'r\\155 -rf ~' | sh",
+        "printf -v x 'r\\155'; $x -rf ~",
+        "sh -c 'eval \"$(echo \"echo x\\nrm -rf ~\")\"'",
+        // Standard input reaches scripts nested in `bash -c`.
+        "bash -c '. /dev/stdin' <<< 'rm -rf ~'",
+        "bash -c 'sh -s' <<< 'rm -rf ~'",
+        // Files written, then run through PATH, tee or a glob.
+        "echo 'rm -rf ~' > ls; chmod +x ls; PATH=.:$PATH ls",
+        "echo 'rm -rf ~' | tee y.sh >/dev/null; bash y.sh",
+        "echo 'rm -rf ~' > x.sh; bash x.s?",
+        // GNU parallel replacement strings.
+        "parallel {//} -rf ~ ::: rm/x",
+        "parallel {.} -rf ~ ::: rm.x",
+        "parallel {=s/x/rm/=} -rf ~ ::: x",
+        "parallel --plus {%.x} -rf ~ ::: rm.x",
+        "parallel --colsep , {2} -rf ~ ::: x,rm",
+        "parallel --colsep , rm -rf {2} ::: a,/etc",
+        // awk options before the program.
+        "awk -F : 'BEGIN{system(\"rm -rf ~\")}'",
+        "awk -v x=1 'BEGIN{system(\"rm -rf ~\")}'",
+        "awk -v c='rm -rf ~' 'BEGIN{system(c)}'",
+        // Other ways for inline code to start processes.
+        "python3 -c 'import os; os.execvp(\"rm\", [\"rm\",\"-rf\",\"/etc\"])'",
+        "python3 -c 'import os; os.execl(\"/bin/sh\",\"sh\",\"-c\",\"rm -rf ~\")'",
+        "python3 -c 'import os; os.spawnlp(os.P_WAIT,\"rm\",\"rm\",\"-rf\",\"/etc\")'",
+        "python3 -c 'import os; os.posix_spawnp(\"rm\",[\"rm\",\"-rf\",\"/etc\"],{})'",
+        "perl -e 'qx(rm -rf ~)'",
+        "perl -e 'readpipe(\"rm -rf ~\")'",
+        "perl -e 'open(F, \"rm -rf ~|\")'",
+        "perl -e 'open(my $f, \"-|\", \"rm -rf ~\")'",
+        "perl -e 'open(F, \"|sh\"); print F \"rm -rf ~\"'",
+    ]);
+}
+
+/// Functions that each call the next twice must not take exponential time.
+#[test]
+fn chained_function_calls_are_bounded() {
+    let mut cmd = String::new();
+    for i in 0..60 {
+        cmd.push_str(&format!("f{i}(){{ f{}; f{}; }}; ", i + 1, i + 1));
+    }
+    cmd.push_str("f0");
+    let start = std::time::Instant::now();
+    let _ = decide(&policy(), &cmd, "/home/dev/project", Some("/home/dev"));
+    // Generous: a correct bound takes milliseconds; the bug took minutes.
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+}

@@ -101,6 +101,101 @@ fn awk_executes(prog: &str) -> bool {
         .any(|i| b[i] == b'|' && b.get(i + 1) != Some(&b'|') && (i == 0 || b[i - 1] != b'|'))
 }
 
+/// An awk command line (POSIX awk; gawk(1) long options): the program is
+/// the first operand unless `-f FILE`, `-e TEXT` or `-E FILE` give it;
+/// `-F`, `-v`, `-i`, `-l` take a value (attached or next). A program that
+/// runs commands asks, and the shell commands in its string literals,
+/// `-v` values and `var=value` operands are judged as bash.
+fn awk(cx: &Cx, cmd: &Command, prog: &str, out: &mut Vec<Finding>) {
+    let args = cmd.args();
+    let mut texts: Vec<&Word> = Vec::new();
+    let mut values: Vec<&Word> = Vec::new();
+    let mut from_file = false;
+    let mut operands = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if t == "--" {
+            operands.extend(&args[i + 1..]);
+            break;
+        }
+        if !t.starts_with('-') || t == "-" {
+            operands.push(&args[i]);
+            i += 1;
+            continue;
+        }
+        let (name, inline) = match t.strip_prefix("--") {
+            Some(long) => match long.split_once('=') {
+                Some((n, _)) => (format!("--{n}"), true),
+                None => (t.to_string(), false),
+            },
+            None => (t[..2.min(t.len())].to_string(), t.len() > 2),
+        };
+        let takes_value = matches!(
+            name.as_str(),
+            "-F" | "-v"
+                | "-f"
+                | "-e"
+                | "-E"
+                | "-i"
+                | "-l"
+                | "--field-separator"
+                | "--assign"
+                | "--file"
+                | "--source"
+                | "--exec"
+                | "--include"
+                | "--load"
+        );
+        if !takes_value {
+            i += 1;
+            continue;
+        }
+        let value = if inline {
+            Some(&args[i])
+        } else {
+            args.get(i + 1)
+        };
+        match name.as_str() {
+            "-f" | "--file" | "-E" | "--exec" | "-i" | "--include" => from_file = true,
+            "-e" | "--source" => texts.extend(value),
+            "-v" | "--assign" => values.extend(value),
+            _ => {}
+        }
+        i += if inline { 1 } else { 2 };
+    }
+    let mut operands = operands.into_iter();
+    if texts.is_empty() && !from_file {
+        texts.extend(operands.next());
+    }
+    values.extend(operands.filter(|w| w.text.contains('=')));
+    for p in texts {
+        if !awk_executes(&p.text) {
+            continue;
+        }
+        let mut spawned = super::inline_code::spawned_commands(cx, &p.text, p.span);
+        for v in &values {
+            let text = v.text.split_once('=').map_or(v.text.as_str(), |x| x.1);
+            spawned.extend(super::inline_code::spawned_commands(
+                cx,
+                &format!("\"{}\"", text.replace('"', "")),
+                v.span,
+            ));
+        }
+        if spawned.is_empty() {
+            ask(p.span, format!("the {prog} program runs commands (`system()` or a pipe); shellgate cannot see which"), out);
+        }
+        out.extend(spawned);
+    }
+    if from_file {
+        ask(
+            cmd.span,
+            format!("`{prog} -f` runs an awk program from a file, which can run commands"),
+            out,
+        );
+    }
+}
+
 /// Reports command-running options of ordinary tools.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for cmd in &cx.script.commands {
@@ -108,33 +203,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let args = cmd.args();
         match prog {
             "sed" | "gsed" => sed(cmd, out),
-            "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => {
-                let program = args
-                    .iter()
-                    .find(|w| !w.text.starts_with('-'))
-                    .filter(|_| !args.iter().any(|w| w.text == "-f"));
-                if let Some(p) = program {
-                    if awk_executes(&p.text) {
-                        let spawned = super::inline_code::spawned_commands(cx, &p.text, p.span);
-                        if spawned.is_empty() {
-                            ask(p.span, format!("the {prog} program runs commands (`system()` or a pipe); shellgate cannot see which"), out);
-                        }
-                        out.extend(spawned);
-                    }
-                }
-                if args
-                    .iter()
-                    .any(|w| w.text == "-f" || w.text.starts_with("--file"))
-                {
-                    ask(
-                        cmd.span,
-                        format!(
-                            "`{prog} -f` runs an awk program from a file, which can run commands"
-                        ),
-                        out,
-                    );
-                }
-            }
+            "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => awk(cx, cmd, prog, out),
             "tar" | "gtar" | "bsdtar" => {
                 for i in 0..args.len() {
                     for names in [

@@ -185,6 +185,24 @@ const NETWORK: &[&str] = &[
 const PROCESS: &[&str] = &[
     "subprocess",
     "system",
+    "execl",
+    "execle",
+    "execlp",
+    "execlpe",
+    "execvp",
+    "execvpe",
+    "spawnl",
+    "spawnle",
+    "spawnlp",
+    "spawnlpe",
+    "spawnv",
+    "spawnve",
+    "spawnvp",
+    "spawnvpe",
+    "posix_spawn",
+    "posix_spawnp",
+    "qx",
+    "readpipe",
     "popen",
     "Popen",
     "spawn",
@@ -288,7 +306,36 @@ const MAX_SHELL_STRINGS: usize = 32;
 /// the capability itself already asks. Called only for code that can run
 /// processes.
 pub(crate) fn spawned_commands(cx: &Cx, code: &str, span: Span) -> Vec<Finding> {
-    let mut candidates: Vec<String> = string_literals(code);
+    // Literals, without the `|` of Perl's pipe opens (`open(F, "cmd|")`).
+    let mut candidates: Vec<String> = string_literals(code)
+        .into_iter()
+        .map(|l| l.trim().trim_matches('|').trim().to_string())
+        .collect();
+    // Perl `qx(…)`/`qx{…}`/`qx[…]`/`qx/…/` and Ruby `%x(…)`.
+    for opener in ["qx", "%x"] {
+        let mut rest = code;
+        while let Some(at) = rest.find(opener) {
+            let after = &rest[at + opener.len()..];
+            let Some(open) = after.chars().next() else {
+                break;
+            };
+            let close = match open {
+                '(' => ')',
+                '{' => '}',
+                '[' => ']',
+                '<' => '>',
+                c if c.is_ascii_punctuation() => c,
+                _ => {
+                    rest = after;
+                    continue;
+                }
+            };
+            if let Some(end) = after[open.len_utf8()..].find(close) {
+                candidates.push(after[open.len_utf8()..open.len_utf8() + end].to_string());
+            }
+            rest = after;
+        }
+    }
     // Backquoted commands (Perl, Ruby): `…`.
     let mut parts = code.split('`');
     parts.next();
@@ -415,7 +462,13 @@ fn judge(cx: &Cx, cmd: &Command, code: &str, span: Span, out: &mut Vec<Finding>)
             return;
         }
     }
-    if uses(code, PROCESS).is_some() {
+    // Perl's `open` with a pipe mode runs a command.
+    let pipe_open = uses(code, &["open"]).is_some()
+        && literals.iter().any(|l| {
+            let t = l.trim();
+            t.starts_with('|') || t.ends_with('|') || t == "-|" || t == "|-"
+        });
+    if pipe_open || uses(code, PROCESS).is_some() {
         let spawned = spawned_commands(cx, code, span);
         if !spawned.is_empty() {
             out.extend(spawned);
@@ -425,6 +478,7 @@ fn judge(cx: &Cx, cmd: &Command, code: &str, span: Span, out: &mut Vec<Finding>)
     let cap = uses(code, DELETE)
         .or_else(|| uses(code, NETWORK))
         .or_else(|| uses(code, PROCESS))
+        .or_else(|| pipe_open.then(|| "open with a pipe".to_string()))
         .or_else(|| uses(code, WRITE));
     if let Some(cap) = cap {
         out.push(finding(
