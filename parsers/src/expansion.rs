@@ -36,10 +36,18 @@ impl Pattern {
         let mut literal = String::new();
         let mut special = false;
         let mut in_bracket = false;
+        // An unquoted backslash can only come from an expansion (quote
+        // removal took the others); in a pattern it quotes the next character.
+        let mut escape_next = false;
         for p in pieces {
             let Piece::Char { c, quoted, .. } = p else {
                 return None;
             };
+            if !*quoted && !escape_next && *c == '\\' && !in_bracket {
+                escape_next = true;
+                continue;
+            }
+            let quoted = &(*quoted || std::mem::take(&mut escape_next));
             literal.push(*c);
             if *quoted {
                 if in_bracket {
@@ -51,6 +59,9 @@ impl Pattern {
                 continue;
             }
             match c {
+                // `**` is two stars (globstar does not apply to patterns);
+                // globset would read it as "any directories".
+                '*' if glob.ends_with('*') && !glob.ends_with("\\*") => {}
                 '*' | '?' => {
                     special = true;
                     glob.push(*c);
@@ -81,7 +92,7 @@ impl Pattern {
                 _ => glob.push(*c),
             }
         }
-        if in_bracket {
+        if in_bracket || escape_next {
             return None;
         }
         if !special {
@@ -188,7 +199,19 @@ pub(crate) enum Anchor {
 /// (bash manual 3.5.3). An empty pattern leaves the value unchanged.
 pub(crate) fn substitute(value: &str, pat: &Pattern, rep: &str, anchor: Anchor) -> Option<String> {
     if matches!(pat, Pattern::Literal(l) if l.is_empty()) {
-        return Some(value.to_string());
+        // An empty pattern matches nothing, except at an anchor.
+        return Some(match anchor {
+            Anchor::Start => format!("{rep}{value}"),
+            Anchor::End => format!("{value}{rep}"),
+            _ => value.to_string(),
+        });
+    }
+    if value.is_empty() {
+        return Some(if pat.matches("") {
+            rep.to_string()
+        } else {
+            String::new()
+        });
     }
     if let (Pattern::Literal(l), Anchor::First | Anchor::All) = (pat, anchor) {
         return Some(if anchor == Anchor::All {
@@ -252,7 +275,12 @@ pub(crate) fn substitute(value: &str, pat: &Pattern, rep: &str, anchor: Anchor) 
 /// Case modification operators (`^`, `^^`, `,`, `,,`, `~`, `~~`); `op` is
 /// the operator as written. With a pattern, only characters matching it
 /// change.
-pub(crate) fn modify_case(value: &str, op: &str, pat: Option<&Pattern>) -> String {
+/// Case mapping depends on the locale for characters outside ASCII (in the
+/// C locale bash changes none of them): `None` for such values.
+pub(crate) fn modify_case(value: &str, op: &str, pat: Option<&Pattern>) -> Option<String> {
+    if !value.is_ascii() {
+        return None;
+    }
     let all = op.len() == 2;
     let mut out = String::new();
     for (n, c) in value.chars().enumerate() {
@@ -273,7 +301,7 @@ pub(crate) fn modify_case(value: &str, op: &str, pat: Option<&Pattern>) -> Strin
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// `${x:offset}` / `${x:offset:length}` on characters (negative offset
@@ -290,7 +318,7 @@ pub(crate) fn substring(value: &str, offset: i64, length: Option<i64>) -> Option
     let end = match length {
         None => n,
         Some(l) if l < 0 => n + l,
-        Some(l) => (start + l).min(n),
+        Some(l) => start.saturating_add(l).min(n),
     };
     if end < start {
         return if length.is_some_and(|l| l < 0) {
@@ -312,7 +340,7 @@ pub(crate) fn slice<T: Clone>(elems: &[T], offset: i64, length: Option<i64>) -> 
     let end = match length {
         None => n,
         Some(l) if l < 0 => return None,
-        Some(l) => (start + l).min(n),
+        Some(l) => start.saturating_add(l).min(n),
     };
     Some(elems[start as usize..end.max(start) as usize].to_vec())
 }
@@ -322,9 +350,9 @@ pub(crate) fn slice<T: Clone>(elems: &[T], offset: i64, length: Option<i64>) -> 
 /// `A`, `K`, `a`, `k`) give `None`.
 pub(crate) fn transform(value: &str, op: &str) -> Option<String> {
     match op {
-        "U" => Some(value.to_uppercase()),
-        "L" => Some(value.to_lowercase()),
-        "u" => Some(modify_case(value, "^", None)),
+        "U" if value.is_ascii() => Some(value.to_uppercase()),
+        "L" if value.is_ascii() => Some(value.to_lowercase()),
+        "u" => modify_case(value, "^", None),
         "E" => Some(crate::ansi_c::decode(value)),
         _ => None,
     }
@@ -366,14 +394,19 @@ mod tests {
         assert_eq!(s("xrm", "x", "", Anchor::Start), "rm");
         assert_eq!(s("xrm", "m", "", Anchor::Start), "xrm");
         assert_eq!(s("r-m", "[-]", "", Anchor::All), "rm");
+        assert_eq!(s("", "*", "rm", Anchor::First), "rm");
+        assert_eq!(s("x", "**/x", "", Anchor::First), "x");
+        assert_eq!(substitute("rm", &pat(""), "X", Anchor::Start).unwrap(), "Xrm");
     }
 
     #[test]
     fn case_and_substrings() {
-        assert_eq!(modify_case("RM", ",,", None), "rm");
-        assert_eq!(modify_case("rM", "^", None), "RM");
-        assert_eq!(modify_case("Rm", "~~", None), "rM");
-        assert_eq!(modify_case("RXM", ",,", Some(&pat("[RM]"))), "rXm");
+        assert_eq!(modify_case("RM", ",,", None).unwrap(), "rm");
+        assert_eq!(modify_case("rM", "^", None).unwrap(), "RM");
+        assert_eq!(modify_case("Rm", "~~", None).unwrap(), "rM");
+        assert_eq!(modify_case("RXM", ",,", Some(&pat("[RM]"))).unwrap(), "rXm");
+        assert!(modify_case("K\u{130}LL", ",,", None).is_none());
+        assert_eq!(substring("abc", 1, Some(i64::MAX)).unwrap(), "bc");
         assert_eq!(substring("xxrmxx", 2, Some(2)).unwrap(), "rm");
         assert_eq!(substring("xxrm", -2, None).unwrap(), "rm");
         assert_eq!(substring("xrmx", 1, Some(-1)).unwrap(), "rm");

@@ -355,7 +355,9 @@ impl<'o> Lowerer<'o> {
             let mut s = st.clone();
             s.positional = None; // called with unknown arguments
             let outer = std::mem::replace(&mut self.aliases, def.aliases.clone());
+            self.local_frames.push(Default::default());
             self.nested(&def.body, def.map, &mut s, &c, &format!("function {name}"));
+            self.local_frames.pop();
             self.aliases = outer;
         }
     }
@@ -402,7 +404,7 @@ impl<'o> Lowerer<'o> {
                     || src
                         .text
                         .get(line_end..k.start_byte())
-                        .is_some_and(|t| t.contains('\n')))
+                        .is_some_and(ends_a_line))
             {
                 self.aliases = st.aliases.clone();
             }
@@ -689,6 +691,7 @@ impl<'o> Lowerer<'o> {
         self.out.pipelines.push(stages.len());
         let mut data: Option<String> = None;
         let first_cmd = self.out.commands.len();
+        let total = stages.len();
         for (i, stage) in stages.into_iter().enumerate() {
             let mut c = ctx.clone();
             c.stages.push(Stage {
@@ -706,7 +709,20 @@ impl<'o> Lowerer<'o> {
                     data: data.take(),
                 });
             }
-            // Each stage runs in a subshell: its state changes do not persist.
+            // Each stage runs in a subshell: its state changes do not
+            // persist, except the last one's under `shopt -s lastpipe`.
+            let last = i + 1 == total;
+            if last && st.lastpipe && total > 1 {
+                data = match stage {
+                    StageSrc::Node(n) => self.stmt(n, src, st, &c),
+                    StageSrc::Redirected {
+                        node,
+                        redirects,
+                        extra,
+                    } => self.with_redirects(node, redirects, extra, src, st, &c),
+                };
+                continue;
+            }
             let mut inner = st.clone();
             data = match stage {
                 StageSrc::Node(n) => self.stmt(n, src, &mut inner, &c),
@@ -1051,9 +1067,15 @@ impl<'o> Lowerer<'o> {
         let mut nameref = false;
         let mut global = false;
         let scoping = matches!(keyword.as_str(), "local" | "declare" | "typeset");
+        // `local` outside a function fails after expanding its words.
+        let fails = keyword == "local" && self.local_frames.is_empty();
         let mut cursor = node.walk();
         let kids: Vec<Node> = node.named_children(&mut cursor).collect();
         for k in kids {
+            if fails {
+                self.walk_for_substitutions(k, src, st, ctx);
+                continue;
+            }
             match k.kind() {
                 "variable_assignment" => {
                     if let Some(a) = self.assignment(k, src, st, ctx) {
@@ -1299,7 +1321,12 @@ impl<'o> Lowerer<'o> {
             self.out.opaque.truncate(mark.2);
             self.aborted = mark.3;
             let merged = State::merge(&[entry.clone(), s]);
-            if merged.vars == entry.vars && merged.cwd == entry.cwd {
+            if merged.vars == entry.vars
+                && merged.cwd == entry.cwd
+                && merged.positional == entry.positional
+                && merged.files == entry.files
+                && merged.function_alts.len() == entry.function_alts.len()
+            {
                 break;
             }
             entry = merged;
@@ -1840,9 +1867,19 @@ impl<'o> Lowerer<'o> {
                     });
                     child.positional = match s_flag {
                         Some(p) => {
+                            // Options may follow `-s` (`bash -s -e ARGS`).
                             let mut rest = &argv[p + 2..];
-                            if rest.first().and_then(|w| w.value()) == Some("--") {
-                                rest = &rest[1..];
+                            while let Some(t) = rest.first().and_then(|w| w.value()) {
+                                if t == "--" {
+                                    rest = &rest[1..];
+                                    break;
+                                }
+                                if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 {
+                                    let skip = if t.ends_with('o') || t.ends_with('O') { 2 } else { 1 };
+                                    rest = rest.get(skip..).unwrap_or(&[]);
+                                    continue;
+                                }
+                                break;
                             }
                             rest.iter().map(|w| w.value().map(str::to_string)).collect()
                         }
@@ -2296,7 +2333,15 @@ impl<'o> Lowerer<'o> {
                 let new = match target {
                     None if name == "cd" => st.get("HOME"),
                     Some(w) => match w.value() {
-                        Some("-") => None,
+                        Some("-") => st.get("OLDPWD"),
+                        // `pushd +N` / `-N` rotate the directory stack.
+                        Some(t)
+                            if name == "pushd"
+                                && (t.starts_with('+') || t.starts_with('-'))
+                                && t.len() > 1 =>
+                        {
+                            None
+                        }
                         Some(t) if t.starts_with('/') => Some(join_path("/", t)),
                         Some(t)
                             if relative_uncertain
@@ -2312,7 +2357,13 @@ impl<'o> Lowerer<'o> {
                     },
                     None => None,
                 };
-                st.cwd = new;
+                // cd sets OLDPWD to the old and PWD to the new directory.
+                let old = st.get("PWD");
+                st.cwd = new.clone();
+                st.set("OLDPWD", old);
+                if st.vars.contains_key("PWD") {
+                    st.set("PWD", new);
+                }
                 self.emit_builtin(span, argv, assigns, ctx, st, stdin);
                 Some(None)
             }
@@ -2362,6 +2413,11 @@ impl<'o> Lowerer<'o> {
                 let text = self.ps_output[&w.substitutions[0]].clone();
                 let out = self.emit_builtin(span, argv, assigns, ctx, st, stdin);
                 let prefix = with_prefix(assigns, st);
+                // `source FILE ARGS` sets the positional parameters while it runs.
+                let saved = st.positional.clone();
+                if argv.len() > 2 {
+                    st.positional = argv[2..].iter().map(|w| w.value().map(str::to_string)).collect();
+                }
                 self.nested(
                     &text,
                     SpanMap::Fixed(w.span),
@@ -2369,6 +2425,9 @@ impl<'o> Lowerer<'o> {
                     ctx,
                     &format!("{name} <(…)"),
                 );
+                if argv.len() > 2 {
+                    st.positional = saved;
+                }
                 restore_prefix(prefix, st);
                 Some(out)
             }
@@ -2401,7 +2460,10 @@ impl<'o> Lowerer<'o> {
                         for (n, v) in assigned {
                             match v {
                                 ReadValue::Scalar(v) => st.set(&n, v),
-                                ReadValue::Array(v) => st.set_array(&n, v),
+                                ReadValue::Array(v) => {
+                                    st.set_array(&n, v);
+                                    st.mark_array(&n);
+                                },
                             }
                         }
                     }
@@ -2445,7 +2507,10 @@ impl<'o> Lowerer<'o> {
                     return Some(out);
                 }
                 match m.name {
-                    Some(n) => st.set_array(&n, m.lines),
+                    Some(n) => {
+                        st.set_array(&n, m.lines);
+                        st.mark_array(&n);
+                    }
                     None => st.forget_all(),
                 }
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
@@ -2576,10 +2641,12 @@ impl<'o> Lowerer<'o> {
                         Some("-u") => set = Some(false),
                         Some("cdable_vars") if set == Some(true) => st.cdable_vars = true,
                         Some("expand_aliases") if set.is_some() => st.aliases.expand = set,
+                        Some("lastpipe") if set.is_some() => st.lastpipe = set == Some(true),
                         Some(_) => {}
                         None => {
                             st.cdable_vars = true;
                             st.aliases.expand = None;
+                            st.lastpipe = true;
                         }
                     }
                 }
@@ -3019,6 +3086,12 @@ impl<'o> Lowerer<'o> {
                 if i != close {
                     return None;
                 }
+                if let Param::All { array: Some(_), .. } = param {
+                    // `${!a[@]}`: the indices of the (dense) array.
+                    let (vals, _) = param.values(st)?;
+                    let idx: Vec<String> = (0..vals.len()).map(|n| n.to_string()).collect();
+                    return param.finish(idx, true, st, in_dq);
+                }
                 // `${!x}`: the value of the parameter named by `$x`.
                 let Expanded::Text(target) = param.expand(st, true)? else {
                     return None;
@@ -3082,7 +3155,7 @@ impl<'o> Lowerer<'o> {
                         ("%", Some(p)) => expansion::remove_suffix(v, p, false)?,
                         ("%%", Some(p)) => expansion::remove_suffix(v, p, true)?,
                         ("#" | "##" | "%" | "%%", None) => v.clone(),
-                        _ => expansion::modify_case(v, &op, pat.as_ref()),
+                        _ => expansion::modify_case(v, &op, pat.as_ref())?,
                     });
                 }
                 param.finish(out, all, st, in_dq)
@@ -3158,11 +3231,11 @@ impl<'o> Lowerer<'o> {
                     if t.is_empty() {
                         return Some(0);
                     }
-                    t.parse::<i64>().ok().or_else(|| {
+                    arith_int(t).or_else(|| {
                         invocation::is_name(t)
                             .then(|| st.get(t))
                             .flatten()
-                            .and_then(|v| v.trim().parse::<i64>().ok())
+                            .and_then(|v| arith_int(v.trim()))
                     })
                 };
                 let off = num(off)?;
@@ -3176,8 +3249,9 @@ impl<'o> Lowerer<'o> {
                     let vals = if matches!(param, Param::All { array: None, .. }) {
                         let mut with0 = vec![String::new()];
                         with0.extend(vals);
-                        if off == 0 {
-                            // `$0` is not known.
+                        let start = if off < 0 { with0.len() as i64 + off } else { off };
+                        if start == 0 {
+                            // The slice starts at `$0`, which is not known.
                             return None;
                         }
                         with0
@@ -3249,6 +3323,21 @@ impl<'o> Lowerer<'o> {
                     None => return None,
                 },
             },
+            Param::Positional(k) => {
+                let p = st.positional.as_ref()?;
+                match p.get(k - 1) {
+                    Some(v) => (true, v.is_empty()),
+                    None => (false, true),
+                }
+            }
+            Param::Elem(n, i) => {
+                let els = st.elements(n)?;
+                let idx = if *i < 0 { els.len() as i64 + i } else { *i };
+                match usize::try_from(idx).ok().and_then(|i| els.get(i)) {
+                    Some(v) => (true, v.is_empty()),
+                    None => (false, true),
+                }
+            }
             _ => {
                 let (vals, all) = param.values(st)?;
                 let set = !vals.is_empty();
@@ -3334,7 +3423,7 @@ impl<'o> Lowerer<'o> {
     /// possibly negative, or a variable holding one.
     fn arith_value(&mut self, index: Node, src: &Src, st: &mut State, ctx: &Ctx) -> Option<i64> {
         let raw = src.raw(index).trim();
-        if let Ok(n) = raw.parse::<i64>() {
+        if let Some(n) = arith_int(raw) {
             return Some(n);
         }
         let name = raw.strip_prefix('$').unwrap_or(raw);
@@ -3344,7 +3433,7 @@ impl<'o> Lowerer<'o> {
             .unwrap_or(name);
         if invocation::is_name(name) {
             let v = st.get(name);
-            if let Some(n) = v.as_deref().and_then(|v| v.trim().parse::<i64>().ok()) {
+            if let Some(n) = v.as_deref().and_then(|v| arith_int(v.trim())) {
                 return Some(n);
             }
             // The value is itself evaluated as an expression.
@@ -3388,6 +3477,7 @@ impl Assigned {
                 (e, _) => e.clone(),
             };
             st.set_array(name, new);
+            st.mark_array(name);
             return;
         }
         let value = self.assignment.value.value().map(str::to_string);
@@ -3533,6 +3623,42 @@ fn glob_pattern(pieces: &[Piece]) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// An integer constant as bash arithmetic reads it (bash manual 6.5): a
+/// leading `0` means octal, `0x` hexadecimal, `BASE#N` any base from 2 to
+/// 64; an optional sign. `None` for anything else.
+fn arith_int(t: &str) -> Option<i64> {
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let v = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok()?
+    } else if let Some((base, digits)) = body.split_once('#') {
+        let base: u32 = base.parse().ok()?;
+        if !(2..=36).contains(&base) {
+            return None; // bases 37-64 use letters and `@`/`_`: not modelled
+        }
+        i64::from_str_radix(digits, base).ok()?
+    } else if body.len() > 1 && body.starts_with('0') {
+        i64::from_str_radix(&body[1..], 8).ok()?
+    } else if body.bytes().all(|b| b.is_ascii_digit()) {
+        body.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { v.checked_neg()? } else { v })
+}
+
+/// True when `gap` (text between two statements) holds a newline that
+/// ends a line: one not escaped by a backslash (a line continuation).
+fn ends_a_line(gap: &str) -> bool {
+    let b = gap.as_bytes();
+    (0..b.len()).any(|i| b[i] == b'\n' && (i == 0 || b[i - 1] != b'\\'))
 }
 
 /// The shell names (identifiers) in an arithmetic expression's text.
@@ -3718,8 +3844,13 @@ fn tilde_expand(pieces: &mut Vec<Piece>, st: &State, assignment: bool) {
             user.push(*c);
             end += 1;
         }
-        if let Some(Piece::Char { quoted: true, .. } | Piece::Unknown { .. }) = pieces.get(end) {
-            continue; // `~"x"` is not a tilde-prefix.
+        if let Some(
+            Piece::Char { quoted: true, .. }
+            | Piece::Char { expanded: true, .. }
+            | Piece::Unknown { .. },
+        ) = pieces.get(end)
+        {
+            continue; // `~"x"` and `~$x` are not tilde-prefixes.
         }
         let value = match user.as_str() {
             "" => st.get("HOME"),
@@ -4204,27 +4335,41 @@ fn mapfile_builtin(argv: &[Word], data: Option<&str>) -> Mapfile {
 /// parameters, or `old` when the command does not set them.
 fn set_positional(argv: &[Word], old: Option<Vec<String>>) -> Option<Vec<String>> {
     let mut i = 1;
+    let mut dash = false;
     while i < argv.len() {
-        let t = argv[i].value()?;
+        let Some(t) = argv[i].value() else {
+            return None;
+        };
         if t == "--" {
             i += 1;
-            break;
+            // `set --` with nothing after it clears them.
+            return argv[i..]
+                .iter()
+                .map(|w| w.value().map(str::to_string))
+                .collect();
         }
         if t == "-" {
+            dash = true;
             i += 1;
             break;
         }
         if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 {
+            // An option bash does not know makes `set` fail and change nothing.
+            if !t[1..].chars().all(|c| "abefhkmnptuvxBCEHPTo".contains(c)) {
+                return old;
+            }
             // `-o NAME` / `+o NAME` take an option name.
             i += if t.ends_with('o') { 2 } else { 1 };
             continue;
         }
         break;
     }
-    if i >= argv.len() && !argv.iter().any(|w| matches!(w.value(), Some("--" | "-"))) {
+    if i >= argv.len() {
+        // `set -` or options alone: the parameters stay as they were.
+        let _ = dash;
         return old;
     }
-    argv[i.min(argv.len())..]
+    argv[i..]
         .iter()
         .map(|w| w.value().map(str::to_string))
         .collect()

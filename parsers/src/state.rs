@@ -18,6 +18,8 @@ pub(crate) struct Var {
     pub value: Option<Vec<String>>,
     /// Marked for export (visible to child shells).
     pub exported: bool,
+    /// Assigned as an array at some point: never exported (bash manual 6.7).
+    pub array: bool,
 }
 
 impl Var {
@@ -84,6 +86,8 @@ pub(crate) struct State {
     /// The shell's `echo` interprets backslash escapes (dash and other
     /// POSIX shells), so output with backslashes is not known statically.
     pub xsi_echo: bool,
+    /// `shopt -s lastpipe`: the last stage of a pipeline runs in this shell.
+    pub lastpipe: bool,
     /// `shopt -s cdable_vars` was seen: `cd NAME` may go to `$NAME`.
     pub cdable_vars: bool,
     /// Files this script wrote, by absolute path: their content when known.
@@ -134,6 +138,7 @@ impl State {
         let value = value.filter(|v| v.len() <= MAX_VALUE_BYTES);
         let old = self.vars.get(name);
         let exported = old.is_some_and(|v| v.exported);
+        let array = old.is_some_and(|v| v.array);
         let elems = match (value, old) {
             (None, _) => None,
             (Some(v), None) => Some(vec![v]),
@@ -151,6 +156,7 @@ impl State {
             Var {
                 value: elems,
                 exported,
+                array,
             },
         );
     }
@@ -166,7 +172,22 @@ impl State {
                 && v.iter().map(String::len).sum::<usize>() <= MAX_VALUE_BYTES
         });
         let exported = self.vars.get(name).is_some_and(|v| v.exported);
-        self.vars.insert(name.to_string(), Var { value, exported });
+        let array = self.vars.get(name).is_some_and(|v| v.array);
+        self.vars.insert(
+            name.to_string(),
+            Var {
+                value,
+                exported,
+                array,
+            },
+        );
+    }
+
+    /// Records that `name` was assigned as an array.
+    pub fn mark_array(&mut self, name: &str) {
+        if let Some(v) = self.vars.get_mut(name) {
+            v.array = true;
+        }
     }
 
     /// `$IFS` for word splitting: `None` when unknown (bash manual 3.5.7;
@@ -240,11 +261,13 @@ impl State {
 
     pub fn export(&mut self, name: &str) {
         let value = self.elements(name);
+        let array = self.vars.get(name).is_some_and(|v| v.array);
         self.vars.insert(
             name.to_string(),
             Var {
                 value,
                 exported: true,
+                array,
             },
         );
     }
@@ -261,7 +284,7 @@ impl State {
                     // Arrays are not exported (bash manual 6.7): the child
                     // sees whatever its environment holds.
                     let mut v = v.clone();
-                    if v.value.as_ref().is_some_and(|e| e.len() > 1) {
+                    if v.array {
                         v.value = None;
                     }
                     (k.clone(), v)
@@ -273,6 +296,7 @@ impl State {
             function_alts: BTreeMap::new(),
             namerefs: Default::default(),
             xsi_echo: false,
+            lastpipe: false,
             cdable_vars: false,
             files: self.files.clone(),
             // Set by the caller where the arguments are known (`bash -c`).
@@ -296,11 +320,14 @@ impl State {
                 if a != b {
                     let exported = a.as_ref().is_some_and(|v| v.exported)
                         || b.as_ref().is_some_and(|v| v.exported);
+                    let array =
+                        a.as_ref().is_some_and(|v| v.array) || b.as_ref().is_some_and(|v| v.array);
                     out.vars.insert(
                         k,
                         Var {
                             value: None,
                             exported,
+                            array,
                         },
                     );
                 }
@@ -329,13 +356,12 @@ impl State {
             if out.aliases.expand != s.aliases.expand {
                 out.aliases.expand = None;
             }
-            for (k, v) in &s.files {
-                let merged = if out.files.get(k) == Some(v) {
-                    v.clone()
-                } else {
-                    None
-                };
-                out.files.insert(k.clone(), merged);
+            // A file written on only one path may or may not exist.
+            let paths: Vec<String> = out.files.keys().chain(s.files.keys()).cloned().collect();
+            for k in paths {
+                let (a, b) = (out.files.get(&k), s.files.get(&k));
+                let merged = if a == b { a.cloned().flatten() } else { None };
+                out.files.insert(k, merged);
             }
             let names: std::collections::BTreeSet<String> = out
                 .functions
@@ -372,6 +398,7 @@ impl State {
             }
             out.namerefs.extend(s.namerefs.iter().cloned());
             out.xsi_echo |= s.xsi_echo;
+            out.lastpipe |= s.lastpipe;
         }
         out
     }

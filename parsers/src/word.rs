@@ -323,8 +323,8 @@ fn sequence(inner: &[Piece]) -> Option<Vec<Vec<Piece>>> {
             .collect()
     };
     if let (Ok(a), Ok(b)) = (parts[0].parse::<i64>(), parts[1].parse::<i64>()) {
-        let count = (a - b).unsigned_abs() / incr as u64 + 1;
-        if count > MAX_BRACE_WORDS as u64 + 1 {
+        let count = (i128::from(a) - i128::from(b)).unsigned_abs() / incr as u128 + 1;
+        if count > MAX_BRACE_WORDS as u128 + 1 {
             // Let the caller see "too many".
             return Some(vec![Vec::new(); MAX_BRACE_WORDS + 1]);
         }
@@ -342,7 +342,10 @@ fn sequence(inner: &[Piece]) -> Option<Vec<Vec<Piece>>> {
             if v == b {
                 break;
             }
-            v = if a < b { v + incr } else { v - incr };
+            v = match if a < b { v.checked_add(incr) } else { v.checked_sub(incr) } {
+                Some(n) => n,
+                None => break,
+            };
             if (a < b && v > b) || (a > b && v < b) {
                 break;
             }
@@ -361,7 +364,10 @@ fn sequence(inner: &[Piece]) -> Option<Vec<Vec<Piece>>> {
         if v == b {
             break;
         }
-        v = if a < b { v + incr } else { v - incr };
+        v = match if a < b { v.checked_add(incr) } else { v.checked_sub(incr) } {
+            Some(n) => n,
+            None => break,
+        };
         if (a < b && v > b) || (a > b && v < b) {
             break;
         }
@@ -443,6 +449,9 @@ mod tests {
         let w = finish_d(lit("{1..100000}"), Span::default(), false, false);
         assert_eq!(w.len(), 1);
         assert!(w[0].dynamic);
+        // Near the integer limits: no overflow, no endless loop.
+        let w = finish_d(lit("{9223372036854775806..9223372036854775807..5}"), Span::default(), false, false);
+        assert_eq!(texts(w), ["9223372036854775806"]);
     }
 
     #[test]

@@ -272,3 +272,38 @@ fn chained_function_calls_are_bounded() {
     // Generous: a correct bound takes milliseconds; the bug took minutes.
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
+
+/// Found by a code review of the same change; each was checked with bash.
+#[test]
+fn code_review_round() {
+    never_allowed(&[
+        "shopt -s expand_aliases\nalias rm=echo \\\n; rm -rf ~",
+        "set --; ${1-rm} -rf ~",
+        "a=(x); ${a[5]-rm} -rf ~",
+        "bash -c '\"${@: -2}\" ~' rm -rf",
+        "a=(0 1 2 3 4 5 6 7 rm 9 ls); ${a[010]} -rf ~",
+        "x=aaaaaaaarm; ${x:010} -rf ~",
+        "set -- rm -rf ~; set -; \"$@\"",
+        "set -- rm; set -Z ls; $1 -rf ~",
+        "echo '$1 -rf ~' | bash -s -e rm",
+        "mapfile -c1 -C'rm -rf ~ #' a <<< x",
+        "parallel --nice 10 rm -rf ::: ~",
+        "printf 'rm -rf ~\\n' | parallel --pipe bash",
+        "printf 'x,/' | parallel -d , rm -rf",
+        "printf 'a\\n\"/\"\\n' | xargs -I{} rm -rf {}",
+        "printf 'ls\\nrm -rf ~\\n' | { read a; read b; $b; }",
+        "shopt -s lastpipe; x=ls; echo rm | read x; $x -rf ~",
+        "set -- ls; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33; do $1 -rf ~; set -- rm; done",
+        "set -- ls; source <(echo '$1 -rf ~') rm",
+        "IFS=/; a=('' ''); d=${a[*]}; rm -rf \"$d\"",
+        "p='\\*'; x='*rm'; ${x#$p} -rf ~",
+        "x=; ${x/*/rm} -rf ~",
+        "IFS=', ' read a b <<< 'x rm ,'; $b -rf ~",
+        "PWD=/tmp; cd ~; rm -rf \"$PWD\"",
+        "x=rm; false && x=ls || $x -rf ~",
+        "if [ -e /x ]; then echo 'echo hi' > s.sh; fi; echo 'rm -rf ~' >> s.sh; bash s.sh",
+        "f(){ x=rm; return; x=ls; }; f; $x -rf ~",
+        "for x in rm ls; do break; done; $x -rf ~",
+        "y=ls; case x in x) y=rm ;& z) $y -rf ~;; esac",
+    ]);
+}
