@@ -396,7 +396,10 @@ mod tests {
         assert_eq!(s("r-m", "[-]", "", Anchor::All), "rm");
         assert_eq!(s("", "*", "rm", Anchor::First), "rm");
         assert_eq!(s("x", "**/x", "", Anchor::First), "x");
-        assert_eq!(substitute("rm", &pat(""), "X", Anchor::Start).unwrap(), "Xrm");
+        assert_eq!(
+            substitute("rm", &pat(""), "X", Anchor::Start).unwrap(),
+            "Xrm"
+        );
     }
 
     #[test]

@@ -638,8 +638,10 @@ fn unwrap_xargs(argv: &[Word], stdin_items: Option<&str>) -> (Wrapper, Unwrapped
                 .map(str::to_string)
                 .collect()
         } else if replace.is_some() {
+            // -I: one item per line; quotes and backslashes are still
+            // removed, blanks kept (findutils xargs(1)).
             data.lines()
-                .map(|l| l.trim_start().to_string())
+                .map(|l| shell_like_split_line(l.trim_start()))
                 .filter(|s| !s.is_empty())
                 .collect()
         } else {
@@ -713,6 +715,7 @@ const MAX_PARALLEL_JOBS: usize = 64;
 /// arguments are lines of standard input. The result is one script with a
 /// line per job; unknown arguments make it a dynamic script.
 fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper, Unwrapped)> {
+    // Options that take a value (parallel(1) OPTIONS).
     const VALUE_OPTS: &[&str] = &[
         "-j",
         "-P",
@@ -727,12 +730,19 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
         "-l",
         "-s",
         "-C",
+        "-J",
+        "-W",
         "--jobs",
+        "--max-procs",
         "--sshlogin",
         "--arg-file",
+        "--arg-file-sep",
+        "--arg-sep",
         "--delimiter",
         "--max-args",
         "--max-replace-args",
+        "--max-lines",
+        "--max-chars",
         "--results",
         "--res",
         "--joblog",
@@ -741,25 +751,112 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
         "--wd",
         "--timeout",
         "--memfree",
+        "--memsuspend",
         "--load",
         "--retries",
         "--delay",
         "--colsep",
         "--halt",
+        "--halt-on-error",
         "--tag-string",
+        "--tagstring",
         "--basefile",
         "--bf",
         "--env",
         "--sshloginfile",
         "--slf",
         "--termseq",
+        "--nice",
+        "--block",
+        "--block-size",
+        "--sshdelay",
+        "--header",
+        "--rpl",
+        "--eof",
+        "--compress-program",
+        "--decompress-program",
+        "--transferfile",
+        "--tf",
+        "--return",
+        "--profile",
+        "--ssh",
+        "--id",
+        "--semaphorename",
+        "--semaphoretimeout",
+        "--shard",
+        "--group-by",
+        "--limit",
+        "--recstart",
+        "--recend",
+        "--sql",
+        "--sqlmaster",
+        "--sqlworker",
+        "--trc",
+        "--cleanup",
+        "--ctag",
+        "--ctagstring",
+    ];
+    // Options without a value that leave the command line as it is.
+    const FLAGS: &[&str] = &[
+        "-k",
+        "-q",
+        "-u",
+        "-v",
+        "-X",
+        "-m",
+        "-0",
+        "-t",
+        "-r",
+        "-g",
+        "--keep-order",
+        "--quote",
+        "--ungroup",
+        "--verbose",
+        "--xargs",
+        "--null",
+        "--dry-run",
+        "--progress",
+        "--eta",
+        "--bar",
+        "--line-buffer",
+        "--linebuffer",
+        "--lb",
+        "--tag",
+        "--no-notice",
+        "--will-cite",
+        "--silent",
+        "--group",
+        "--no-run-if-empty",
+        "--fg",
+        "--bg",
         "--shellquote",
+        "--citation",
+        "--joblog-append",
+        "--resume",
+        "--resume-failed",
+        "--retry-failed",
+        "--noswap",
+        "--halt-on-error",
+        "--trim",
+        "--csv",
+        "--tmux",
+        "--tmuxpane",
+        "--ungroup",
+        "--onall",
+        "--nonall",
+        "--plain",
+        "--record-env",
+        "--sem",
+        "--semaphore",
+        "--total-jobs",
     ];
     let is_sep = |t: &str| matches!(t, ":::" | ":::+" | "::::" | "::::+");
     let mut i = 1;
     let mut replace = "{}".to_string();
-    // Options that rewrite arguments in ways not modelled: columns,
-    // user-defined and `--plus` replacement strings.
+    let mut delim: Option<char> = None;
+    // Options that change how arguments or input reach the command in ways
+    // not modelled: columns, user-defined and `--plus` replacement strings,
+    // input split into blocks (`--pipe`), options shellgate does not know.
     let mut opaque = false;
     while i < argv.len() {
         let t = argv[i].value()?;
@@ -770,13 +867,30 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
             i += 1;
             break;
         }
-        if t == "-I" {
-            replace = argv.get(i + 1)?.value()?.to_string();
+        let (name, inline) = match t.split_once('=') {
+            Some((n, v)) if t.starts_with("--") => (n, Some(v.to_string())),
+            _ if !t.starts_with("--") && t.len() > 2 && VALUE_OPTS.contains(&&t[..2]) => {
+                (&t[..2], Some(t[2..].to_string()))
+            }
+            _ => (t, None),
+        };
+        let value = || {
+            inline
+                .clone()
+                .or_else(|| argv.get(i + 1).and_then(|w| w.value()).map(str::to_string))
+        };
+        match name {
+            "-I" => replace = value()?,
+            "-0" | "--null" => delim = Some('\0'),
+            "-d" | "--delimiter" => {
+                delim = value().map(|d| crate::ansi_c::decode(&d).chars().next().unwrap_or('\n'))
+            }
+            "-C" | "--colsep" | "--rpl" | "--plus" | "--pipe" | "--pipepart" | "--spreadstdin"
+            | "--roundrobin" | "--round-robin" | "--shebang" | "--shebang-wrap" | "--fifo"
+            | "--cat" => opaque = true,
+            _ => {}
         }
-        if t == "-C" || t.starts_with("--colsep") || t.starts_with("--rpl") || t == "--plus" {
-            opaque = true;
-        }
-        if t == "-a" || t == "--arg-file" || t.starts_with("--arg-file=") {
+        if matches!(name, "-a" | "--arg-file") {
             // Arguments from a file: not known.
             return Some((
                 Wrapper {
@@ -789,7 +903,15 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
                 },
             ));
         }
-        i += if VALUE_OPTS.contains(&t) { 2 } else { 1 };
+        if !VALUE_OPTS.contains(&name) && !FLAGS.contains(&name) && !opaque {
+            // An option not known: it may take the next word as its value.
+            opaque = true;
+        }
+        i += if VALUE_OPTS.contains(&name) && inline.is_none() {
+            2
+        } else {
+            1
+        };
     }
     let wrapper = Wrapper {
         name: "parallel".into(),
@@ -823,10 +945,18 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
     }
     if groups.is_empty() {
         groups.push(stdin_items.map(|d| {
-            d.lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect()
+            match delim {
+                Some(c) => d
+                    .split(c)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                None => d
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            }
         }));
     }
     if opaque
@@ -980,6 +1110,25 @@ fn dynamic_join(words: &[Word]) -> Word {
     let mut w = join_words(words);
     w.dynamic = true;
     w
+}
+
+/// Quote removal on one xargs input line, keeping blanks.
+fn shell_like_split_line(line: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => out.push(c),
+            None => match c {
+                '\'' | '"' => quote = Some(c),
+                '\\' => out.extend(chars.next()),
+                c => out.push(c),
+            },
+        }
+    }
+    out
 }
 
 fn shell_like_split(data: &str) -> Vec<String> {

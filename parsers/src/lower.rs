@@ -24,6 +24,10 @@ use crate::{Options, ParseError};
 /// nested scripts); beyond it the rest is reported as unanalysed.
 pub const MAX_COMMANDS: usize = 10_000;
 
+/// Loops nested deeper than this are lowered once with every variable
+/// unknown, instead of iterating to a fixed point.
+const MAX_ITERATED_LOOP_DEPTH: usize = 3;
+
 /// Most nested scripts (function calls, `eval`, `bash -c`, aliases …)
 /// lowered for one input; past it the rest is reported as unanalysed.
 pub const MAX_NESTED_SCRIPTS: usize = 2_000;
@@ -85,6 +89,9 @@ struct Ctx {
     stdin: Option<Stdin>,
     /// Nesting depth of scripts, functions and substitutions.
     depth: usize,
+    /// The standard input came from an enclosing group (`{ read a; read
+    /// b; } <<< …`), so earlier commands may have consumed part of it.
+    stdin_shared: bool,
     /// The text being lowered was parsed as part of an enclosing line (a
     /// function body, an alias's text): the aliases in effect stay those
     /// of that line.
@@ -115,6 +122,12 @@ pub(crate) struct Lowerer<'o> {
     /// For each function call being lowered, the outer values of the
     /// variables it made local.
     local_frames: Vec<std::collections::BTreeMap<String, Option<crate::state::Var>>>,
+    /// For each function call and loop being lowered, the states in which
+    /// `return`, `break` or `continue` leave it: the state after it may be
+    /// any of these.
+    jump_frames: Vec<Vec<State>>,
+    /// Loops being lowered inside one another.
+    loop_depth: usize,
     /// Lowering an assignment's value, where `${a[*]}` and `$*` are joined
     /// by the first `$IFS` character as in double quotes (bash manual 3.4.2).
     assigning: bool,
@@ -318,6 +331,8 @@ impl<'o> Lowerer<'o> {
             alias_stack: Vec::new(),
             local_frames: Vec::new(),
             assigning: false,
+            jump_frames: Vec::new(),
+            loop_depth: 0,
         }
     }
 
@@ -393,6 +408,18 @@ impl<'o> Lowerer<'o> {
             .filter(|n| n.kind() != "comment")
             .collect();
         let mut last = None;
+        // Several commands reading one input: what each reads depends on
+        // what the ones before consumed.
+        let shared;
+        let ctx = if kids.len() > 1 && ctx.stdin.is_some() && !ctx.stdin_shared {
+            shared = Ctx {
+                stdin_shared: true,
+                ..ctx.clone()
+            };
+            &shared
+        } else {
+            ctx
+        };
         // bash reads a script a line at a time: aliases defined on a line
         // take effect from the next line on (bash manual 6.6).
         let by_line = node.kind() == "program" && !ctx.aliases_fixed;
@@ -505,13 +532,17 @@ impl<'o> Lowerer<'o> {
                 None
             }
             "while_statement" | "until_statement" | "c_style_for_statement" => {
+                self.jump_frames.push(Vec::new());
                 self.loop_fixpoint(st, |me, st| {
                     me.stmts(node, src, st, ctx);
                 });
+                self.merge_jumps(st);
                 None
             }
             "for_statement" => {
+                self.jump_frames.push(Vec::new());
                 self.for_statement(node, src, st, ctx);
+                self.merge_jumps(st);
                 None
             }
             _ => {
@@ -637,16 +668,55 @@ impl<'o> Lowerer<'o> {
 
     /// `a && b || c`: each element runs in the state left by the previous
     /// ones; after the list, any prefix may have been the last to run.
+    /// An AND/OR list (bash manual 3.2.4): every command is lowered, each
+    /// from the state it can start in (`b` in `a && b` after `a`
+    /// succeeded, `c` in `a && b || c` after `a` or `b` failed), and the
+    /// result is what holds on any path.
     fn list(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) {
-        let mut elems = Vec::new();
-        flatten_list(node, &mut elems);
-        let mut snapshots = Vec::new();
-        for e in elems {
-            self.stmt(e, src, st, ctx);
-            snapshots.push(st.clone());
-        }
-        if !snapshots.is_empty() {
-            *st = State::merge(&snapshots);
+        let (ok, fail) = self.list_paths(node, src, st.clone(), ctx);
+        *st = State::merge(&[ok, fail]);
+    }
+
+    /// The states after `node` when its last command succeeded and failed.
+    fn list_paths(&mut self, node: Node, src: &Src, st: State, ctx: &Ctx) -> (State, State) {
+        let mut cursor = node.walk();
+        let kids: Vec<Node> = node
+            .children(&mut cursor)
+            .filter(|k| k.kind() != "comment")
+            .collect();
+        let op = kids
+            .iter()
+            .position(|k| !k.is_named() && matches!(src.raw(*k), "&&" | "||"));
+        let run = |me: &mut Self, n: Node, s: State| -> (State, State) {
+            if n.kind() == "list" {
+                me.list_paths(n, src, s, ctx)
+            } else {
+                let mut s = s;
+                me.stmt(n, src, &mut s, ctx);
+                (s.clone(), s)
+            }
+        };
+        let Some(oi) = op else {
+            let mut s = st;
+            for k in kids.iter().filter(|k| k.is_named()) {
+                let (a, b) = run(self, *k, s);
+                s = State::merge(&[a, b]);
+            }
+            return (s.clone(), s);
+        };
+        let (Some(left), Some(right)) = (
+            kids[..oi].iter().rev().find(|k| k.is_named()),
+            kids[oi + 1..].iter().find(|k| k.is_named()),
+        ) else {
+            return (st.clone(), st);
+        };
+        let (ok, fail) = run(self, *left, st);
+        if src.raw(kids[oi]) == "&&" {
+            let (ok2, fail2) = run(self, *right, ok);
+            (ok2, State::merge(&[fail, fail2]))
+        } else {
+            let (ok2, fail2) = run(self, *right, fail);
+            (State::merge(&[ok, ok2]), fail2)
         }
     }
 
@@ -704,6 +774,7 @@ impl<'o> Lowerer<'o> {
                     .filter(|cmd| cmd.stages.iter().any(|s| s.pipeline == pid && s.index < i))
                     .map(|cmd| cmd.id)
                     .collect();
+                c.stdin_shared = false;
                 c.stdin = Some(Stdin::Pipe {
                     producers,
                     data: data.take(),
@@ -1280,8 +1351,14 @@ impl<'o> Lowerer<'o> {
             .named_children(&mut cursor)
             .filter(|n| n.kind() == "case_item")
             .collect();
+        // The state a `;&` or `;;&` item leaves flows into the next item
+        // (bash manual 3.2.5.2).
+        let mut carried: Option<State> = None;
         for item in items {
-            let mut s = st.clone();
+            let mut s = match carried.take() {
+                Some(prev) => State::merge(&[st.clone(), prev]),
+                None => st.clone(),
+            };
             let mut c2 = item.walk();
             let kids: Vec<Node> = item.named_children(&mut c2).collect();
             let value_ids: Vec<usize> = {
@@ -1297,6 +1374,16 @@ impl<'o> Lowerer<'o> {
                     self.stmt(k, src, &mut s, ctx);
                 }
             }
+            let falls_through = {
+                let mut c4 = item.walk();
+                let through = item
+                    .children(&mut c4)
+                    .any(|k| !k.is_named() && matches!(src.raw(k), ";&" | ";;&"));
+                through
+            };
+            if falls_through {
+                carried = Some(s.clone());
+            }
             ends.push(s);
         }
         *st = State::merge(&ends);
@@ -1307,7 +1394,17 @@ impl<'o> Lowerer<'o> {
     /// then lowered for real from that state.
     fn loop_fixpoint(&mut self, st: &mut State, body: impl Fn(&mut Self, &mut State)) {
         let mut entry = st.clone();
-        for _ in 0..4 {
+        // Each level of nested loops multiplies the scratch passes: deeper
+        // than a few levels, forget what is known instead of iterating.
+        self.loop_depth += 1;
+        let passes = if self.loop_depth > MAX_ITERATED_LOOP_DEPTH {
+            entry.forget_all();
+            entry.cwd = None;
+            0
+        } else {
+            4
+        };
+        for _ in 0..passes {
             let mark = (
                 self.out.commands.len(),
                 self.out.pipelines.len(),
@@ -1334,6 +1431,7 @@ impl<'o> Lowerer<'o> {
         let mut s = entry.clone();
         body(self, &mut s);
         *st = State::merge(&[entry, s]);
+        self.loop_depth -= 1;
     }
 
     fn for_statement(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) {
@@ -1875,7 +1973,11 @@ impl<'o> Lowerer<'o> {
                                     break;
                                 }
                                 if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 {
-                                    let skip = if t.ends_with('o') || t.ends_with('O') { 2 } else { 1 };
+                                    let skip = if t.ends_with('o') || t.ends_with('O') {
+                                        2
+                                    } else {
+                                        1
+                                    };
                                     rest = rest.get(skip..).unwrap_or(&[]);
                                     continue;
                                 }
@@ -2282,7 +2384,9 @@ impl<'o> Lowerer<'o> {
         self.local_frames.push(Default::default());
         // `IFS=: f`: prefix assignments hold while the function runs.
         let prefix = with_prefix(assigns, st);
+        self.jump_frames.push(Vec::new());
         self.nested(&body, def.map, st, &c, &format!("function {name}"));
+        self.merge_jumps(st);
         restore_prefix(prefix, st);
         if let Some(frame) = self.local_frames.pop() {
             for (n, old) in frame {
@@ -2416,7 +2520,10 @@ impl<'o> Lowerer<'o> {
                 // `source FILE ARGS` sets the positional parameters while it runs.
                 let saved = st.positional.clone();
                 if argv.len() > 2 {
-                    st.positional = argv[2..].iter().map(|w| w.value().map(str::to_string)).collect();
+                    st.positional = argv[2..]
+                        .iter()
+                        .map(|w| w.value().map(str::to_string))
+                        .collect();
                 }
                 self.nested(
                     &text,
@@ -2450,6 +2557,11 @@ impl<'o> Lowerer<'o> {
             }
             "read" => {
                 // `IFS=, read …`: the prefix assignment applies to read itself.
+                let stdin = &if ctx.stdin_shared {
+                    Stdin::Inherited
+                } else {
+                    stdin.clone()
+                };
                 let ifs = match assigns.iter().rev().find(|a| a.name == "IFS") {
                     Some(a) => a.value.value().map(str::to_string),
                     None => st.ifs(),
@@ -2463,7 +2575,7 @@ impl<'o> Lowerer<'o> {
                                 ReadValue::Array(v) => {
                                     st.set_array(&n, v);
                                     st.mark_array(&n);
-                                },
+                                }
                             }
                         }
                     }
@@ -2472,7 +2584,11 @@ impl<'o> Lowerer<'o> {
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
             "mapfile" | "readarray" => {
-                let data = stdin_data(stdin);
+                let data = if ctx.stdin_shared {
+                    None
+                } else {
+                    stdin_data(stdin)
+                };
                 let m = mapfile_builtin(argv, data.as_deref());
                 if let Some(cb) = &m.callback {
                     // `-C CODE` evaluates `CODE INDEX LINE` every `-c`
@@ -2551,6 +2667,14 @@ impl<'o> Lowerer<'o> {
                 match var {
                     Some(v) if invocation::is_name(&v) => st.set(&v, value),
                     _ => st.forget_all(),
+                }
+                Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
+            }
+            "return" | "break" | "continue" => {
+                // The function or loop may be left here, in this state.
+                let here = st.clone();
+                if let Some(frame) = self.jump_frames.last_mut() {
+                    frame.push(here);
                 }
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
@@ -2992,6 +3116,17 @@ impl<'o> Lowerer<'o> {
         in_dq || st.ifs().is_some()
     }
 
+    /// Ends a function call or loop: the state after it is what holds at
+    /// its end or at any `return`/`break`/`continue` in it.
+    fn merge_jumps(&mut self, st: &mut State) {
+        if let Some(mut exits) = self.jump_frames.pop() {
+            if !exits.is_empty() {
+                exits.push(st.clone());
+                *st = State::merge(&exits);
+            }
+        }
+    }
+
     /// Charges `units` of work to the expansion budget
     /// ([`MAX_EXPANDED_BYTES`]); false once it is spent.
     fn charge(&mut self, units: usize) -> bool {
@@ -3249,7 +3384,11 @@ impl<'o> Lowerer<'o> {
                     let vals = if matches!(param, Param::All { array: None, .. }) {
                         let mut with0 = vec![String::new()];
                         with0.extend(vals);
-                        let start = if off < 0 { with0.len() as i64 + off } else { off };
+                        let start = if off < 0 {
+                            with0.len() as i64 + off
+                        } else {
+                            off
+                        };
                         if start == 0 {
                             // The slice starts at `$0`, which is not known.
                             return None;
@@ -3955,21 +4094,6 @@ fn is_statement(kind: &str) -> bool {
     )
 }
 
-fn flatten_list<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
-    let mut cursor = node.walk();
-    for k in node.named_children(&mut cursor) {
-        if k.kind() == "comment" {
-            continue;
-        }
-        if k.kind() == "list" {
-            flatten_list(k, out);
-        } else {
-            out.push(k);
-        }
-    }
-}
-
-/// Standard input set by a redirection (`<`, here-document, here-string).
 /// Sets the standard input a redirection gives: a here-document or
 /// here-string's text, a process substitution's known output (`< <(…)`),
 /// or a file.
@@ -3984,6 +4108,7 @@ fn apply_stdin(
     }
     if r.is_here() {
         let producers = script.substitution_commands(&r.target.substitutions);
+        ctx.stdin_shared = false;
         ctx.stdin = Some(Stdin::Here {
             data: r
                 .target
@@ -3999,6 +4124,7 @@ fn apply_stdin(
             .then(|| r.target.substitutions.first())
             .flatten()
             .and_then(|id| ps_output.get(id));
+        ctx.stdin_shared = false;
         ctx.stdin = Some(match known {
             Some(out) => Stdin::Pipe {
                 data: Some(out.clone()),
@@ -4245,60 +4371,67 @@ fn mapfile_builtin(argv: &[Word], data: Option<&str>) -> Mapfile {
     let mut quantum = 5000;
     let mut name = Some("MAPFILE".to_string());
     let mut i = 1;
+    let mut only_names = false;
     while i < argv.len() {
         let Some(t) = argv[i].value() else {
             return Mapfile {
                 name: None,
                 lines: None,
-                callback: None,
-                quantum: 5000,
+                callback: argv[i..].first().cloned(),
+                quantum: 1,
             };
         };
-        let next = argv.get(i + 1);
-        let num = |w: Option<&Word>| {
-            w.and_then(|w| w.value())
-                .and_then(|v| v.parse::<usize>().ok())
-        };
-        match t {
-            "-t" => strip = true,
-            "-d" => {
-                delim = next
-                    .and_then(|w| w.value())
-                    .and_then(|d| d.chars().next())
-                    .unwrap_or('\0');
-                i += 1;
-            }
-            "-s" => {
-                skip = num(next).unwrap_or_else(|| {
-                    known = false;
-                    0
-                });
-                i += 1;
-            }
-            "-n" => {
-                count = num(next).unwrap_or_else(|| {
-                    known = false;
-                    0
-                });
-                i += 1;
-            }
-            "-C" => {
-                callback = next.cloned();
-                i += 1;
-            }
-            "-c" => {
-                quantum = num(next).unwrap_or(1);
-                i += 1;
-            }
-            "-O" | "-u" => {
-                known = false; // another origin or descriptor
-                i += 1;
-            }
-            "--" => {}
-            _ if t.starts_with('-') => known = false,
-            _ => name = invocation::is_name(t).then(|| t.to_string()),
+        if t == "--" && !only_names {
+            only_names = true;
+            i += 1;
+            continue;
         }
-        i += 1;
+        if only_names || !t.starts_with('-') || t == "-" {
+            name = invocation::is_name(t).then(|| t.to_string());
+            i += 1;
+            continue;
+        }
+        // A cluster of flags (`-tC code`, `-c1`): a letter that takes a
+        // value takes the rest of the word, or the next word.
+        let mut consumed = 1;
+        for (k, c) in t[1..].char_indices() {
+            if c == 't' {
+                strip = true;
+                continue;
+            }
+            if !"dnOsuCc".contains(c) {
+                known = false; // an option not modelled
+                continue;
+            }
+            let rest = &t[1 + k + 1..];
+            let value = if rest.is_empty() {
+                consumed = 2;
+                argv.get(i + 1).cloned()
+            } else {
+                let mut w = argv[i].clone();
+                w.text = rest.to_string();
+                Some(w)
+            };
+            let text = value.as_ref().and_then(|w| w.value()).map(str::to_string);
+            let num = text.as_deref().and_then(|v| v.parse::<usize>().ok());
+            match c {
+                'd' => delim = text.and_then(|d| d.chars().next()).unwrap_or('\0'),
+                's' => match num {
+                    Some(n) => skip = n,
+                    None => known = false,
+                },
+                'n' => match num {
+                    Some(n) => count = n,
+                    None => known = false,
+                },
+                'C' => callback = value,
+                'c' => quantum = num.unwrap_or(1),
+                // Another origin or descriptor.
+                _ => known = false,
+            }
+            break;
+        }
+        i += consumed;
     }
     let lines = data.filter(|_| known).map(|d| {
         let mut out = Vec::new();
@@ -4337,9 +4470,7 @@ fn set_positional(argv: &[Word], old: Option<Vec<String>>) -> Option<Vec<String>
     let mut i = 1;
     let mut dash = false;
     while i < argv.len() {
-        let Some(t) = argv[i].value() else {
-            return None;
-        };
+        let t = argv[i].value()?;
         if t == "--" {
             i += 1;
             // `set --` with nothing after it clears them.

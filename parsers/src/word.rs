@@ -342,7 +342,11 @@ fn sequence(inner: &[Piece]) -> Option<Vec<Vec<Piece>>> {
             if v == b {
                 break;
             }
-            v = match if a < b { v.checked_add(incr) } else { v.checked_sub(incr) } {
+            v = match if a < b {
+                v.checked_add(incr)
+            } else {
+                v.checked_sub(incr)
+            } {
                 Some(n) => n,
                 None => break,
             };
@@ -364,7 +368,11 @@ fn sequence(inner: &[Piece]) -> Option<Vec<Vec<Piece>>> {
         if v == b {
             break;
         }
-        v = match if a < b { v.checked_add(incr) } else { v.checked_sub(incr) } {
+        v = match if a < b {
+            v.checked_add(incr)
+        } else {
+            v.checked_sub(incr)
+        } {
             Some(n) => n,
             None => break,
         };
@@ -450,7 +458,12 @@ mod tests {
         assert_eq!(w.len(), 1);
         assert!(w[0].dynamic);
         // Near the integer limits: no overflow, no endless loop.
-        let w = finish_d(lit("{9223372036854775806..9223372036854775807..5}"), Span::default(), false, false);
+        let w = finish_d(
+            lit("{9223372036854775806..9223372036854775807..5}"),
+            Span::default(),
+            false,
+            false,
+        );
         assert_eq!(texts(w), ["9223372036854775806"]);
     }
 

@@ -297,6 +297,10 @@ fn string_literals(code: &str) -> Vec<String> {
 /// Most string literals of one program that are tried as shell commands.
 const MAX_SHELL_STRINGS: usize = 32;
 
+/// Characters of a program searched for shell commands (the rest is still
+/// judged by the capabilities it names).
+const MAX_SCANNED_CODE: usize = 16 * 1024;
+
 /// Findings for shell commands that code in another language hands to a
 /// shell: `os.system("…")`, `subprocess.run("…", shell=True)`,
 /// `subprocess.run(["rm", "-rf", p])`, Perl/Ruby `system`/backquotes,
@@ -306,6 +310,11 @@ const MAX_SHELL_STRINGS: usize = 32;
 /// the capability itself already asks. Called only for code that can run
 /// processes.
 pub(crate) fn spawned_commands(cx: &Cx, code: &str, span: Span) -> Vec<Finding> {
+    // Bound the work on huge programs: the scans below are quadratic.
+    let code = match code.char_indices().nth(MAX_SCANNED_CODE) {
+        Some((end, _)) => &code[..end],
+        None => code,
+    };
     // Literals, without the `|` of Perl's pipe opens (`open(F, "cmd|")`).
     let mut candidates: Vec<String> = string_literals(code)
         .into_iter()
@@ -346,6 +355,9 @@ pub(crate) fn spawned_commands(cx: &Cx, code: &str, span: Span) -> Vec<Finding> 
     for (open, close) in [('[', ']'), ('(', ')')] {
         let mut rest = code;
         while let Some(a) = rest.find(open) {
+            if candidates.len() > 4 * MAX_SHELL_STRINGS {
+                break;
+            }
             let Some(b) = rest[a..].find(close) else {
                 break;
             };
