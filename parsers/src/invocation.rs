@@ -1471,3 +1471,81 @@ pub fn words_span(words: &[Word]) -> Span {
         _ => Span::default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(ws: &[&str]) -> Vec<Word> {
+        ws.iter()
+            .map(|w| Word::literal(*w, Span::default()))
+            .collect()
+    }
+
+    fn script(argv: &[&str], stdin: Option<&str>) -> Option<(String, bool)> {
+        match unwrap(&words(argv), stdin)?.1 {
+            Unwrapped::Script { code, .. } => Some((code.text, code.dynamic)),
+            _ => None,
+        }
+    }
+
+    // Checked with GNU parallel 20221122 and stand-in commands that log
+    // their argv (`parallel --dry-run` prints the same lines).
+    #[test]
+    fn parallel_jobs_are_written_out() {
+        assert_eq!(
+            script(&["parallel", "rm", "-rf", ":::", "a b", "c"], None).unwrap(),
+            ("rm -rf 'a b'\nrm -rf c\n".to_string(), false)
+        );
+        assert_eq!(
+            script(
+                &["parallel", "rm {.} {/} {//} {/.}", ":::", "d/a.txt"],
+                None
+            )
+            .unwrap()
+            .0,
+            "rm d/a a.txt d a\n"
+        );
+        assert_eq!(
+            script(
+                &["parallel", "{2}", "-f", "{1}", ":::", "x", ":::", "rm"],
+                None
+            )
+            .unwrap()
+            .0,
+            "rm -f x\n"
+        );
+        assert_eq!(
+            script(&["parallel", "-d", ",", "rm", "-rf"], Some("x,/"))
+                .unwrap()
+                .0,
+            "rm -rf x\nrm -rf /\n"
+        );
+        assert_eq!(
+            script(&["parallel", "-I@@", "rm", "@@/x", ":::", "d"], None)
+                .unwrap()
+                .0,
+            "rm d/x\n"
+        );
+        // Not modelled: the script is dynamic.
+        for argv in [
+            &["parallel", "--colsep", ",", "{2}", ":::", "a,rm"][..],
+            &["parallel", "--pipe", "bash"][..],
+            &["parallel", "--some-new-option", "10", "rm", ":::", "x"][..],
+            &["parallel", "{=s/x/rm/=}", ":::", "x"][..],
+        ] {
+            assert!(script(argv, Some("x\n")).unwrap().1, "{argv:?}");
+        }
+    }
+
+    // Checked with GNU findutils xargs 4.9.
+    #[test]
+    fn xargs_replace_mode_removes_quotes_but_keeps_blanks() {
+        assert_eq!(
+            script(&["xargs", "-I{}", "rm", "{}"], Some("\"/\"\na b\n"))
+                .unwrap()
+                .0,
+            "rm /\nrm 'a b'\n"
+        );
+    }
+}

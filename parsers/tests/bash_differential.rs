@@ -237,6 +237,19 @@ const CASES: &[(&str, &str)] = &[
     ("command substitution as command", "$(echo rm) -f a"),
     ("backquotes", "`echo rm` -f a"),
     ("loop over a static list", "for p in a b; do rm -f $p; done"),
+    // 3.2 control flow and scope
+    ("3.3 local variables", "x=rm; f() { local x=git; }; f; $x -f a"),
+    ("3.2.4 background job is a subshell", "x=rm; x=git & wait; $x -f a"),
+    ("3.2.2 time keyword with assignment", "time x=rm; $x -f a"),
+    ("4.1 unset removes a function", "rm() { :; }; unset rm; rm -f a"),
+    ("4.1 eval with an IFS prefix", "x=rm:-f:a; IFS=: eval '$x'"),
+    ("4.1 cd sets OLDPWD", "cd /; cd \"$OLDPWD\"; rm -f ./a"),
+    ("4.3.1 set - keeps the parameters", "set -- rm -f a; set -; \"$@\""),
+    ("6.5 octal array index", "a=(0 1 2 3 4 5 6 7 rm); ${a[010]} -f a"),
+    ("6.7 array indices", "a=(x y); rm \"${!a[@]}\""),
+    ("4.2 printf octal escapes", r"printf -v c 'r\155'; $c -f a"),
+    ("xargs -I quote removal", r#"printf '%s\n' '"a b"' | xargs -I{} rm -f {}"#),
+    ("4.3.2 lastpipe", "shopt -s lastpipe; x=git; echo rm | read x; $x -f a"),
     ("git global options", "git -C . -c core.pager=cat log"),
 ];
 
