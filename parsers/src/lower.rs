@@ -484,7 +484,7 @@ impl<'o> Lowerer<'o> {
                 // `(( expr ))`: substitutions in it run, and so does code in
                 // the values of the variables it names (bash manual 6.5).
                 self.walk_for_substitutions(node, src, st, ctx);
-                self.arith_eval_text(src.raw(node), src.span(node), st, ctx);
+                self.arith_eval_text(src.raw(node), false, src.span(node), st, ctx);
                 None
             }
             "compound_statement" | "do_group" | "program" => self.stmts(node, src, st, ctx),
@@ -573,7 +573,9 @@ impl<'o> Lowerer<'o> {
                 for k in kids.iter().filter(|k| k.kind() != "test_operator") {
                     let words = self.words(*k, src, st, ctx);
                     for w in words {
-                        self.arith_eval_text(&w.text, w.span, st, ctx);
+                        if !w.dynamic {
+                            self.arith_eval_text(&w.text, true, w.span, st, ctx);
+                        }
                     }
                 }
             } else {
@@ -586,26 +588,30 @@ impl<'o> Lowerer<'o> {
     /// names is evaluated in turn, so code hidden in a value (`x='a[$(cmd)]'`
     /// then `(( x ))`) runs. Such code is lowered as a nested script; each
     /// variable is followed once.
-    fn arith_eval_text(&mut self, text: &str, span: Span, st: &mut State, ctx: &Ctx) {
+    ///
+    /// `is_value`: `text` is a value (an expanded word), whose own
+    /// substitutions run; otherwise it is source text, whose substitutions
+    /// the caller lowers.
+    fn arith_eval_text(
+        &mut self,
+        text: &str,
+        is_value: bool,
+        span: Span,
+        st: &mut State,
+        ctx: &Ctx,
+    ) {
         let mut seen = std::collections::BTreeSet::new();
-        let mut todo = vec![text.to_string()];
-        while let Some(t) = todo.pop() {
-            if t.contains("$(") || t.contains('`') {
-                let mut inner = st.clone();
-                self.nested(
-                    &t,
-                    SpanMap::Fixed(span),
-                    &mut inner,
-                    ctx,
-                    "arithmetic evaluation",
-                );
+        let mut todo = vec![(text.to_string(), is_value)];
+        while let Some((t, value)) = todo.pop() {
+            if value && (t.contains("$(") || t.contains('`')) {
+                self.expand_text(&t, span, st, ctx, "arithmetic evaluation");
             }
             for name in identifiers(&t) {
                 if seen.len() > 64 || !seen.insert(name.to_string()) {
                     continue;
                 }
                 if let Some(vals) = st.elements(name) {
-                    todo.extend(vals);
+                    todo.extend(vals.into_iter().map(|v| (v, true)));
                 }
             }
         }
@@ -2030,12 +2036,14 @@ impl<'o> Lowerer<'o> {
     /// script; a path- or option-valued one (`LD_PRELOAD`, `BASH_ENV` …) is
     /// reported as not statically known.
     fn exec_env(&mut self, name: &str, value: &Word, st: &State, ctx: &Ctx) {
-        if matches!(name, "PS0" | "PS1" | "PS2" | "PS4")
-            && (value.dynamic || value.text.contains("$(") || value.text.contains('`'))
-        {
-            // Prompt strings are expanded when shown (PS4 under `set -x`),
-            // running the substitutions in them (bash manual 6.9).
-            self.run_code(value, &format!("{name}="), st.clone(), ctx, None);
+        if name == "PS4" && (value.text.contains("$(") || value.text.contains('`')) {
+            // PS4 is expanded before each command traced by `set -x`,
+            // running the substitutions in it (bash manual 6.9). (PS0-PS2
+            // are only shown by interactive shells.)
+            match value.value() {
+                Some(v) => self.expand_text(v, value.span, st, ctx, "PS4"),
+                None => self.run_code(value, "PS4=", st.clone(), ctx, None),
+            }
             return;
         }
         if invocation::is_command_env(name) {
@@ -2681,7 +2689,9 @@ impl<'o> Lowerer<'o> {
             "let" => {
                 // Each argument is an arithmetic expression (bash manual 4.2).
                 for w in argv.iter().skip(1) {
-                    self.arith_eval_text(&w.text, w.span, st, ctx);
+                    if !w.dynamic {
+                        self.arith_eval_text(&w.text, true, w.span, st, ctx);
+                    }
                 }
                 Some(self.emit_builtin(span, argv, assigns, ctx, st, stdin))
             }
@@ -3066,7 +3076,7 @@ impl<'o> Lowerer<'o> {
             }
             "arithmetic_expansion" => {
                 self.walk_for_substitutions(node, src, st, ctx);
-                self.arith_eval_text(raw, src.span(node), st, ctx);
+                self.arith_eval_text(raw, false, src.span(node), st, ctx);
                 pieces.push(Piece::Unknown {
                     src: raw.to_string(),
                     substs: Vec::new(),
@@ -3114,6 +3124,21 @@ impl<'o> Lowerer<'o> {
             return false;
         }
         in_dq || st.ifs().is_some()
+    }
+
+    /// Lowers the expansions in `text` as bash performs them on a
+    /// here-document body (parameter and arithmetic expansion, command
+    /// substitution; no word splitting, no quote removal): used for text
+    /// that bash expands again, such as prompt strings and the values of
+    /// variables in arithmetic.
+    fn expand_text(&mut self, text: &str, span: Span, st: &State, ctx: &Ctx, via: &str) {
+        let mut delim = String::from("SHELLGATE_EOF");
+        while text.contains(&delim) {
+            delim.push('_');
+        }
+        let script = format!(": <<{delim}\n{text}\n{delim}\n");
+        let mut inner = st.clone();
+        self.nested(&script, SpanMap::Fixed(span), &mut inner, ctx, via);
     }
 
     /// Ends a function call or loop: the state after it is what holds at
@@ -3414,14 +3439,7 @@ impl<'o> Lowerer<'o> {
                     // Prompt expansion runs the substitutions in the value.
                     for v in &vals {
                         if v.contains("$(") || v.contains('`') {
-                            let mut inner = st.clone();
-                            self.nested(
-                                v,
-                                SpanMap::Fixed(src.span(node)),
-                                &mut inner,
-                                ctx,
-                                "${…@P}",
-                            );
+                            self.expand_text(v, src.span(node), st, ctx, "${…@P}");
                         }
                     }
                     return None;
@@ -3576,12 +3594,12 @@ impl<'o> Lowerer<'o> {
                 return Some(n);
             }
             // The value is itself evaluated as an expression.
-            self.arith_eval_text(raw, src.span(index), st, ctx);
+            self.arith_eval_text(raw, false, src.span(index), st, ctx);
             return None;
         }
         // Anything else is unknown, but still runs its substitutions.
         self.walk_for_substitutions(index, src, st, ctx);
-        self.arith_eval_text(raw, src.span(index), st, ctx);
+        self.arith_eval_text(raw, false, src.span(index), st, ctx);
         None
     }
 }
