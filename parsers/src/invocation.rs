@@ -216,6 +216,211 @@ const SPECS: &[Spec] = &[
         assignments: false,
         numeric_flags: false,
     },
+    // Tools that run a command under a tracer, namespace, limit, fake
+    // environment or supervisor (their manual pages' OPTIONS). Without a
+    // command, `unshare` starts a shell.
+    Spec {
+        names: &["unshare"],
+        short_value: "SGRw",
+        long_value: &[
+            "--propagation",
+            "--setgroups",
+            "--map-user",
+            "--map-group",
+            "--map-users",
+            "--map-groups",
+            "--setuid",
+            "--setgid",
+            "--root",
+            "--wd",
+            "--monotonic",
+            "--boottime",
+        ],
+        no_command: &["--help", "--version"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["strace", "ltrace"],
+        short_value: "aeoOpPsSuEIXUbn",
+        long_value: &[
+            "--output",
+            "--trace",
+            "--signal",
+            "--attach",
+            "--string-limit",
+            "--user",
+            "--env",
+            "--summary-sort-by",
+            "--columns",
+            "--detach-on",
+            "--inject",
+            "--fault",
+        ],
+        no_command: &["-V", "-h", "--version", "--help"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &[
+            "valgrind",
+            "fakeroot",
+            "eatmydata",
+            "chronic",
+            "catchsegv",
+            "dbus-run-session",
+            "firejail",
+            "torsocks",
+            "nocache",
+            "dumb-init",
+        ],
+        short_value: "lsi",
+        long_value: &[
+            "--lib",
+            "--faked",
+            "--config-file",
+            "--dbus-daemon",
+            "--rewrite",
+        ],
+        no_command: &["--help", "--version"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["tini"],
+        short_value: "pe",
+        long_value: &[],
+        no_command: &["-h", "--version"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["prlimit"],
+        short_value: "po",
+        long_value: &["--pid", "--output"],
+        no_command: &["--help", "--version"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["proxychains", "proxychains4"],
+        short_value: "f",
+        long_value: &[],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["numactl"],
+        short_value: "CNmipPl",
+        long_value: &[
+            "--physcpubind",
+            "--cpunodebind",
+            "--membind",
+            "--interleave",
+            "--preferred",
+            "--localalloc",
+        ],
+        no_command: &["--hardware", "--show", "-H", "-s"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["cgexec"],
+        short_value: "g",
+        long_value: &[],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["runcon"],
+        short_value: "turl",
+        long_value: &["--type", "--user", "--role", "--range"],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["xvfb-run"],
+        short_value: "neflps",
+        long_value: &[
+            "--server-num",
+            "--error-file",
+            "--auth-file",
+            "--xauth-protocol",
+            "--server-args",
+        ],
+        no_command: &["--help"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["chpst"],
+        short_value: "ugeU/nlLmdosfcr",
+        long_value: &[],
+        no_command: &[],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["sshpass"],
+        short_value: "pfdP",
+        long_value: &[],
+        no_command: &["-h", "-V"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["trickle"],
+        short_value: "udwtlLn",
+        long_value: &[],
+        no_command: &["-h", "-V"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["nsenter"],
+        short_value: "tmuinpUCTSGrwa",
+        long_value: &[
+            "--target", "--setuid", "--setgid", "--root", "--wd", "--wdns",
+        ],
+        no_command: &["--help", "--version"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["setarch", "faketime"],
+        short_value: "f",
+        long_value: &[],
+        no_command: &["--list", "--help", "--version"],
+        positionals: 1,
+        assignments: false,
+        numeric_flags: false,
+    },
+    Spec {
+        names: &["linux32", "linux64", "i386", "x86_64"],
+        short_value: "",
+        long_value: &[],
+        no_command: &["--help", "--version"],
+        positionals: 0,
+        assignments: false,
+        numeric_flags: false,
+    },
     Spec {
         names: &["run0"],
         short_value: "uDg",
@@ -240,8 +445,9 @@ const SPECS: &[Spec] = &[
 ];
 
 /// Privilege-raising wrappers: what they run, runs as another user.
-pub const PRIVILEGE_WRAPPERS: &[&str] =
-    &["sudo", "sudoedit", "doas", "pkexec", "su", "run0", "chroot"];
+pub const PRIVILEGE_WRAPPERS: &[&str] = &[
+    "sudo", "sudoedit", "doas", "pkexec", "su", "run0", "chroot", "nsenter",
+];
 
 fn spec_for(name: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.names.contains(&name))
@@ -259,7 +465,10 @@ fn scan(args: &[Word], spec: &Spec) -> Option<usize> {
             i += 1;
             continue;
         }
-        let Some(t) = w.value() else { return Some(i) };
+        let Some(t) = w.value() else {
+            // An unknown word: the command, or a positional before it.
+            break;
+        };
         if t == "--" {
             i += 1;
             break;
@@ -378,7 +587,8 @@ pub fn unwrap(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper, Unwr
                 };
                 if let Some((text, used)) = script {
                     let mut code = w.clone();
-                    code.text = text;
+                    // env's own escapes: `\_` separates words outside quotes.
+                    code.text = text.replace("\\_", " ");
                     // The rest of the words are appended to the split string.
                     let rest: Vec<&str> = args[used.min(args.len())..]
                         .iter()
@@ -434,10 +644,308 @@ pub fn unwrap(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper, Unwr
         "flock" => unwrap_flock(argv),
         "watch" => unwrap_watch(argv),
         "xargs" => Some(unwrap_xargs(argv, stdin_items)),
+        "sem" => unwrap_parallel(argv, stdin_items),
+        // util-linux script(1), not a program called `./script`.
+        "script" if argv[0].text == "script" || argv[0].text.ends_with("/bin/script") => {
+            unwrap_script(argv)
+        }
+        "hyperfine" => unwrap_hyperfine(argv),
+        "perf" | "poetry" | "pipenv" | "uv" | "bundle" | "direnv" | "mise" | "rtx" | "pdm"
+        | "hatch" | "rye" | "pixi" | "conda" | "micromamba" | "nix-shell" => {
+            unwrap_subcommand_runner(argv)
+        }
         "parallel" => unwrap_parallel(argv, stdin_items),
         "find" => unwrap_find(argv),
         _ => None,
     }
+}
+
+/// `script [options] [FILE]` (util-linux script(1)): `-c CMD` runs CMD
+/// with `$SHELL -c`; without it, an interactive shell reading standard input.
+fn unwrap_script(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
+    let wrapper = Wrapper {
+        name: "script".into(),
+        argv: argv.to_vec(),
+    };
+    let mut i = 1;
+    while i < argv.len() {
+        let t = argv[i].value()?;
+        // `-c CMD`, also in a cluster (`-qc CMD`, `-qcCMD`).
+        let short_c = (t.starts_with('-') && !t.starts_with("--"))
+            .then(|| t[1..].find('c'))
+            .flatten()
+            .filter(|k| t[1..1 + k].chars().all(|c| "aeqfkQ".contains(c)));
+        if let Some(k) = short_c {
+            let rest = &t[2 + k..];
+            let code = if rest.is_empty() {
+                argv.get(i + 1)?.clone()
+            } else {
+                let mut w = argv[i].clone();
+                w.text = rest.to_string();
+                w
+            };
+            return Some((
+                wrapper,
+                Unwrapped::Script {
+                    via: "script -c".into(),
+                    code,
+                },
+            ));
+        }
+        if t == "--command" {
+            let code = argv.get(i + 1)?.clone();
+            return Some((
+                wrapper,
+                Unwrapped::Script {
+                    via: "script -c".into(),
+                    code,
+                },
+            ));
+        }
+        if let Some(c) = t.strip_prefix("--command=") {
+            let mut code = argv[i].clone();
+            code.text = c.to_string();
+            return Some((
+                wrapper,
+                Unwrapped::Script {
+                    via: "script -c".into(),
+                    code,
+                },
+            ));
+        }
+        i += 1;
+    }
+    Some((
+        wrapper,
+        Unwrapped::Command(vec![Word::literal("sh", argv[0].span)]),
+    ))
+}
+
+/// `hyperfine [options] CMD…` runs each command string with a shell.
+fn unwrap_hyperfine(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
+    const VALUE: &[&str] = &[
+        "-w",
+        "-r",
+        "-m",
+        "-M",
+        "-s",
+        "-p",
+        "-c",
+        "-P",
+        "-L",
+        "-S",
+        "-u",
+        "-n",
+        "--warmup",
+        "--runs",
+        "--min-runs",
+        "--max-runs",
+        "--setup",
+        "--prepare",
+        "--conclude",
+        "--cleanup",
+        "--parameter-scan",
+        "--parameter-step-size",
+        "--parameter-list",
+        "--shell",
+        "--time-unit",
+        "--export-asciidoc",
+        "--export-csv",
+        "--export-json",
+        "--export-markdown",
+        "--export-orgmode",
+        "--output",
+        "--command-name",
+        "--input",
+        "--reference",
+        "--style",
+        "--sort",
+    ];
+    const CODE: &[&str] = &[
+        "-s",
+        "-p",
+        "-c",
+        "--setup",
+        "--prepare",
+        "--conclude",
+        "--cleanup",
+        "--reference",
+    ];
+    let mut scripts = Vec::new();
+    let mut i = 1;
+    while i < argv.len() {
+        let t = argv[i].text.as_str();
+        if t.starts_with('-') {
+            if CODE.contains(&t) {
+                scripts.extend(argv.get(i + 1).cloned());
+            }
+            i += if VALUE.contains(&t) { 2 } else { 1 };
+            continue;
+        }
+        scripts.push(argv[i].clone());
+        i += 1;
+    }
+    if scripts.is_empty() {
+        return None;
+    }
+    let mut code = join_words(&scripts);
+    code.text = scripts
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    Some((
+        Wrapper {
+            name: "hyperfine".into(),
+            argv: argv.to_vec(),
+        },
+        Unwrapped::Script {
+            via: "hyperfine".into(),
+            code,
+        },
+    ))
+}
+
+/// Runners whose subcommand runs a command: `perf stat|record|trace CMD`,
+/// `poetry run`, `pipenv run`, `uv run`, `pdm run`, `hatch run`, `rye run`,
+/// `pixi run`, `conda run`, `micromamba run`, `bundle exec`, `direnv exec
+/// DIR`, `mise exec … --`, `nix-shell --run CMD`. Options between the
+/// subcommand and the command are skipped when they are flags; one whose
+/// value may be the next word makes the command unknown.
+fn unwrap_subcommand_runner(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
+    let name = basename(argv.first()?.value()?);
+    let wrapper = |n: usize| Wrapper {
+        name: name.to_string(),
+        argv: argv[..n.min(argv.len())].to_vec(),
+    };
+    if name == "nix-shell" {
+        let at = argv
+            .iter()
+            .position(|w| matches!(w.value(), Some("--run" | "--command")))?;
+        let code = argv.get(at + 1)?.clone();
+        return Some((
+            wrapper(argv.len()),
+            Unwrapped::Script {
+                via: "nix-shell --run".into(),
+                code,
+            },
+        ));
+    }
+    let sub = argv.get(1)?.value()?;
+    let runs = match name {
+        "perf" => matches!(sub, "stat" | "record" | "trace" | "sched" | "mem" | "c2c"),
+        "bundle" | "direnv" | "mise" | "rtx" => sub == "exec" || sub == "x",
+        _ => sub == "run",
+    };
+    if !runs {
+        return None;
+    }
+    let mut i = 2;
+    if name == "direnv" {
+        i += 1; // the directory
+    }
+    // Options of each runner's `run`/`exec` (their `--help`): flags, and
+    // options that take the next word.
+    let (flags, values): (&[&str], &[&str]) = match name {
+        "uv" => (
+            &[
+                "--isolated",
+                "--no-sync",
+                "--frozen",
+                "--locked",
+                "--no-project",
+                "--all-packages",
+                "--no-dev",
+                "--active",
+                "--exact",
+                "-q",
+                "-v",
+                "--quiet",
+                "--verbose",
+                "--offline",
+                "--no-cache",
+            ],
+            &[
+                "--with",
+                "-w",
+                "--with-requirements",
+                "--with-editable",
+                "--python",
+                "-p",
+                "--package",
+                "--env-file",
+                "--directory",
+                "--project",
+                "--group",
+                "--extra",
+                "--index",
+                "--default-index",
+            ],
+        ),
+        "conda" | "micromamba" => (
+            &["--no-capture-output", "--live-stream", "-v", "--verbose"],
+            &["-n", "--name", "-p", "--prefix", "--cwd"],
+        ),
+        "poetry" | "pipenv" | "pdm" | "hatch" | "rye" | "pixi" => (
+            &["-q", "--quiet", "-v", "--verbose", "--no-interaction", "-n"],
+            &[
+                "--directory",
+                "-C",
+                "--project",
+                "-e",
+                "--env",
+                "--manifest-path",
+                "--environment",
+            ],
+        ),
+        _ => (&[], &[]),
+    };
+    if let Some(dd) = argv[i.min(argv.len())..]
+        .iter()
+        .position(|w| w.value() == Some("--"))
+    {
+        let start = i + dd + 1;
+        return Some((
+            wrapper(start),
+            Unwrapped::Command(argv.get(start..)?.to_vec()),
+        ));
+    }
+    while let Some(t) = argv.get(i).and_then(|w| w.value()) {
+        if !t.starts_with('-') {
+            break;
+        }
+        if flags.contains(&t) || t.contains('=') && t.starts_with("--") {
+            i += 1;
+            continue;
+        }
+        if values.contains(&t) {
+            i += 2;
+            continue;
+        }
+        if name == "uv" && t == "-m" {
+            // `uv run -m MODULE`: python runs the module.
+            let mut words = vec![Word::literal("python", argv[i].span)];
+            words.extend(argv[i..].iter().cloned());
+            return Some((wrapper(i), Unwrapped::Command(words)));
+        }
+        if !t.contains('=') && t.starts_with("--") || t.len() == 2 {
+            // A value-taking option would hide the command: not known.
+            let mut code = join_words(&argv[i..]);
+            code.dynamic = true;
+            return Some((
+                wrapper(i),
+                Unwrapped::Script {
+                    via: format!("{name} {sub}"),
+                    code,
+                },
+            ));
+        }
+        i += 1;
+    }
+    if i >= argv.len() {
+        return Some((wrapper(argv.len()), Unwrapped::Nothing));
+    }
+    Some((wrapper(i), Unwrapped::Command(argv[i..].to_vec())))
 }
 
 /// `su [options] [-] [user [args]]`: `-c CMD` runs CMD with the user's shell;
@@ -602,7 +1110,9 @@ fn unwrap_xargs(argv: &[Word], stdin_items: Option<&str>) -> (Wrapper, Unwrapped
                     .and_then(|d| crate::ansi_c::decode(d).chars().next());
                 i += 2;
             }
-            "-a" | "-E" | "-e" | "-L" | "-l" | "-n" | "-P" | "-s" | "--arg-file" | "--max-args"
+            // `-e[EOF]`, `-l[N]`: an optional value, attached only.
+            "-e" | "-l" => i += 1,
+            "-a" | "-E" | "-L" | "-n" | "-P" | "-s" | "--arg-file" | "--max-args"
             | "--max-procs" | "--max-chars" | "--max-lines" | "--eof" => {
                 i += 2;
             }

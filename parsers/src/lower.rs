@@ -92,6 +92,8 @@ struct Ctx {
     /// The standard input came from an enclosing group (`{ read a; read
     /// b; } <<< …`), so earlier commands may have consumed part of it.
     stdin_shared: bool,
+    /// Under `command NAME`: functions are not looked up (bash manual 4.2).
+    skip_functions: bool,
     /// The text being lowered was parsed as part of an enclosing line (a
     /// function body, an alias's text): the aliases in effect stay those
     /// of that line.
@@ -128,6 +130,9 @@ pub(crate) struct Lowerer<'o> {
     jump_frames: Vec<Vec<State>>,
     /// Loops being lowered inside one another.
     loop_depth: usize,
+    /// Syntax nodes (by id) that belong to something else than where the
+    /// grammar put them (the descriptor of `cmd 0< f`).
+    skip_nodes: std::collections::HashSet<usize>,
     /// Lowering an assignment's value, where `${a[*]}` and `$*` are joined
     /// by the first `$IFS` character as in double quotes (bash manual 3.4.2).
     assigning: bool,
@@ -333,6 +338,7 @@ impl<'o> Lowerer<'o> {
             assigning: false,
             jump_frames: Vec::new(),
             loop_depth: 0,
+            skip_nodes: Default::default(),
         }
     }
 
@@ -520,7 +526,7 @@ impl<'o> Lowerer<'o> {
                     .flatten()
             }
             "function_definition" => {
-                self.function_definition(node, src, st);
+                self.function_definition(node, None, src, st);
                 None
             }
             "if_statement" => {
@@ -603,6 +609,14 @@ impl<'o> Lowerer<'o> {
         let mut seen = std::collections::BTreeSet::new();
         let mut todo = vec![(text.to_string(), is_value)];
         while let Some((t, value)) = todo.pop() {
+            if assigns_in_arithmetic(&t) {
+                // `i++`, `i=1`, `i+=2` …: the names it may assign are unknown.
+                for name in identifiers(&t) {
+                    if st.vars.contains_key(name) {
+                        st.set(name, None);
+                    }
+                }
+            }
             if value && (t.contains("$(") || t.contains('`')) {
                 self.expand_text(&t, span, st, ctx, "arithmetic evaluation");
             }
@@ -822,10 +836,37 @@ impl<'o> Lowerer<'o> {
         let mut extra = Vec::new();
         let mut cont = Vec::new();
         let mut reds = Vec::new();
+        // tree-sitter-bash reads the `0` of `cmd 0< f` (and `1> f`) as a
+        // word of the command; bash reads a number right before `<`/`>` as
+        // the descriptor (bash manual 3.6).
+        let mut glued_fd: std::collections::HashMap<usize, u32> = Default::default();
+        for pair in kids.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let last = a.named_child(a.named_child_count().saturating_sub(1));
+            if let Some(l) = last {
+                if l.kind() == "number"
+                    && l.end_byte() == b.start_byte()
+                    && b.kind() == "file_redirect"
+                    && b.child(0).is_some_and(|c| c.kind() != "file_descriptor")
+                {
+                    if let Ok(fd) = src.raw(l).parse::<u32>() {
+                        glued_fd.insert(b.id(), fd);
+                        self.skip_nodes.insert(l.id());
+                    }
+                }
+            }
+        }
         for k in kids {
             match k.kind() {
                 "file_redirect" | "heredoc_redirect" | "herestring_redirect" => {
-                    let (r, more) = self.redirect(k, src, st, ctx);
+                    let (mut r, more) = self.redirect(k, src, st, ctx);
+                    if let Some(fd) = glued_fd.get(&k.id()) {
+                        r.fd = Some(*fd);
+                    }
+                    let more: Vec<Node> = more
+                        .into_iter()
+                        .filter(|m| !self.skip_nodes.contains(&m.id()))
+                        .collect();
                     for m in more {
                         if is_statement(m.kind()) {
                             cont.push(m);
@@ -838,6 +879,10 @@ impl<'o> Lowerer<'o> {
                 _ if body.is_none() => body = Some(k),
                 _ => {}
             }
+        }
+        if let Some(f) = body.filter(|b| b.kind() == "function_definition") {
+            self.function_definition(f, Some(node.end_byte()), src, st);
+            return None;
         }
         let Some(body) = body else {
             // Redirections alone (`> file`): bash still opens and truncates.
@@ -1274,7 +1319,10 @@ impl<'o> Lowerer<'o> {
         }
     }
 
-    fn function_definition(&mut self, node: Node, src: &Src, st: &mut State) {
+    /// Defines a function (bash manual 3.3). `until` extends the body to
+    /// that byte: redirections written after the definition
+    /// (`f() { …; } <<< text`) apply each time it runs.
+    fn function_definition(&mut self, node: Node, until: Option<usize>, src: &Src, st: &mut State) {
         let Some(name) = node
             .child_by_field_name("name")
             .map(|n| src.raw(n).to_string())
@@ -1291,7 +1339,11 @@ impl<'o> Lowerer<'o> {
         st.define_function(
             &name,
             Some(Rc::new(FuncDef {
-                body: src.raw(body).to_string(),
+                body: src
+                    .text
+                    .get(body.start_byte()..until.unwrap_or(node.end_byte()).max(body.end_byte()))
+                    .unwrap_or("")
+                    .to_string(),
                 map,
                 aliases: self.aliases.clone(),
             })),
@@ -1540,6 +1592,7 @@ impl<'o> Lowerer<'o> {
                     redirects.push(r);
                 }
                 "comment" => {}
+                _ if self.skip_nodes.contains(&k.id()) => {}
                 "command_name" => {
                     groups.push(vec![k]);
                     last_end = Some(k.end_byte());
@@ -1609,7 +1662,11 @@ impl<'o> Lowerer<'o> {
                 argv.extend(words);
             }
         }
-        let stdin = c.stdin.clone().unwrap_or(Stdin::Inherited);
+        let stdin = c
+            .stdin
+            .clone()
+            .or_else(|| st.exec_stdin.clone())
+            .unwrap_or(Stdin::Inherited);
         c.redirects.extend(redirects);
         if argv.is_empty() {
             // Only assignments (and redirections): they set shell variables.
@@ -1785,6 +1842,15 @@ impl<'o> Lowerer<'o> {
                 1
             };
             let rest = argv[skip.min(argv.len() - 1)..].to_vec();
+            // A coprocess reads what the shell later writes to it.
+            let stdin = if name == "coproc" {
+                Stdin::Pipe {
+                    data: None,
+                    producers: Vec::new(),
+                }
+            } else {
+                stdin
+            };
             return self.run(rest, assigns, span, src, st, ctx, stdin, true);
         }
         if shell_lookup && name == "}" {
@@ -1803,9 +1869,10 @@ impl<'o> Lowerer<'o> {
         // (The command itself is still recorded below.)
         let path_changed = st.vars.contains_key("PATH") || assigns.iter().any(|a| a.name == "PATH");
         self.run_written_file(&name, &argv, path_changed, st, ctx);
+        self.run_written_recipes(&argv, &stdin, st, ctx);
         // Functions (bash manual 3.3) and builtins are found only for plain names.
         if shell_lookup && !name.contains('/') {
-            if st.function_alts.contains_key(&name) {
+            if st.function_alts.contains_key(&name) && !ctx.skip_functions {
                 // Defined differently on different paths: follow each.
                 let mut states = Vec::new();
                 for alt in st.function_options(&name) {
@@ -1833,11 +1900,34 @@ impl<'o> Lowerer<'o> {
                 *st = State::merge(&states);
                 return None;
             }
-            if let Some(def) = st.functions.get(&name).cloned() {
+            if let Some(def) = st
+                .functions
+                .get(&name)
+                .cloned()
+                .filter(|_| !ctx.skip_functions)
+            {
                 return self.call_function(&name, &def, &argv, &assigns, st, ctx);
+            }
+            if is_special_builtin(&name) && !assigns.is_empty() {
+                // In POSIX mode (sh, `set -o posix`) prefix assignments to
+                // special builtins stay set after them (bash manual 6.11):
+                // the value afterwards is either.
+                for a in &assigns {
+                    let new = a.value.value().map(str::to_string);
+                    if st.get(&a.name) != new || new.is_none() {
+                        st.set(&a.name, None);
+                    }
+                }
             }
             if let Some(r) = self.builtin(&name, &argv, &assigns, span, src, st, ctx, &stdin) {
                 return r;
+            }
+        }
+        if shell_lookup && name == "exec" && argv.len() == 1 {
+            // `exec < FILE` with no command: the shell's own standard input
+            // is FILE for every command after it (bash manual 4.1, `exec`).
+            if stdin != Stdin::Inherited {
+                st.exec_stdin = Some(stdin.clone());
             }
         }
         let stdin_data = stdin_data(&stdin);
@@ -1875,6 +1965,7 @@ impl<'o> Lowerer<'o> {
                     // `command`, `builtin` and the `time` keyword still reach
                     // builtins and functions; the others exec a program.
                     let lookup = matches!(wrapper.name.as_str(), "command" | "builtin" | "time");
+                    c.skip_functions = matches!(wrapper.name.as_str(), "command" | "builtin");
                     if wrapper.name == "time" && shell_lookup && wrapper.argv.len() == 1 {
                         // The `time` keyword times a pipeline whose simple
                         // command may start with assignments (`time x=1`).
@@ -2096,9 +2187,47 @@ impl<'o> Lowerer<'o> {
         if let Some("cp" | "mv" | "install" | "ln") =
             argv.first().and_then(|w| w.value()).map(basename)
         {
-            if let Some(dest) = argv.iter().skip(1).rfind(|w| !w.text.starts_with('-')) {
+            let operands: Vec<&Word> = argv
+                .iter()
+                .skip(1)
+                .filter(|w| !w.text.starts_with('-'))
+                .collect();
+            if let Some((dest, sources)) = operands.split_last() {
                 if let Some(path) = abs(st, dest) {
-                    st.files.insert(path, None);
+                    // A single known source copied or moved to a file keeps
+                    // its content; into a directory it keeps its name too.
+                    let content = match sources {
+                        [one] => abs(st, one)
+                            .and_then(|p| st.files.get(&p).cloned())
+                            .flatten(),
+                        _ => None,
+                    };
+                    for src in sources {
+                        if let Some(name) = src.value().map(basename) {
+                            st.files.insert(join_path(&path, name), content.clone());
+                        }
+                    }
+                    st.files.insert(path, content);
+                }
+            }
+        }
+        if argv.first().and_then(|w| w.value()).map(basename) == Some("dd") {
+            // `dd if=A of=B` copies A to B.
+            let arg = |k: &str| {
+                argv.iter()
+                    .filter_map(|w| w.value())
+                    .find_map(|t| t.strip_prefix(k).map(str::to_string))
+            };
+            if let Some(of) = arg("of=") {
+                let of = Word::literal(of, argv[0].span);
+                if let Some(path) = abs(st, &of) {
+                    let content = match arg("if=") {
+                        Some(i) => abs(st, &Word::literal(i, argv[0].span))
+                            .and_then(|p| st.files.get(&p).cloned())
+                            .flatten(),
+                        None => stdin_data(stdin),
+                    };
+                    st.files.insert(path, content);
                 }
             }
         }
@@ -2144,8 +2273,14 @@ impl<'o> Lowerer<'o> {
         } else if matches!(program, "source" | ".") {
             (argv.get(1)?.clone(), true, true)
         } else if invocation::is_shell(program) {
-            match invocation::shell_code(argv) {
-                ShellCode::File(w) => (w, false, true),
+            // `bash --rcfile FILE -i` runs FILE first.
+            let rc = argv
+                .windows(2)
+                .find(|p| matches!(p[0].value(), Some("--rcfile" | "--init-file")))
+                .map(|p| p[1].clone());
+            match (rc, invocation::shell_code(argv)) {
+                (Some(f), _) => (f, false, true),
+                (None, ShellCode::File(w)) => (w, false, true),
                 _ => return None,
             }
         } else if invocation::is_interpreter(program) {
@@ -2167,9 +2302,10 @@ impl<'o> Lowerer<'o> {
             // which did not exist yet when the command was checked.
             None if file.glob && !file.dynamic => {
                 let full = if file.text.starts_with('/') {
-                    file.text.clone()
+                    join_path("/", &file.text)
                 } else {
-                    format!("{}/{}", glob::Pattern::escape(st.cwd.as_ref()?), file.text)
+                    // `join_path` only folds `.` and `..` components.
+                    join_path(&glob::Pattern::escape(st.cwd.as_ref()?), &file.text)
                 };
                 let pat = glob::Pattern::new(&full).ok()?;
                 st.files.keys().find(|k| pat.matches(k))?.clone()
@@ -2220,6 +2356,140 @@ impl<'o> Lowerer<'o> {
             }),
         }
         Some(())
+    }
+
+    /// Build tools run commands from files in the project: when this same
+    /// script wrote (or pipes in) that file, its commands are analysed.
+    /// `make` runs the recipe lines of its makefile (GNU make manual 5.1;
+    /// `-f FILE`, `-C DIR`, default `GNUmakefile`/`makefile`/`Makefile`);
+    /// `npm`/`yarn`/`pnpm` run `package.json` scripts with their `pre`/`post`
+    /// hooks (npm docs "scripts"). A file written with unknown content is
+    /// reported as code not known statically.
+    fn run_written_recipes(&mut self, argv: &[Word], stdin: &Stdin, st: &mut State, ctx: &Ctx) {
+        let Some(prog) = argv.first().and_then(|w| w.value()).map(basename) else {
+            return;
+        };
+        let mut dir = st.cwd.clone();
+        let text_of =
+            |st: &State, path: &str| -> Option<Option<String>> { st.files.get(path).cloned() };
+        let mut c = ctx.clone();
+        c.stdin = None;
+        match prog {
+            "make" | "gmake" => {
+                let mut file: Option<String> = None;
+                let mut i = 1;
+                while i < argv.len() {
+                    let t = argv[i].text.as_str();
+                    match t {
+                        "-f" | "--file" | "--makefile" => {
+                            file = argv.get(i + 1).map(|w| w.text.clone())
+                        }
+                        "-C" | "--directory" => {
+                            dir = argv
+                                .get(i + 1)
+                                .and_then(|w| dir.as_ref().map(|d| join_path(d, &w.text)))
+                        }
+                        _ => {
+                            if let Some(v) = t
+                                .strip_prefix("--file=")
+                                .or_else(|| t.strip_prefix("--makefile="))
+                                .or_else(|| t.strip_prefix("-f").filter(|v| !v.is_empty()))
+                            {
+                                file = Some(v.to_string());
+                            }
+                        }
+                    }
+                    i += 1;
+                }
+                let content = match file.as_deref() {
+                    Some("-" | "/dev/stdin") => Some(stdin_data(stdin)),
+                    Some(f) => dir
+                        .as_ref()
+                        .map(|d| join_path(d, f))
+                        .and_then(|p| text_of(st, &p)),
+                    None => ["GNUmakefile", "makefile", "Makefile"]
+                        .iter()
+                        .find_map(|n| dir.as_ref().and_then(|d| text_of(st, &join_path(d, n)))),
+                };
+                match content {
+                    Some(Some(text)) => {
+                        let recipes: String = text
+                            .lines()
+                            .filter_map(|l| l.strip_prefix('\t'))
+                            .map(|l| l.trim_start_matches(['@', '-', '+']).replace("$$", "$"))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        let mut inner = st.child_shell();
+                        self.nested(
+                            &recipes,
+                            SpanMap::Fixed(argv[0].span),
+                            &mut inner,
+                            &c,
+                            "make recipe",
+                        );
+                    }
+                    Some(None) => self.emit_opaque(Opaque::DynamicCode {
+                        span: argv[0].span,
+                        via: format!("{prog} (a makefile this command wrote)"),
+                        producers: Vec::new(),
+                    }),
+                    None => {}
+                }
+            }
+            "npm" | "yarn" | "pnpm" => {
+                let Some(path) = dir.as_ref().map(|d| join_path(d, "package.json")) else {
+                    return;
+                };
+                let Some(content) = text_of(st, &path) else {
+                    return;
+                };
+                let sub = argv.get(1).map(|w| w.text.as_str()).unwrap_or("install");
+                let target = argv.get(2).map(|w| w.text.as_str());
+                let names: Vec<String> = match (prog, sub) {
+                    (_, "install" | "i" | "add" | "ci") => {
+                        ["preinstall", "install", "postinstall", "prepare"]
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect()
+                    }
+                    (_, "run" | "run-script" | "exec") => match target {
+                        Some(t) => vec![format!("pre{t}"), t.to_string(), format!("post{t}")],
+                        None => Vec::new(),
+                    },
+                    (_, s) => vec![format!("pre{s}"), s.to_string(), format!("post{s}")],
+                };
+                let scripts: Option<Vec<String>> = content.and_then(|json| {
+                    let v: serde_json::Value = serde_json::from_str(&json).ok()?;
+                    let obj = v.get("scripts")?.as_object()?;
+                    Some(
+                        names
+                            .iter()
+                            .filter_map(|n| obj.get(n).and_then(|x| x.as_str()).map(str::to_string))
+                            .collect(),
+                    )
+                });
+                match scripts {
+                    Some(list) => {
+                        for code in list {
+                            let mut inner = st.child_shell();
+                            self.nested(
+                                &code,
+                                SpanMap::Fixed(argv[0].span),
+                                &mut inner,
+                                &c,
+                                &format!("{prog} script"),
+                            );
+                        }
+                    }
+                    None => self.emit_opaque(Opaque::DynamicCode {
+                        span: argv[0].span,
+                        via: format!("{prog} (a package.json this command wrote)"),
+                        producers: Vec::new(),
+                    }),
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Runs a shell reading its script from standard input.
@@ -2354,6 +2624,7 @@ impl<'o> Lowerer<'o> {
         if !via.starts_with("function ") && !via.starts_with("alias ") {
             c.aliases_fixed = false;
         }
+        c.skip_functions = false;
         let src = Src { text, map };
         self.active_depth += depth;
         self.stmts(tree.root_node(), &src, st, &c);
@@ -3056,7 +3327,13 @@ impl<'o> Lowerer<'o> {
                 let mut c = ctx.clone();
                 c.origin.push(Origin::ProcessSubstitution { id });
                 c.substs.push(id);
-                c.stdin = None;
+                // `>(cmd)` reads what the outer command writes to it, which
+                // is not known; `<(cmd)` inherits the shell's input.
+                c.stdin = raw.starts_with(">(").then(|| Stdin::Pipe {
+                    data: None,
+                    producers: Vec::new(),
+                });
+                c.stdin_shared = false;
                 c.stages.clear();
                 c.depth += 1;
                 let mut inner = st.clone();
@@ -3361,6 +3638,11 @@ impl<'o> Lowerer<'o> {
                     }
                     None => String::new(),
                 };
+                // bash 5.2's patsub_replacement: an unquoted `&` in the
+                // replacement stands for the matched text; not modelled.
+                if rep.contains('&') {
+                    return None;
+                }
                 let pat = expansion::Pattern::new(&pat_pieces)?;
                 let anchor = match op.as_str() {
                     "/" => expansion::Anchor::First,
@@ -3811,11 +4093,47 @@ fn arith_int(t: &str) -> Option<i64> {
     Some(if neg { v.checked_neg()? } else { v })
 }
 
+/// POSIX special builtins (bash manual 4.1 and 6.11, "Bash POSIX Mode").
+fn is_special_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        ":" | "."
+            | "break"
+            | "continue"
+            | "eval"
+            | "exec"
+            | "exit"
+            | "export"
+            | "readonly"
+            | "return"
+            | "set"
+            | "shift"
+            | "source"
+            | "times"
+            | "trap"
+            | "unset"
+    )
+}
+
 /// True when `gap` (text between two statements) holds a newline that
 /// ends a line: one not escaped by a backslash (a line continuation).
 fn ends_a_line(gap: &str) -> bool {
     let b = gap.as_bytes();
     (0..b.len()).any(|i| b[i] == b'\n' && (i == 0 || b[i - 1] != b'\\'))
+}
+
+/// True when an arithmetic expression may assign: `=` that is not part of
+/// `==`, `!=`, `<=`, `>=`, or `++`/`--`.
+fn assigns_in_arithmetic(t: &str) -> bool {
+    let b = t.as_bytes();
+    if t.contains("++") || t.contains("--") {
+        return true;
+    }
+    (0..b.len()).any(|i| {
+        b[i] == b'='
+            && b.get(i + 1) != Some(&b'=')
+            && !(i > 0 && matches!(b[i - 1], b'=' | b'!' | b'<' | b'>'))
+    })
 }
 
 /// The shell names (identifiers) in an arithmetic expression's text.
@@ -4134,6 +4452,12 @@ fn apply_stdin(
                 .map(str::to_string)
                 .or_else(|| (!r.target.dynamic).then(|| r.target.text.clone())),
             producers,
+        });
+    } else if matches!(r.op.as_str(), "<&" | "<>") {
+        // A duplicated or read-write descriptor: what it holds is not known.
+        ctx.stdin_shared = false;
+        ctx.stdin = Some(Stdin::File {
+            path: r.target.clone(),
         });
     } else if r.op == "<" {
         let known = r

@@ -88,6 +88,8 @@ pub(crate) struct State {
     pub xsi_echo: bool,
     /// `shopt -s lastpipe`: the last stage of a pipeline runs in this shell.
     pub lastpipe: bool,
+    /// Standard input set for the rest of the script by `exec < …`.
+    pub exec_stdin: Option<crate::model::Stdin>,
     /// `shopt -s cdable_vars` was seen: `cd NAME` may go to `$NAME`.
     pub cdable_vars: bool,
     /// Files this script wrote, by absolute path: their content when known.
@@ -142,6 +144,8 @@ impl State {
         let elems = match (value, old) {
             (None, _) => None,
             (Some(v), None) => Some(vec![v]),
+            // An unknown scalar: the assignment determines it.
+            (Some(v), Some(o)) if o.value.is_none() && !o.array => Some(vec![v]),
             (Some(v), Some(o)) => o.value.as_ref().map(|els| {
                 let mut els = els.clone();
                 match els.first_mut() {
@@ -297,6 +301,7 @@ impl State {
             namerefs: Default::default(),
             xsi_echo: false,
             lastpipe: false,
+            exec_stdin: self.exec_stdin.clone(),
             cdable_vars: false,
             files: self.files.clone(),
             // Set by the caller where the arguments are known (`bash -c`).
@@ -399,6 +404,13 @@ impl State {
             out.namerefs.extend(s.namerefs.iter().cloned());
             out.xsi_echo |= s.xsi_echo;
             out.lastpipe |= s.lastpipe;
+            if out.exec_stdin != s.exec_stdin {
+                // Set on one path only: what the input is, is not known.
+                out.exec_stdin = Some(crate::model::Stdin::Pipe {
+                    data: None,
+                    producers: Vec::new(),
+                });
+            }
         }
         out
     }

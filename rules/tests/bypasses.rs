@@ -307,3 +307,69 @@ fn code_review_round() {
         "y=ls; case x in x) y=rm ;& z) $y -rf ~;; esac",
     ]);
 }
+
+/// Found by a third review (input plumbing, wrappers, build tools, other
+/// tools that run commands); each confirmed with bash and stand-ins.
+#[test]
+fn third_review_round() {
+    never_allowed(&[
+        // Standard input reaching a shell by other routes.
+        "exec < <(echo 'rm -rf ~'); bash",
+        "echo 'rm -rf ~' > s; exec <s; bash -s",
+        "echo rm -rf ~ > >(bash)",
+        "tee >(bash) <<< 'rm -rf ~'",
+        "coproc bash; echo 'rm -rf ~' >&${COPROC[1]}",
+        "echo 'rm -rf ~' > s; bash 0< s",
+        "echo 'rm -rf ~' > s; bash 3<s 0<&3",
+        "f(){ bash; } <<< 'rm -rf ~'; f",
+        "exec {fd}<<<'rm -rf ~'; bash <&$fd",
+        // Shell semantics.
+        "rm(){ :; }; command rm -rf ~",
+        "sh -c 'x=ls; x=rm :; $x -rf ~'",
+        "a=(ls rm); i=0; ((i++)); ${a[i]} -rf ~",
+        "a=(ls rm); i=0; let i++; ${a[i]} -rf ~",
+        "a=(ls rm); i=0; x=${a[i=1]}; ${a[i]} -rf ~",
+        "x=r; ${x/r/&m} -rf ~",
+        "env -S 'rm\\_-rf\\_/etc'",
+        // Wrappers.
+        "script -qc 'rm -rf ~' /dev/null",
+        "unshare rm -rf ~",
+        "strace -f -o /dev/null rm -rf ~",
+        "valgrind -q rm -rf ~",
+        "fakeroot rm -rf ~",
+        "prlimit --nofile=100 rm -rf ~",
+        "perf stat rm -rf ~",
+        "dbus-run-session rm -rf ~",
+        "sem rm -rf ~",
+        "echo 'rm -rf ~' | unshare sh",
+        "xargs -e rm -rf ~ </dev/null",
+        "poetry run rm -rf ~",
+        "uv run rm -rf ~",
+        "hyperfine 'rm -rf ~'",
+        // Code written, then run by a build tool or another route.
+        "make -f /dev/stdin <<< $'x:\\n\\trm -rf ~'",
+        "printf 'x:\\n\\trm -rf ~\\n' > Makefile; make",
+        "echo '{\"scripts\":{\"postinstall\":\"rm -rf ~\"}}' > package.json; npm install",
+        "echo '{\"scripts\":{\"test\":\"rm -rf ~\"}}' > package.json; npm test",
+        "echo 'rm -rf ~' > x; bash --rcfile x -i",
+        "echo 'rm -rf ~' > x; find . -name x -exec sh {} \\;",
+        "echo 'rm -rf ~' > x; chmod 755 x; mkdir d; mv x d/; d/x",
+        "echo 'rm -rf ~' > x; dd if=x of=y; sh y",
+        // git and other tools that run commands.
+        "git -c protocol.ext.allow=always fetch 'ext::sh -c rm% -rf% ~'",
+        "git grep -O'rm -rf ~' x",
+        "sed -n 's/^/rm -rf ~;/ep' f",
+        "sed '/x/e rm -rf ~' f",
+        "sqlite3 :memory: '.shell rm -rf ~'",
+        "ed -s <<< '!rm -rf ~'",
+        "echo 'shell rm -rf ~' | gdb -q",
+        "echo ':!rm -rf ~' | vi -es",
+        // Interpreter options and script paths.
+        "python3 -W ignore -c 'import os; os.system(\"rm -rf ~\")'",
+        "perl -I /tmp -e 'system \"rm -rf ~\"'",
+        "node -r fs -e 'require(\"child_process\").execSync(\"rm -rf ~\")'",
+        "python3 /dev/stdin <<< 'import os; os.system(\"rm -rf ~\")'",
+        "python3 <(echo 'import os; os.system(\"rm -rf ~\")')",
+        "python3 -c 'import asyncio; asyncio.run(asyncio.create_subprocess_shell(\"rm -rf ~\"))'",
+    ]);
+}

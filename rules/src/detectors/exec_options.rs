@@ -8,7 +8,7 @@
 //! command; the option itself asks, since shellgate cannot see when or how
 //! often it runs.
 
-use shellgate_parsers::{Command, Span, Word};
+use shellgate_parsers::{Command, Span, Stdin, Word};
 
 use super::{finding, Cx};
 use crate::finding::{Finding, Section, Verdict};
@@ -50,12 +50,14 @@ fn command_value(cx: &Cx, prog: &str, opt: &str, code: &str, span: Span, out: &m
 
 /// True when a sed script uses the `e` command or the `e` flag of `s`.
 fn sed_executes(script: &str) -> bool {
+    // `s` commands anywhere (their replacement may hold `;`): an `e` flag.
+    if sed_s_flags(script).iter().any(|f| f.contains('e')) {
+        return true;
+    }
     // Commands start a line, or follow `;`, `{` or an address.
     for part in script.split(['\n', ';', '{', '}']) {
-        let p = part.trim_start_matches(|c: char| {
-            c.is_ascii_digit() || matches!(c, ',' | '$' | ' ' | '!' | '~')
-        });
-        if p == "e" || p.starts_with("e ") {
+        let p = strip_sed_address(part);
+        if p == "e" || p.starts_with("e ") || p.starts_with("e\t") {
             return true;
         }
         if let Some(rest) = p.strip_prefix('s') {
@@ -77,6 +79,85 @@ fn sed_executes(script: &str) -> bool {
         }
     }
     false
+}
+
+/// The flags of every `s/RE/REPL/FLAGS` command in a sed script, found
+/// with escapes honoured, whatever separates the commands.
+fn sed_s_flags(script: &str) -> Vec<String> {
+    let c: Vec<char> = script.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < c.len() {
+        let starts_command = i == 0
+            || matches!(c[i - 1], ';' | '\n' | '{' | '}' | ' ' | '/' | '!' | '$')
+            || c[i - 1].is_ascii_digit();
+        if c[i] == 's'
+            && starts_command
+            && !c[i + 1].is_alphanumeric()
+            && !c[i + 1].is_whitespace()
+            && c[i + 1] != '\\'
+        {
+            let delim = c[i + 1];
+            let mut j = i + 2;
+            let mut fields = 0;
+            while j < c.len() && fields < 2 {
+                if c[j] == '\\' {
+                    j += 2;
+                    continue;
+                }
+                if c[j] == delim {
+                    fields += 1;
+                }
+                j += 1;
+            }
+            if fields == 2 {
+                // Only valid flags (GNU sed manual 3.3): `g p i I m M e w N`.
+                let flags: String = c[j.min(c.len())..]
+                    .iter()
+                    .take_while(|ch| ch.is_ascii_digit() || "gpiImMew".contains(**ch))
+                    .collect();
+                out.push(flags);
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A sed command with its address removed: line numbers, `$`, `/RE/`
+/// (escapes honoured), ranges, `!`.
+fn strip_sed_address(part: &str) -> &str {
+    let mut p = part.trim_start();
+    loop {
+        let before = p;
+        p = p.trim_start_matches(|c: char| {
+            c.is_ascii_digit() || matches!(c, ',' | '$' | ' ' | '!' | '~' | '+')
+        });
+        if let Some(rest) = p.strip_prefix('/') {
+            let mut end = None;
+            let mut esc = false;
+            for (k, ch) in rest.char_indices() {
+                if esc {
+                    esc = false;
+                } else if ch == '\\' {
+                    esc = true;
+                } else if ch == '/' {
+                    end = Some(k);
+                    break;
+                }
+            }
+            match end {
+                Some(k) => p = &rest[k + 1..],
+                None => return p,
+            }
+            p = p.trim_start_matches(['I', 'M']);
+        }
+        if p == before {
+            return p;
+        }
+    }
 }
 
 /// True when a sed script writes files with the `w`/`W` command or the
@@ -231,9 +312,32 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 }
             }
             "vim" | "vi" | "nvim" | "ex" | "view" | "gvim" | "vimdiff" => {
+                // Ex mode (`ex`, `-e`, `-es`) reads commands from standard
+                // input; `vim -` reads text.
+                let ex_mode = prog == "ex"
+                    || args.iter().any(|w| {
+                        w.text.starts_with('-')
+                            && !w.text.starts_with("--")
+                            && w.text.len() > 1
+                            && w.text[1..]
+                                .chars()
+                                .all(|c| matches!(c, 'e' | 'E' | 's' | 'n' | 'N' | 'X'))
+                            && w.text[1..].contains(['e', 'E'])
+                    });
+                if ex_mode && !args.iter().any(|w| w.text == "-") {
+                    shell_escapes_in_input(cx, cmd, prog, &[":!", "!"], out);
+                }
                 for (i, w) in args.iter().enumerate() {
+                    // `+cmd`, `-c cmd`, `--cmd`, `-S file`, `-s script`,
+                    // `-u vimrc`, and clusters holding them (`-sc`, `-es`).
+                    let cluster = w.text.starts_with('-')
+                        && !w.text.starts_with("--")
+                        && w.text[1..]
+                            .chars()
+                            .any(|c| matches!(c, 'c' | 'S' | 's' | 'u' | 'e' | 'E'));
                     if (w.text.starts_with('+') && !w.text[1..].chars().all(|c| c.is_ascii_digit()))
-                        || matches!(w.text.as_str(), "-c" | "--cmd" | "-S" | "-s" | "-u")
+                        || cluster
+                        || w.text == "--cmd"
                     {
                         let span = args
                             .get(i + 1)
@@ -264,6 +368,22 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                     format!("`{prog}` evaluates Lisp, which can run shell commands"),
                     out,
                 );
+            }
+            "sqlite3" | "sqlite" => {
+                // `.shell CMD` / `.system CMD` dot-commands, as arguments
+                // (SQL text or `-cmd`) or on standard input.
+                for w in args {
+                    for line in w.text.lines() {
+                        if let Some(code) = dot_shell(line) {
+                            command_value(cx, prog, ".shell", code, w.span, out);
+                        }
+                    }
+                }
+                shell_escapes_in_input(cx, cmd, prog, &[".shell ", ".system "], out);
+            }
+            "ed" | "red" => shell_escapes_in_input(cx, cmd, prog, &["!"], out),
+            "gdb" | "lldb" if matches!(cmd.stdin, Stdin::Pipe { .. } | Stdin::Here { .. }) => {
+                shell_escapes_in_input(cx, cmd, prog, &["shell ", "!"], out);
             }
             "gdb" | "lldb"
                 if args.iter().any(|w| {
@@ -454,6 +574,42 @@ fn sed(cmd: &Command, out: &mut Vec<Finding>) {
     }
 }
 
+/// A sqlite3 `.shell`/`.system` dot-command's command text.
+fn dot_shell(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    t.strip_prefix(".shell ")
+        .or_else(|| t.strip_prefix(".system "))
+}
+
+/// Tools that read commands from standard input and run shell commands for
+/// lines with a prefix (`!cmd` in ed and ex, `shell cmd` in gdb, `.shell`
+/// in sqlite3): known input is judged line by line; input shellgate cannot
+/// see asks.
+fn shell_escapes_in_input(
+    cx: &Cx,
+    cmd: &Command,
+    prog: &str,
+    prefixes: &[&str],
+    out: &mut Vec<Finding>,
+) {
+    match &cmd.stdin {
+        Stdin::Pipe { data: Some(d), .. } | Stdin::Here { data: Some(d), .. } => {
+            for line in d.lines() {
+                let t = line.trim_start();
+                if let Some(code) = prefixes.iter().find_map(|p| t.strip_prefix(p)) {
+                    command_value(cx, prog, prefixes[0].trim(), code, cmd.span, out);
+                }
+            }
+        }
+        Stdin::Pipe { data: None, .. } | Stdin::Here { data: None, .. } | Stdin::File { .. } => ask(
+            cmd.span,
+            format!("`{prog}` reads commands from its input, which can run shell commands; shellgate cannot see them"),
+            out,
+        ),
+        Stdin::Inherited => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::detectors::testutil::assert_verdict;
@@ -468,6 +624,9 @@ mod tests {
         assert_verdict("awk '{print | \"sh\"}' f", Ask, Some(super::RULE));
         assert_verdict("awk 'BEGIN{system(\"rm -rf ~\")}'", Deny, None);
         assert_verdict("gawk 'BEGIN{print \"x\" | \"rm -rf /home\"}'", Deny, None);
+        // GNU sed 4.9: the `e` flag after other flags, `e` after a regex address.
+        assert_verdict("sed -n 's/^/rm -rf ~;/ep' f", Ask, Some(super::RULE));
+        assert_verdict("sed '/x/e rm -rf ~' f", Ask, Some(super::RULE));
         assert_verdict(
             "tar --checkpoint=1 --checkpoint-action=exec='rm -rf ~' -cf x.tar .",
             Deny,

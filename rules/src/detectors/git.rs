@@ -353,11 +353,28 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 "git difftool",
                 out,
             ),
-            "fetch" | "clone" | "ls-remote" | "pull" | "archive" => exec_values(
+            "fetch" | "clone" | "ls-remote" | "pull" | "archive" | "submodule" => {
+                exec_values(
+                    cx,
+                    call.args,
+                    &["--upload-pack", "-u", "--exec", "--receive-pack"],
+                    &format!("git {}", sub.text),
+                    out,
+                );
+                // `ext::CMD` remote URLs run CMD (git-remote-ext(1); `% `
+                // is a space, `%%` a percent sign).
+                for w in call.args {
+                    if let Some(rest) = w.text.strip_prefix("ext::") {
+                        let code = rest.replace("% ", " ").replace("%%", "%");
+                        runs(cx, &code, w.span, "git remote-ext", out);
+                    }
+                }
+            }
+            "grep" => exec_values(
                 cx,
                 call.args,
-                &["--upload-pack", "-u", "--exec"],
-                &format!("git {}", sub.text),
+                &["-O", "--open-files-in-pager"],
+                "git grep -O",
                 out,
             ),
             _ => {}
@@ -373,6 +390,9 @@ fn exec_values(cx: &Cx, args: &[Word], names: &[&str], how: &str, out: &mut Vec<
         let hit = names.iter().find_map(|n| {
             if t == *n {
                 args.get(i + 1).map(|w| (w.text.clone(), w.span))
+            } else if n.len() == 2 && !n.starts_with("--") && t.starts_with(n) {
+                // A short option with its value attached (`-O'cmd'`).
+                Some((t[2..].to_string(), args[i].span))
             } else {
                 t.strip_prefix(&format!("{n}="))
                     .map(|v| (v.to_string(), args[i].span))

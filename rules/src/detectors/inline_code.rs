@@ -75,6 +75,30 @@ fn value_letters(prog: &str) -> &'static str {
     }
 }
 
+/// Long options that take the next word as their value (python(1),
+/// perlrun(1), ruby(1), node(1)).
+fn long_value_options(prog: &str) -> &'static [&'static str] {
+    match family(prog).map(|f| f.0) {
+        Some("python") => &["--check-hash-based-pycs"],
+        Some("node" | "nodejs" | "bun") => &[
+            "--require",
+            "--import",
+            "--loader",
+            "--experimental-loader",
+            "--title",
+            "--env-file",
+            "--input-type",
+            "--conditions",
+            "--inspect-port",
+            "--stack-size",
+            "--max-old-space-size",
+            "--preserve-symlinks-main",
+        ],
+        Some("ruby") => &["--encoding", "--external-encoding", "--internal-encoding"],
+        _ => &[],
+    }
+}
+
 /// Where `cmd`'s code comes from, when `cmd` runs an interpreter.
 pub fn interpreter_code(cmd: &Command) -> Option<Code> {
     let (_, inline_flags) = family(cmd.program()?)?;
@@ -130,8 +154,20 @@ pub fn interpreter_code(cmd: &Command) -> Option<Code> {
             return Some(Code::Other);
         }
         if t.starts_with('-') {
-            i += 1;
+            // An option that takes the next word as its value
+            // (`python -W ignore -c …`, `node -r fs -e …`).
+            let prog = cmd.program().unwrap_or("");
+            let letters = value_letters(prog);
+            let takes_next = (t.len() == 2
+                && t.strip_prefix('-')
+                    .is_some_and(|l| l.chars().all(|c| letters.contains(c))))
+                || long_value_options(prog).contains(&t);
+            i += if takes_next { 2 } else { 1 };
             continue;
+        }
+        // The script is standard input under another name.
+        if matches!(t, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0") {
+            return Some(Code::Stdin);
         }
         return Some(Code::File(args[i].clone()));
     }
@@ -201,6 +237,8 @@ const PROCESS: &[&str] = &[
     "spawnvpe",
     "posix_spawn",
     "posix_spawnp",
+    "create_subprocess_shell",
+    "create_subprocess_exec",
     "qx",
     "readpipe",
     "popen",
@@ -409,6 +447,11 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 }
                 Stdin::Inherited => continue,
             },
+            // `python3 <(…)`: a script whose text shellgate cannot see.
+            Some(Code::File(w)) if w.process_substitution => {
+                out.push(finding(RULE, Verdict::Ask, Section::TierDefault, w.span, format!("`{}` runs a script from a process substitution, which shellgate cannot see; save it to a file in the project and run that", cmd.program().unwrap_or("interpreter"))));
+                continue;
+            }
             _ => continue,
         };
         judge(cx, cmd, &text, span, out);
