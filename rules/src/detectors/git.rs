@@ -293,11 +293,29 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             }
             "config" => {
                 // `git config [scope options] KEY VALUE` (also `git config set KEY VALUE`).
-                let ops: Vec<&Word> = call
-                    .args
-                    .iter()
-                    .filter(|w| !w.text.starts_with('-') && w.text != "set")
-                    .collect();
+                // Options with a separate value (`-f FILE`, `--blob B`,
+                // `--type T`, `--default V`, `--comment C`) are skipped with it.
+                let mut ops: Vec<&Word> = Vec::new();
+                let mut k = 0;
+                while k < call.args.len() {
+                    let w = &call.args[k];
+                    if matches!(
+                        w.text.as_str(),
+                        "-f" | "--file"
+                            | "--blob"
+                            | "--type"
+                            | "--default"
+                            | "--comment"
+                            | "--value"
+                    ) {
+                        k += 2;
+                        continue;
+                    }
+                    if !w.text.starts_with('-') && w.text != "set" {
+                        ops.push(w);
+                    }
+                    k += 1;
+                }
                 if let Some(key) = ops.first() {
                     let value = ops.get(1).map(|w| w.text.as_str());
                     if value.is_some() {

@@ -150,6 +150,39 @@ pub fn interpreter_code(cmd: &Command) -> Option<Code> {
         if t == "-" {
             return Some(Code::Stdin);
         }
+        let module = match t {
+            "-m" => args.get(i + 1).map(|w| w.text.as_str()),
+            _ => t.strip_prefix("-m").filter(|m| !m.is_empty()),
+        };
+        if module == Some("timeit")
+            && family(cmd.program().unwrap_or("")).is_some_and(|f| f.0 == "python")
+        {
+            // `python -m timeit [-s SETUP] STMT…` runs its arguments as code.
+            let start = if t == "-m" { i + 2 } else { i + 1 };
+            let mut code: Vec<&Word> = Vec::new();
+            let mut k = start;
+            while k < args.len() {
+                match args[k].text.as_str() {
+                    "-s" | "--setup" => {
+                        code.extend(args.get(k + 1));
+                        k += 2;
+                    }
+                    "-n" | "-r" | "-u" | "--number" | "--repeat" | "--unit" => k += 2,
+                    o if o.starts_with('-') => k += 1,
+                    _ => {
+                        code.push(&args[k]);
+                        k += 1;
+                    }
+                }
+            }
+            let mut w = args[i].clone();
+            w.text = code
+                .iter()
+                .map(|c| c.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Some(Code::Inline(w));
+        }
         if t == "-m" || t == "--version" || t == "-V" || t == "--help" || t == "-h" {
             return Some(Code::Other);
         }

@@ -126,14 +126,15 @@ pub fn is_loopback(host: &str) -> bool {
 pub fn symlinks(script: &Script) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for cmd in &script.commands {
-        if cmd.program() != Some("ln")
-            || !cmd.args().iter().any(|w| {
-                w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('s')
-                    || w.text == "--symbolic"
-            })
-        {
+        if cmd.program() != Some("ln") {
             continue;
         }
+        // A hard link (no `-s`) is the same file under another name: writes
+        // through it change the target too.
+        let symbolic = cmd.args().iter().any(|w| {
+            w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('s')
+                || w.text == "--symbolic"
+        });
         let (_, operands) = parse_opts(cmd.args(), "tS", &["--target-directory", "--suffix"]);
         let (Some(target), Some(link)) = (operands.first(), operands.get(1)) else {
             continue;
@@ -143,11 +144,16 @@ pub fn symlinks(script: &Script) -> Vec<(String, String)> {
             continue;
         };
         let link_abs = shellgate_parsers::join_path(cwd, l);
-        // A relative target is relative to the link's directory.
-        let dir = link_abs
-            .rsplit_once('/')
-            .map(|(d, _)| if d.is_empty() { "/" } else { d })
-            .unwrap_or("/");
+        // A relative symlink target is relative to the link's directory; a
+        // hard link's, to the working directory.
+        let dir = if symbolic {
+            link_abs
+                .rsplit_once('/')
+                .map(|(d, _)| if d.is_empty() { "/" } else { d })
+                .unwrap_or("/")
+        } else {
+            cwd
+        };
         out.push((link_abs.clone(), shellgate_parsers::join_path(dir, t)));
     }
     out
