@@ -26,6 +26,7 @@ mod expansion;
 pub mod invocation;
 mod lower;
 pub mod model;
+mod second_opinion;
 mod state;
 pub mod static_output;
 mod word;

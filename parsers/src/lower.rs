@@ -219,6 +219,27 @@ pub(crate) fn parse_tree(text: &str) -> Result<tree_sitter::Tree, ParseError> {
             }
         }
     }
+    if !tree.root_node().has_error()
+        && tree_depth(tree.root_node()) <= crate::second_opinion::MAX_COMPARED_DEPTH
+    {
+        if let Some(at) = crate::second_opinion::disagreement(tree.root_node(), text) {
+            let rest = text.get(at..).unwrap_or("");
+            let end = rest
+                .find(|c: char| c.is_whitespace())
+                .map_or(text.len(), |e| at + e);
+            return Err(ParseError::Syntax {
+                span: Span::new(at, end.max(at + 1).min(text.len())),
+                message: format!(
+                    "tree-sitter-bash and brush-parser disagree on whether `{}` starts a command",
+                    text.get(at..end)
+                        .unwrap_or("")
+                        .chars()
+                        .take(40)
+                        .collect::<String>()
+                ),
+            });
+        }
+    }
     if let Some(bad) = word_across_lines(tree.root_node(), text) {
         // An unquoted, unescaped newline ends a command in bash; a word
         // holding one means the grammar misread the text.
