@@ -27,6 +27,10 @@ pub(crate) const MAX_COMPARED_DEPTH: usize = 128;
 fn brush_starts(text: &str) -> Option<Vec<usize>> {
     let mut parser = brush_parser::Parser::builder().build(std::io::Cursor::new(text));
     let program = parser.parse_program().ok()?;
+    Some(starts_of(&program, text))
+}
+
+fn starts_of(program: &brush_parser::ast::Program, text: &str) -> Vec<usize> {
     let mut out = Vec::new();
     for c in &program.complete_commands {
         list(c, text, &mut out);
@@ -40,7 +44,25 @@ fn brush_starts(text: &str) -> Option<Vec<usize>> {
     }
     out.sort_unstable();
     out.dedup();
-    Some(out)
+    out
+}
+
+/// brush-parser 0.4 panics on a descriptor number too large for an `i32`
+/// before a redirection (`44444444444<f`); bash refuses those too.
+fn has_huge_fd(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut run = 0;
+    for (i, c) in b.iter().enumerate() {
+        if c.is_ascii_digit() {
+            run += 1;
+        } else {
+            if run >= 10 && matches!(b.get(i), Some(b'<' | b'>')) {
+                return true;
+            }
+            run = 0;
+        }
+    }
+    false
 }
 
 fn list(l: &CompoundList, text: &str, out: &mut Vec<usize>) {
@@ -164,7 +186,14 @@ pub(crate) fn disagreement(root: Node, text: &str) -> Option<usize> {
     if text.contains("coproc") || text.contains("select") {
         return None;
     }
-    let brush = brush_starts(text)?;
+    if has_huge_fd(text) {
+        return Some(0);
+    }
+    // A panic inside the second parser is a disagreement, not a crash.
+    let brush = match std::panic::catch_unwind(|| brush_starts(text)) {
+        Ok(b) => b?,
+        Err(_) => return Some(0),
+    };
     let tree = tree_starts(root, text);
     if brush == tree {
         return None;
@@ -205,6 +234,16 @@ mod tests {
     /// The tree-sitter-bash misreading this module guards against: a line
     /// starting with an escaped word read as part of the line before. The
     /// tree of a same-length text that joins the lines stands in for it.
+    #[test]
+    fn inputs_that_crash_brush_are_disagreements() {
+        // Found by fuzzing: brush-parser 0.4 panics on this descriptor.
+        let text = "sh 44444444444<<EOF\nrm -r\nEOF";
+        assert!(matches!(
+            crate::lower::parse_tree(text),
+            Err(crate::ParseError::Syntax { .. })
+        ));
+    }
+
     #[test]
     fn a_hidden_command_is_a_disagreement() {
         let misread = tree("true  rm -rf /");
