@@ -1379,7 +1379,10 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
         }
         let (name, inline) = match t.split_once('=') {
             Some((n, v)) if t.starts_with("--") => (n, Some(v.to_string())),
-            _ if !t.starts_with("--") && t.len() > 2 && VALUE_OPTS.contains(&&t[..2]) => {
+            _ if !t.starts_with("--")
+                && t.get(..2)
+                    .is_some_and(|o| t.len() > 2 && VALUE_OPTS.contains(&o)) =>
+            {
                 (&t[..2], Some(t[2..].to_string()))
             }
             _ => (t, None),

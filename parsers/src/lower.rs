@@ -4552,7 +4552,7 @@ fn read_builtin(
         }
         for (k, c) in t[1..].char_indices() {
             let mut value = || -> Result<String, ()> {
-                let rest = &t[1 + k + 1..];
+                let rest = &t[1 + k + c.len_utf8()..];
                 if !rest.is_empty() {
                     Ok(rest.to_string())
                 } else {
@@ -4766,7 +4766,7 @@ fn mapfile_builtin(argv: &[Word], data: Option<&str>) -> Mapfile {
                 known = false; // an option not modelled
                 continue;
             }
-            let rest = &t[1 + k + 1..];
+            let rest = &t[1 + k + c.len_utf8()..];
             let value = if rest.is_empty() {
                 consumed = 2;
                 argv.get(i + 1).cloned()

@@ -141,3 +141,25 @@ fn fuzz_regressions() {
         assert_ne!(eval.decision.decision, Verdict::Allow, "{input:?}");
     }
 }
+
+/// Inputs cargo-fuzz found to panic after the parser gained arrays,
+/// wrappers and the brush-parser second opinion.
+#[test]
+fn fuzz_regressions_second_round() {
+    let p = shellgate_rules::Policy::default();
+    for input in [
+        "sh 44444444444<<EOF\nrm -r\nEOF",
+        "mawk ~ x-exudrocker run 3 - -\u{708} //='rm shbbun-rf'; $x ytu",
+        "mapfile -t\u{708}x a <<< x; read -r\u{708}y b <<< y; parallel -j\u{708}2 echo ::: a",
+    ] {
+        // Returns (no panic); the first, which brush-parser cannot read, asks.
+        let d = shellgate_rules::decide(&p, input, "/home/dev/project", Some("/home/dev"));
+        if input.starts_with("sh 4") {
+            assert_ne!(
+                d.decision.decision,
+                shellgate_rules::Verdict::Allow,
+                "{input:?}"
+            );
+        }
+    }
+}

@@ -210,7 +210,11 @@ fn awk(cx: &Cx, cmd: &Command, prog: &str, out: &mut Vec<Finding>) {
                 Some((n, _)) => (format!("--{n}"), true),
                 None => (t.to_string(), false),
             },
-            None => (t[..2.min(t.len())].to_string(), t.len() > 2),
+            None => {
+                let first: String = t.chars().take(2).collect();
+                let inline = t.len() > first.len();
+                (first, inline)
+            }
         };
         let takes_value = matches!(
             name.as_str(),
