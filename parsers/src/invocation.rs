@@ -675,36 +675,19 @@ fn unwrap_script(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
             .then(|| t[1..].find('c'))
             .flatten()
             .filter(|k| t[1..1 + k].chars().all(|c| "aeqfkQ".contains(c)));
-        if let Some(k) = short_c {
-            let rest = &t[2 + k..];
-            let code = if rest.is_empty() {
-                argv.get(i + 1)?.clone()
-            } else {
-                let mut w = argv[i].clone();
-                w.text = rest.to_string();
-                w
-            };
-            return Some((
-                wrapper,
-                Unwrapped::Script {
-                    via: "script -c".into(),
-                    code,
-                },
-            ));
-        }
-        if t == "--command" {
-            let code = argv.get(i + 1)?.clone();
-            return Some((
-                wrapper,
-                Unwrapped::Script {
-                    via: "script -c".into(),
-                    code,
-                },
-            ));
-        }
-        if let Some(c) = t.strip_prefix("--command=") {
-            let mut code = argv[i].clone();
-            code.text = c.to_string();
+        let attached = |text: &str| {
+            let mut w = argv[i].clone();
+            w.text = text.to_string();
+            w
+        };
+        let code = match (short_c, t.strip_prefix("--command=")) {
+            (Some(k), _) if t.len() > 2 + k => Some(attached(&t[2 + k..])),
+            (Some(_), _) => Some(argv.get(i + 1)?.clone()),
+            (None, Some(c)) => Some(attached(c)),
+            (None, None) if t == "--command" => Some(argv.get(i + 1)?.clone()),
+            _ => None,
+        };
+        if let Some(code) = code {
             return Some((
                 wrapper,
                 Unwrapped::Script {

@@ -335,37 +335,33 @@ fn sequence(inner: &[Piece]) -> Option<Vec<Vec<Piece>>> {
         } else {
             0
         };
-        let mut out = Vec::new();
-        let mut v = a;
-        loop {
-            out.push(lit(format!("{v:0width$}")));
-            if v == b {
-                break;
-            }
-            v = match if a < b {
-                v.checked_add(incr)
-            } else {
-                v.checked_sub(incr)
-            } {
-                Some(n) => n,
-                None => break,
-            };
-            if (a < b && v > b) || (a > b && v < b) {
-                break;
-            }
-        }
-        return Some(out);
+        return Some(
+            steps(a, b, incr)
+                .into_iter()
+                .map(|v| lit(format!("{v:0width$}")))
+                .collect(),
+        );
     }
     let (ca, cb) = (single_char(parts[0])?, single_char(parts[1])?);
     if !ca.is_ascii_alphabetic() || !cb.is_ascii_alphabetic() {
         return None;
     }
-    let (a, b) = (ca as i64, cb as i64);
+    Some(
+        steps(ca as i64, cb as i64, incr)
+            .into_iter()
+            .map(|v| lit((v as u8 as char).to_string()))
+            .collect(),
+    )
+}
+
+/// The values from `a` towards `b` in steps of `incr`, `b` included when
+/// reached; stops at the integer limits instead of overflowing.
+fn steps(a: i64, b: i64, incr: i64) -> Vec<i64> {
     let mut out = Vec::new();
     let mut v = a;
     loop {
-        out.push(lit((v as u8 as char).to_string()));
-        if v == b {
+        out.push(v);
+        if v == b || out.len() > MAX_BRACE_WORDS {
             break;
         }
         v = match if a < b {
@@ -380,7 +376,7 @@ fn sequence(inner: &[Piece]) -> Option<Vec<Vec<Piece>>> {
             break;
         }
     }
-    Some(out)
+    out
 }
 
 fn single_char(s: &str) -> Option<char> {
