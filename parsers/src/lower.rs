@@ -4831,7 +4831,6 @@ fn mapfile_builtin(argv: &[Word], data: Option<&str>) -> Mapfile {
 /// parameters, or `old` when the command does not set them.
 fn set_positional(argv: &[Word], old: Option<Vec<String>>) -> Option<Vec<String>> {
     let mut i = 1;
-    let mut dash = false;
     while i < argv.len() {
         let t = argv[i].value()?;
         if t == "--" {
@@ -4843,7 +4842,6 @@ fn set_positional(argv: &[Word], old: Option<Vec<String>>) -> Option<Vec<String>
                 .collect();
         }
         if t == "-" {
-            dash = true;
             i += 1;
             break;
         }
@@ -4860,7 +4858,6 @@ fn set_positional(argv: &[Word], old: Option<Vec<String>>) -> Option<Vec<String>
     }
     if i >= argv.len() {
         // `set -` or options alone: the parameters stay as they were.
-        let _ = dash;
         return old;
     }
     argv[i..]
