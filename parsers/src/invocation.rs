@@ -551,6 +551,12 @@ pub fn is_name(s: &str) -> bool {
         && it.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
+/// True for the paths that name standard input (`/dev/stdin`, `/dev/fd/0`,
+/// `/proc/self/fd/0`): a script read from one of them is the input.
+pub fn is_stdin_path(p: &str) -> bool {
+    matches!(p, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
+}
+
 /// Unwraps one wrapper from `argv` when its first word names one.
 ///
 /// `stdin_items` are the lines of standard input when known (used by
@@ -1329,12 +1335,10 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
         "--resume-failed",
         "--retry-failed",
         "--noswap",
-        "--halt-on-error",
         "--trim",
         "--csv",
         "--tmux",
         "--tmuxpane",
-        "--ungroup",
         "--onall",
         "--nonall",
         "--plain",

@@ -13,9 +13,9 @@ use std::rc::Rc;
 use tree_sitter::{Node, Parser};
 
 use crate::expansion;
-use crate::invocation::{self, ShellCode, Unwrapped};
+use crate::invocation::{self, is_stdin_path, ShellCode, Unwrapped};
 use crate::model::*;
-use crate::state::{join_path, FuncDef, State};
+use crate::state::{join_path, FuncDef, State, DEFAULT_IFS};
 use crate::static_output;
 use crate::word::{finish, push_str, Piece};
 use crate::{Options, ParseError};
@@ -34,9 +34,6 @@ pub const MAX_NESTED_SCRIPTS: usize = 2_000;
 
 /// Most file names a pattern in a command word is resolved to.
 const MAX_GLOB_MATCHES: usize = 64;
-
-/// `$IFS` when unset (bash manual 3.5.7).
-const DEFAULT_IFS: &str = " \t\n";
 
 /// Most bytes of statically known expansion text used for one input; past
 /// it, expansions are treated as unknown. Bounds time and memory for inputs
@@ -210,14 +207,24 @@ pub(crate) fn parse_tree(text: &str) -> Result<tree_sitter::Tree, ParseError> {
     let mut tree = parser
         .parse(text, None)
         .ok_or_else(|| ParseError::Internal("tree-sitter gave no tree".into()))?;
-    if tree.root_node().has_error() || word_across_lines(tree.root_node(), text).is_some() {
+    let mut across = word_across_lines(tree.root_node(), text).map(|n| n.byte_range());
+    if tree.root_node().has_error() || across.is_some() {
         if let Some(repaired) = repaired_for_grammar(text) {
             if let Some(t) = parser.parse(&repaired, None) {
                 if !t.root_node().has_error() && word_across_lines(t.root_node(), text).is_none() {
                     tree = t;
+                    across = None;
                 }
             }
         }
+    }
+    if let Some(bad) = across.filter(|_| !tree.root_node().has_error()) {
+        // An unquoted, unescaped newline ends a command in bash; a word
+        // holding one means the grammar misread the text.
+        return Err(ParseError::Syntax {
+            span: Span::new(bad.start, bad.end),
+            message: "a line starts with text the parser joined to the line before".into(),
+        });
     }
     if !tree.root_node().has_error()
         && tree_depth(tree.root_node()) <= crate::second_opinion::MAX_COMPARED_DEPTH
@@ -240,14 +247,7 @@ pub(crate) fn parse_tree(text: &str) -> Result<tree_sitter::Tree, ParseError> {
             });
         }
     }
-    if let Some(bad) = word_across_lines(tree.root_node(), text) {
-        // An unquoted, unescaped newline ends a command in bash; a word
-        // holding one means the grammar misread the text.
-        return Err(ParseError::Syntax {
-            span: Span::new(bad.start_byte(), bad.end_byte()),
-            message: "a line starts with text the parser joined to the line before".into(),
-        });
-    }
+
     let root = tree.root_node();
     if root.has_error() {
         let bad = first_error(root).unwrap_or(root);
@@ -1667,16 +1667,12 @@ impl<'o> Lowerer<'o> {
             let ifs = st.ifs().unwrap_or_else(|| DEFAULT_IFS.into());
             let first = argv.is_empty();
             let tilde = |p: &mut Vec<Piece>| tilde_expand(p, st, false);
-            let words = finish(
-                pieces.clone(),
-                gspan.unwrap_or(span),
-                ps,
-                had_quotes,
-                &ifs,
-                &tilde,
-            );
-            if first && words.len() == 1 && words[0].glob && !words[0].dynamic {
-                let mut pieces = pieces;
+            // The command word's pieces are kept for resolving a glob in it.
+            let kept = first.then(|| pieces.clone());
+            let words = finish(pieces, gspan.unwrap_or(span), ps, had_quotes, &ifs, &tilde);
+            if let Some(mut pieces) =
+                kept.filter(|_| words.len() == 1 && words[0].glob && !words[0].dynamic)
+            {
                 tilde_expand(&mut pieces, st, false);
                 argv.extend(self.command_glob(&pieces, &words[0], st));
             } else {
@@ -2387,9 +2383,17 @@ impl<'o> Lowerer<'o> {
     /// hooks (npm docs "scripts"). A file written with unknown content is
     /// reported as code not known statically.
     fn run_written_recipes(&mut self, argv: &[Word], stdin: &Stdin, st: &mut State, ctx: &Ctx) {
-        let Some(prog) = argv.first().and_then(|w| w.value()).map(basename) else {
+        let Some(prog) = argv
+            .first()
+            .and_then(|w| w.value())
+            .map(basename)
+            .filter(|p| matches!(*p, "make" | "gmake" | "npm" | "yarn" | "pnpm"))
+        else {
             return;
         };
+        if st.files.is_empty() && !matches!(stdin, Stdin::Pipe { .. } | Stdin::Here { .. }) {
+            return;
+        }
         let mut dir = st.cwd.clone();
         let text_of =
             |st: &State, path: &str| -> Option<Option<String>> { st.files.get(path).cloned() };
@@ -2689,16 +2693,7 @@ impl<'o> Lowerer<'o> {
         self.merge_jumps(st);
         restore_prefix(prefix, st);
         if let Some(frame) = self.local_frames.pop() {
-            for (n, old) in frame {
-                match old {
-                    Some(v) => {
-                        st.vars.insert(n, v);
-                    }
-                    None => {
-                        st.vars.remove(&n);
-                    }
-                }
-            }
+            restore_prefix(frame.into_iter().collect(), st);
         }
         self.aliases = outer;
         st.positional = saved;
@@ -3417,11 +3412,7 @@ impl<'o> Lowerer<'o> {
     /// True when a known expansion may be used as text: within the budget,
     /// and, unquoted, split on a known `$IFS`.
     fn expansion_ok(&mut self, value: &str, st: &State, in_dq: bool) -> bool {
-        self.expanded += value.len();
-        if self.expanded > MAX_EXPANDED_BYTES {
-            return false;
-        }
-        in_dq || st.ifs().is_some()
+        self.charge(value.len()) && (in_dq || st.ifs().is_some())
     }
 
     /// Lowers the expansions in `text` as bash performs them on a
@@ -3469,7 +3460,7 @@ impl<'o> Lowerer<'o> {
             }
             Expanded::Fields(vs) => {
                 let total: usize = vs.iter().map(|v| v.len() + 1).sum();
-                if !self.expansion_ok(&" ".repeat(total.min(MAX_EXPANDED_BYTES + 1)), st, in_dq) {
+                if !(self.charge(total) && (in_dq || st.ifs().is_some())) {
                     return None;
                 }
                 if vs.is_empty() && in_dq {
@@ -4906,10 +4897,6 @@ fn child_shell_for(st: &State, program: &str, argv: &[Word]) -> State {
     }
     child.xsi_echo = !matches!(program, "bash" | "rbash");
     child
-}
-
-fn is_stdin_path(p: &str) -> bool {
-    matches!(p, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
 }
 
 fn stdin_data(stdin: &Stdin) -> Option<String> {

@@ -183,6 +183,31 @@ fn tree_starts(root: Node, text: &str) -> Vec<usize> {
 /// when they agree or brush-parser has no opinion (it cannot parse the
 /// text, or the text uses `coproc`/`select`, which it models differently).
 pub(crate) fn disagreement(root: Node, text: &str) -> Option<usize> {
+    // Function bodies and `eval` text are parsed again at every call: the
+    // answer for a text never changes, so short texts keep theirs (per
+    // thread, at most 1,024 of up to 4 KiB each).
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, Option<usize>>> =
+            Default::default();
+    }
+    if text.len() > 4096 {
+        return compare(root, text);
+    }
+    if let Some(hit) = SEEN.with(|s| s.borrow().get(text).copied()) {
+        return hit;
+    }
+    let answer = compare(root, text);
+    SEEN.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() >= 1024 {
+            s.clear();
+        }
+        s.insert(text.to_string(), answer);
+    });
+    answer
+}
+
+fn compare(root: Node, text: &str) -> Option<usize> {
     if text.contains("coproc") || text.contains("select") {
         return None;
     }

@@ -101,6 +101,9 @@ pub(crate) struct State {
     pub aliases: Aliases,
 }
 
+/// `$IFS` when unset (bash manual 3.5.7).
+pub const DEFAULT_IFS: &str = " \t\n";
+
 /// Longest variable value tracked (bytes, all elements of an array
 /// together); longer values become unknown.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
@@ -198,9 +201,8 @@ impl State {
     /// unset means the default).
     pub fn ifs(&self) -> Option<String> {
         match self.vars.get("IFS") {
-            None => Some(" \t\n".into()),
-            Some(v) if v.is_unset() => Some(" \t\n".into()),
-            Some(v) => v.scalar(),
+            Some(v) if !v.is_unset() => v.scalar(),
+            _ => Some(DEFAULT_IFS.into()),
         }
     }
 
@@ -378,23 +380,13 @@ impl State {
                 .collect();
             for name in names {
                 let (a, b) = (out.function_options(&name), s.function_options(&name));
-                let same = a.len() == b.len()
-                    && a.iter().zip(&b).all(|(x, y)| match (x, y) {
-                        (Some(x), Some(y)) => Rc::ptr_eq(x, y) || x == y,
-                        (None, None) => true,
-                        _ => false,
-                    });
-                if same {
+                // `Rc`'s `==` compares the pointers first.
+                if a == b {
                     continue;
                 }
                 let mut all = a;
                 for o in b {
-                    let known = all.iter().any(|x| match (x, &o) {
-                        (Some(x), Some(y)) => Rc::ptr_eq(x, y) || x == y,
-                        (None, None) => true,
-                        _ => false,
-                    });
-                    if !known {
+                    if !all.contains(&o) {
                         all.push(o);
                     }
                 }

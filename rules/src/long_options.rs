@@ -328,7 +328,8 @@ const TABLE: &[(&[&str], &[&str])] = &[
 
 /// The long options `program` is known to accept, if it abbreviates.
 fn options_of(program: &str) -> Option<&'static [&'static str]> {
-    let base = program.rsplit('/').next().unwrap_or(program);
+    // `program` is already a basename (`Command::program`).
+    let base = program;
     let family = base
         .strip_suffix(|c: char| c.is_ascii_digit() || c == '.')
         .filter(|b| b.starts_with("pip"))

@@ -199,7 +199,7 @@ pub fn interpreter_code(cmd: &Command) -> Option<Code> {
             continue;
         }
         // The script is standard input under another name.
-        if matches!(t, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0") {
+        if shellgate_parsers::invocation::is_stdin_path(t) {
             return Some(Code::Stdin);
         }
         return Some(Code::File(args[i].clone()));
