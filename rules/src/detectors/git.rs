@@ -32,6 +32,8 @@ pub const RUNS_COMMAND: &str = "git.runs-command";
 pub struct GitCall<'a> {
     /// `-c key=value` settings.
     pub config: Vec<&'a Word>,
+    /// `--config-env=key=ENVVAR` settings: the value is the variable's.
+    pub config_env: Vec<String>,
     /// `-C DIR` options, in order.
     pub dirs: Vec<&'a Word>,
     /// `--work-tree DIR` / `--work-tree=DIR`.
@@ -50,6 +52,7 @@ pub fn split(cmd: &Command) -> Option<GitCall<'_>> {
     let args = cmd.args();
     let mut call = GitCall {
         config: Vec::new(),
+        config_env: Vec::new(),
         dirs: Vec::new(),
         work_tree: None,
         sub: None,
@@ -67,8 +70,18 @@ pub fn split(cmd: &Command) -> Option<GitCall<'_>> {
                 call.work_tree = args.get(i + 1).map(|w| w.text.clone());
                 i += 2;
             }
-            "--git-dir" | "--namespace" | "--exec-path" | "--super-prefix" | "--config-env"
-            | "--list-cmds" => i += 2,
+            "--config-env" => {
+                call.config_env
+                    .extend(args.get(i + 1).map(|w| w.text.clone()));
+                i += 2;
+            }
+            _ if t.starts_with("--config-env=") => {
+                call.config_env.push(t["--config-env=".len()..].to_string());
+                i += 1;
+            }
+            "--git-dir" | "--namespace" | "--exec-path" | "--super-prefix" | "--list-cmds" => {
+                i += 2
+            }
             "-c" => {
                 call.config.extend(args.get(i + 1));
                 i += 2;
@@ -279,6 +292,27 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             ) {
                 remotes.push((name.to_string(), v.to_string()));
             }
+        }
+        for spec in &call.config_env {
+            // git(1) `--config-env=<name>=<envvar>`: the value comes from the
+            // environment, known when the command assigns it.
+            let Some((key, var)) = spec.split_once('=') else {
+                continue;
+            };
+            let value = cmd
+                .assignments
+                .iter()
+                .rev()
+                .find(|a| a.name == var)
+                .and_then(|a| a.value.value());
+            setting(
+                cx,
+                key,
+                value,
+                cmd.span,
+                &format!("`git --config-env {key}`"),
+                out,
+            );
         }
         let Some(sub) = call.sub else { continue };
         let a: Vec<&str> = call.args.iter().map(|w| w.text.as_str()).collect();
@@ -712,6 +746,12 @@ mod tests {
 
     #[test]
     fn settings_and_options_that_run_commands() {
+        assert_verdict("X='!rm -rf ~' git --config-env=alias.x=X x", Deny, None);
+        assert_verdict(
+            "git --config-env=alias.x=X x",
+            Ask,
+            Some(super::CONFIG_EXEC),
+        );
         assert_verdict(
             "git -c core.sshCommand='sh -c id' fetch",
             Ask,

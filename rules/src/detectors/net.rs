@@ -277,7 +277,52 @@ pub fn transfer(cmd: &Command) -> Option<Transfer> {
         }
         _ => return None,
     }
+    // A proxy receives the whole request, upload included: it is contacted
+    // too. From `http_proxy`-style assignments on the command, curl's
+    // `-x`/`--proxy`, and wget's `-e http_proxy=…` (wgetrc commands).
+    let mut proxies: Vec<Word> = cmd
+        .assignments
+        .iter()
+        .filter(|a| is_proxy_var(&a.name))
+        .map(|a| a.value.clone())
+        .collect();
+    for (i, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        let value = match (prog, t) {
+            ("curl", "-x" | "--proxy") => args.get(i + 1).map(|v| v.text.clone()),
+            ("curl", _) if t.starts_with("--proxy=") => Some(t["--proxy=".len()..].to_string()),
+            ("wget", "-e" | "--execute") => args.get(i + 1).map(|v| v.text.clone()),
+            ("wget", _) if t.starts_with("--execute=") => Some(t["--execute=".len()..].to_string()),
+            _ => None,
+        };
+        let Some(v) = value else { continue };
+        let v = match prog {
+            "wget" => match v.split_once('=') {
+                Some((k, val)) if is_proxy_var(k.trim()) => val.trim().to_string(),
+                _ => continue,
+            },
+            _ => v,
+        };
+        proxies.push(word_like(v, Some(w)));
+    }
+    for mut p in proxies {
+        if !p.text.is_empty() {
+            if !p.text.contains("://") {
+                p.text = format!("http://{}", p.text);
+            }
+            t.urls.push(p);
+        }
+    }
     Some(t)
+}
+
+/// Environment variables naming a proxy (curl(1) ENVIRONMENT, wget(1)
+/// "Proxies").
+fn is_proxy_var(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "http_proxy" | "https_proxy" | "all_proxy" | "ftp_proxy"
+    )
 }
 
 fn word_like(text: String, base: Option<&Word>) -> Word {

@@ -134,10 +134,17 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             let literal = cx.paths.resolve(w, cmd.cwd.as_deref());
             let prog = cmd.program().unwrap_or("redirection");
             let root = &cx.paths.project_root;
+            // Hooks, the repository config (its `core.fsmonitor`,
+            // `core.pager` … run commands), or `.git` itself as the
+            // destination of a copy or move, which can bring hooks along.
+            let git_dir = format!("{root}/.git");
             if let Some(a) = literal.iter().chain(abs.iter()).find(|a| {
-                a.starts_with(&format!("{root}/.git/hooks/")) || **a == format!("{root}/.git/hooks")
+                a.starts_with(&format!("{git_dir}/hooks/"))
+                    || **a == format!("{git_dir}/hooks")
+                    || **a == format!("{git_dir}/config")
+                    || (**a == git_dir && matches!(prog, "cp" | "mv" | "rsync" | "install" | "ln"))
             }) {
-                out.push(finding(PERSISTENCE, Verdict::Deny, Section::HardDeny, w.span, format!("`{prog}` writes the git hook {a}, which runs on later git commands; install hooks by hand")));
+                out.push(finding(PERSISTENCE, Verdict::Deny, Section::HardDeny, w.span, format!("`{prog}` writes {a}, from which later git commands run hooks or configured programs; change it by hand")));
                 continue;
             }
             if literal
@@ -291,6 +298,15 @@ mod tests {
         assert_verdict("unzip x.zip -d ~", Ask, Some(super::OUTSIDE));
         assert_verdict("ln -s ../shared/config config", Allow, None);
         assert_verdict("ln -sf /tmp/x ~/.bashrc", Deny, Some(super::PERSISTENCE));
+        // Copies into `.git` can bring hooks; the repository config runs
+        // commands too (git-config(1) core.fsmonitor).
+        for c in [
+            "cp -r hooks .git/",
+            "mv myhooks/hooks .git",
+            "printf '[core]\\n\\tfsmonitor = ./x\\n' >> .git/config",
+        ] {
+            assert_verdict(c, Deny, Some(super::PERSISTENCE));
+        }
         assert_verdict(
             "echo x > .git/hooks/pre-commit",
             Deny,
