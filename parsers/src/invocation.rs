@@ -551,6 +551,15 @@ pub fn is_name(s: &str) -> bool {
         && it.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
+/// The texts of `words` when all are statically known (`None` otherwise):
+/// positional parameters, arguments handed on.
+pub fn known_texts(words: &[Word]) -> Option<Vec<String>> {
+    words
+        .iter()
+        .map(|w| w.value().map(str::to_string))
+        .collect()
+}
+
 /// True for the paths that name standard input (`/dev/stdin`, `/dev/fd/0`,
 /// `/proc/self/fd/0`): a script read from one of them is the input.
 pub fn is_stdin_path(p: &str) -> bool {
@@ -1392,16 +1401,11 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
         }
         if matches!(name, "-a" | "--arg-file") {
             // Arguments from a file: not known.
-            return Some((
-                Wrapper {
-                    name: "parallel".into(),
-                    argv: argv.to_vec(),
-                },
-                Unwrapped::Script {
-                    via: "parallel".into(),
-                    code: dynamic_join(&argv[i..]),
-                },
-            ));
+            let wrapper = Wrapper {
+                name: "parallel".into(),
+                argv: argv.to_vec(),
+            };
+            return parallel_script(wrapper, dynamic_join(&argv[i..]));
         }
         if !VALUE_OPTS.contains(&name) && !FLAGS.contains(&name) && !opaque {
             // An option not known: it may take the next word as its value.
@@ -1436,10 +1440,7 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
         groups.push(if sep.starts_with("::::") {
             None // argument files
         } else {
-            words
-                .iter()
-                .map(|w| w.value().map(str::to_string))
-                .collect()
+            known_texts(words)
         });
         j = end;
     }
@@ -1464,15 +1465,10 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
         || cmd.iter().any(|w| !w.is_static() || w.text.contains("{="))
         || groups.iter().any(Option::is_none)
     {
-        let mut code = dynamic_join(if cmd.is_empty() { rest } else { cmd });
-        code.dynamic = true;
-        return Some((
+        return parallel_script(
             wrapper,
-            Unwrapped::Script {
-                via: "parallel".into(),
-                code,
-            },
-        ));
+            dynamic_join(if cmd.is_empty() { rest } else { cmd }),
+        );
     }
     let groups: Vec<Vec<String>> = groups.into_iter().flatten().collect();
     // Combinations of one argument from each group.
@@ -1488,15 +1484,7 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
         }
         jobs = next;
         if jobs.len() > MAX_PARALLEL_JOBS {
-            let mut code = dynamic_join(cmd);
-            code.dynamic = true;
-            return Some((
-                wrapper,
-                Unwrapped::Script {
-                    via: "parallel".into(),
-                    code,
-                },
-            ));
+            return parallel_script(wrapper, dynamic_join(cmd));
         }
     }
     let template: Vec<&str> = cmd.iter().map(|w| w.text.as_str()).collect();
@@ -1516,6 +1504,11 @@ fn unwrap_parallel(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper,
     }
     let mut code = join_words(cmd);
     code.text = script;
+    parallel_script(wrapper, code)
+}
+
+/// What `parallel` unwraps to: a script run by a shell.
+fn parallel_script(wrapper: Wrapper, code: Word) -> Option<(Wrapper, Unwrapped)> {
     Some((
         wrapper,
         Unwrapped::Script {

@@ -2054,11 +2054,7 @@ impl<'o> Lowerer<'o> {
                 ShellCode::String { code, args } => {
                     let mut child = child_shell_for(st, &program, &argv);
                     // `bash -c CODE NAME ARGS…`: ARGS are `$1`… (bash manual 6.1).
-                    child.positional = args
-                        .iter()
-                        .skip(1)
-                        .map(|w| w.value().map(str::to_string))
-                        .collect();
+                    child.positional = invocation::known_texts(args.get(1..).unwrap_or(&[]));
                     // The script reads the shell's standard input
                     // (`bash -c '. /dev/stdin' <<< …`).
                     self.run_code(
@@ -2097,7 +2093,7 @@ impl<'o> Lowerer<'o> {
                                 }
                                 break;
                             }
-                            rest.iter().map(|w| w.value().map(str::to_string)).collect()
+                            invocation::known_texts(rest)
                         }
                         None if argv.len() == 1 => Some(Vec::new()),
                         None => None,
@@ -2349,7 +2345,7 @@ impl<'o> Lowerer<'o> {
                     .iter()
                     .position(|w| *w == file)
                     .map(|p| &argv[p + 1..])
-                    .and_then(|rest| rest.iter().map(|w| w.value().map(str::to_string)).collect());
+                    .and_then(invocation::known_texts);
                 if same_shell {
                     let given = argv.len() > 2;
                     let saved = st.positional.clone();
@@ -2679,10 +2675,7 @@ impl<'o> Lowerer<'o> {
         });
         c.aliases_fixed = true;
         let saved = st.positional.take();
-        st.positional = argv[1..]
-            .iter()
-            .map(|w| w.value().map(str::to_string))
-            .collect();
+        st.positional = invocation::known_texts(&argv[1..]);
         let outer = std::mem::replace(&mut self.aliases, def.aliases.clone());
         let body = def.body.clone();
         self.local_frames.push(Default::default());
@@ -2815,10 +2808,7 @@ impl<'o> Lowerer<'o> {
                 // `source FILE ARGS` sets the positional parameters while it runs.
                 let saved = st.positional.clone();
                 if argv.len() > 2 {
-                    st.positional = argv[2..]
-                        .iter()
-                        .map(|w| w.value().map(str::to_string))
-                        .collect();
+                    st.positional = invocation::known_texts(&argv[2..]);
                 }
                 self.nested(
                     &text,
@@ -4827,10 +4817,7 @@ fn set_positional(argv: &[Word], old: Option<Vec<String>>) -> Option<Vec<String>
         if t == "--" {
             i += 1;
             // `set --` with nothing after it clears them.
-            return argv[i..]
-                .iter()
-                .map(|w| w.value().map(str::to_string))
-                .collect();
+            return invocation::known_texts(&argv[i..]);
         }
         if t == "-" {
             i += 1;
@@ -4851,10 +4838,7 @@ fn set_positional(argv: &[Word], old: Option<Vec<String>>) -> Option<Vec<String>
         // `set -` or options alone: the parameters stay as they were.
         return old;
     }
-    argv[i..]
-        .iter()
-        .map(|w| w.value().map(str::to_string))
-        .collect()
+    invocation::known_texts(&argv[i..])
 }
 
 /// Applies prefix assignments (`IFS=: eval …`) for the duration of a

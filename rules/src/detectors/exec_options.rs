@@ -376,14 +376,11 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             "sqlite3" | "sqlite" => {
                 // `.shell CMD` / `.system CMD` dot-commands, as arguments
                 // (SQL text or `-cmd`) or on standard input.
+                const DOT: &[&str] = &[".shell ", ".system "];
                 for w in args {
-                    for line in w.text.lines() {
-                        if let Some(code) = dot_shell(line) {
-                            command_value(cx, prog, ".shell", code, w.span, out);
-                        }
-                    }
+                    escaped_commands(cx, prog, &w.text, DOT, w.span, out);
                 }
-                shell_escapes_in_input(cx, cmd, prog, &[".shell ", ".system "], out);
+                shell_escapes_in_input(cx, cmd, prog, DOT, out);
             }
             "ed" | "red" => shell_escapes_in_input(cx, cmd, prog, &["!"], out),
             "gdb" | "lldb" if matches!(cmd.stdin, Stdin::Pipe { .. } | Stdin::Here { .. }) => {
@@ -578,11 +575,22 @@ fn sed(cmd: &Command, out: &mut Vec<Finding>) {
     }
 }
 
-/// A sqlite3 `.shell`/`.system` dot-command's command text.
-fn dot_shell(line: &str) -> Option<&str> {
-    let t = line.trim_start();
-    t.strip_prefix(".shell ")
-        .or_else(|| t.strip_prefix(".system "))
+/// Judges the shell commands in `text`: its lines that start with one of
+/// `prefixes` (`!cmd`, `shell cmd`, `.shell cmd`).
+fn escaped_commands(
+    cx: &Cx,
+    prog: &str,
+    text: &str,
+    prefixes: &[&str],
+    span: Span,
+    out: &mut Vec<Finding>,
+) {
+    for line in text.lines() {
+        let t = line.trim_start();
+        if let Some(code) = prefixes.iter().find_map(|p| t.strip_prefix(p)) {
+            command_value(cx, prog, prefixes[0].trim(), code, span, out);
+        }
+    }
 }
 
 /// Tools that read commands from standard input and run shell commands for
@@ -598,12 +606,7 @@ fn shell_escapes_in_input(
 ) {
     match &cmd.stdin {
         Stdin::Pipe { data: Some(d), .. } | Stdin::Here { data: Some(d), .. } => {
-            for line in d.lines() {
-                let t = line.trim_start();
-                if let Some(code) = prefixes.iter().find_map(|p| t.strip_prefix(p)) {
-                    command_value(cx, prog, prefixes[0].trim(), code, cmd.span, out);
-                }
-            }
+            escaped_commands(cx, prog, d, prefixes, cmd.span, out)
         }
         Stdin::Pipe { data: None, .. } | Stdin::Here { data: None, .. } | Stdin::File { .. } => ask(
             cmd.span,
