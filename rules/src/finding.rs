@@ -26,28 +26,39 @@ impl Verdict {
     }
 }
 
-/// The policy section a finding belongs to, in precedence order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// The policy section a finding belongs to, in precedence order
+/// (docs/policy.md, "Precedence").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Section {
+    /// `[permissions] deny` prefix rules; nothing overrides them.
+    DenyLayer,
+    /// A path covered by the ignore file.
+    IgnoreFile,
+    /// Input shellgate cannot analyse (parse errors, invalid input, a
+    /// policy that does not load).
+    Input,
     /// Never allowed; ends autonomous mode.
     HardDeny,
-    /// Blocked unless the user explicitly asked for it.
+    /// Blocked unless the user approves the exact command.
     SoftDeny,
-    /// Not matched by a deny rule, but the tier asks for it.
+    /// An allow rule: overrides the tier's default for its command.
+    Allow,
+    /// Not matched by any rule: the tier decides.
     TierDefault,
-    /// Input shellgate cannot analyse (parse errors, invalid input).
-    Input,
 }
 
 impl Section {
     /// The section's name as written in output and policies.
     pub fn as_str(self) -> &'static str {
         match self {
+            Section::DenyLayer => "deny_layer",
+            Section::IgnoreFile => "ignore_file",
+            Section::Input => "input",
             Section::HardDeny => "hard_deny",
             Section::SoftDeny => "soft_deny",
+            Section::Allow => "allow",
             Section::TierDefault => "tier_default",
-            Section::Input => "input",
         }
     }
 }
@@ -82,7 +93,7 @@ impl Decision {
     /// Builds a decision from findings: the strictest verdict wins, and
     /// duplicate findings (same rule and span) are folded.
     pub fn from_findings(mut findings: Vec<Finding>) -> Decision {
-        findings.sort_by_key(|f| std::cmp::Reverse(f.verdict));
+        findings.sort_by_key(|f| (std::cmp::Reverse(f.verdict), f.section));
         let mut seen = Vec::new();
         findings.retain(|f| {
             let key = (f.rule, f.span, f.reason.clone());

@@ -11,6 +11,7 @@
 //! ask (`parse.syntax-error`); input that bash could not receive or that is
 //! too large or deep is denied (`input.invalid`).
 
+mod apply;
 pub mod detectors;
 pub mod finding;
 pub mod long_options;
@@ -20,6 +21,17 @@ pub mod remote;
 
 pub use finding::{Decision, Finding, Section, Verdict};
 pub use policy::{Policy, PolicyError, Tier};
+
+/// The verdict for a policy that does not load: deny with its message.
+pub fn policy_error(err: &PolicyError, len: usize) -> Decision {
+    Decision::from_findings(vec![Finding {
+        rule: err.rule_id(),
+        verdict: Verdict::Deny,
+        section: Section::Input,
+        span: Span::new(0, len),
+        reason: format!("{err}"),
+    }])
+}
 
 use shellgate_parsers::{Options, ParseError, Script, Span};
 
@@ -96,38 +108,75 @@ fn decide_inner(
     nesting: usize,
 ) -> Evaluation {
     let cwd = shellgate_parsers::join_path("/", cwd);
+    let result = with_context_at(policy, command, &cwd, home, nesting, |cx| {
+        let mut findings = Vec::new();
+        for (_, detector) in detectors::ALL {
+            detector(cx, &mut findings);
+        }
+        // Nested evaluations (git aliases, command-valued options) come
+        // back already decided; the policy applies once, at the top.
+        if nesting == 0 {
+            findings = apply::apply(cx, findings);
+        }
+        (
+            Decision::from_findings(findings),
+            cx.paths.project_root.clone(),
+        )
+    });
+    match result {
+        Ok(((decision, project_root), script)) => Evaluation {
+            decision,
+            script: Some(script),
+            project_root,
+        },
+        Err(e) => failed(policy, &cwd, &e, command.len()),
+    }
+}
+
+/// Parses `command` and runs `f` with the detectors' context for it.
+/// Used for rule examples (`policy check`) as well as decisions.
+pub(crate) fn with_context<R>(
+    policy: &Policy,
+    command: &str,
+    cwd: &str,
+    home: Option<&str>,
+    f: impl FnOnce(&detectors::Cx) -> R,
+) -> Result<R, ParseError> {
+    with_context_at(policy, command, cwd, home, 0, f).map(|(r, _)| r)
+}
+
+fn with_context_at<R>(
+    policy: &Policy,
+    command: &str,
+    cwd: &str,
+    home: Option<&str>,
+    nesting: usize,
+    f: impl FnOnce(&detectors::Cx) -> R,
+) -> Result<(R, Script), ParseError> {
     let opts = Options {
         home: home.map(str::to_string),
-        cwd: Some(cwd.clone()),
+        cwd: Some(cwd.to_string()),
         ..Default::default()
     };
-    let mut script = match shellgate_parsers::parse(command, &opts) {
-        Ok(s) => s,
-        Err(e) => return failed(policy, &cwd, &e, command.len()),
-    };
+    let mut script = shellgate_parsers::parse(command, &opts)?;
     long_options::expand_abbreviations(&mut script);
-    let project_root = policy.project_root.clone().unwrap_or_else(|| cwd.clone());
+    let project_root = policy
+        .project_root
+        .clone()
+        .unwrap_or_else(|| cwd.to_string());
     let cx = detectors::Cx {
         script: &script,
         policy,
         nesting,
         links: detectors::symlinks(&script),
         paths: paths::PathContext {
-            project_root: project_root.clone(),
+            project_root,
             home: home.map(|h| shellgate_parsers::join_path("/", h)),
             extra_secrets: policy.secret_paths.clone(),
         },
     };
-    let mut findings = Vec::new();
-    for (_, detector) in detectors::ALL {
-        detector(&cx, &mut findings);
-    }
-    let decision = Decision::from_findings(findings);
-    Evaluation {
-        decision,
-        script: Some(script),
-        project_root,
-    }
+    let r = f(&cx);
+    Ok((r, script))
 }
 
 /// Findings for `text`, a script that a command runs (a git alias, a

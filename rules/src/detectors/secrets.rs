@@ -84,11 +84,26 @@ mod tests {
 
     #[test]
     fn secret_reads_ask() {
-        assert_verdict("cat ~/.aws/credentials", Ask, Some(super::RULE));
-        assert_verdict("cat .env", Ask, Some(super::RULE));
-        assert_verdict("grep TOKEN < .env", Ask, Some(super::RULE));
-        assert_verdict("ls ~/.ssh", Allow, None);
+        assert_verdict("cat ~/.azure/credentials", Ask, Some(super::RULE));
+        assert_verdict("cat ~/.netrc", Ask, Some(super::RULE));
+        assert_verdict(
+            "grep TOKEN < ~/.config/gcloud/credentials.db",
+            Ask,
+            Some(super::RULE),
+        );
+        assert_verdict("ls ~/.azure", Allow, None);
         assert_verdict("cat Cargo.toml", Allow, None);
-        assert_verdict("cp .env.example .env", Allow, None);
+        // Paths the ignore file covers are denied outright.
+        assert_verdict("cat .env", Deny, Some(crate::policy::ignore::RULE));
+        assert_verdict(
+            "cat ~/.aws/credentials",
+            Deny,
+            Some(crate::policy::ignore::RULE),
+        );
+        assert_verdict(
+            "cp .env.example .env",
+            Deny,
+            Some(crate::policy::ignore::RULE),
+        );
     }
 }

@@ -1,0 +1,443 @@
+//! The ignore file: paths no command may touch, whatever the tier.
+//!
+//! Patterns use gitignore syntax (gitignore(5)), read from the built-in
+//! defaults, then `.shellgateignore` and `.claudeignore` at the project
+//! root, in that order, so a later `!pattern` can re-include a path. A
+//! pattern that starts with `~/` is matched against paths under `$HOME`;
+//! every other pattern against paths under the project root.
+//!
+//! A command touches a path when the path is one of its operands or option
+//! values (`--file=PATH`, `@PATH`, `if=PATH`, `REV:PATH`), a redirection
+//! target or its standard input file, after the parser's expansion and
+//! relative to its working directory. A glob operand touches a path when
+//! bash could expand it to one (bash manual 3.5.8: `*` does not match a
+//! leading `.` unless the pattern starts with one). Programs that only
+//! print their arguments (`echo`, `printf`) touch nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use globset::GlobBuilder;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::Match;
+use shellgate_parsers::{Stdin, Word};
+
+use super::PolicyError;
+use crate::detectors::{finding, Cx};
+use crate::finding::{Finding, Section, Verdict};
+
+/// Rule id of ignore-file matches.
+pub const RULE: &str = "ignore-file";
+
+/// The built-in patterns: environment files (not their examples), keys,
+/// credentials, cloud and GitHub CLI credentials, and git hooks.
+pub const DEFAULT_PATTERNS: &[&str] = &[
+    ".env",
+    ".env.*",
+    "!.env.example",
+    "!.env.sample",
+    "!.env.template",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "credentials.json",
+    ".netrc",
+    "~/.ssh",
+    "~/.aws",
+    "~/.config/gh",
+    "~/.gnupg",
+    "~/.docker/config.json",
+    "~/.kube/config",
+    ".git/hooks",
+];
+
+/// The project files read, in order.
+pub const PROJECT_FILES: &[&str] = &[".shellgateignore", ".claudeignore"];
+
+/// Programs that only print or test their arguments as text.
+const NO_TOUCH: &[&str] = &["echo", "printf", "true", "false", ":"];
+
+/// Most file-system matches of one glob operand examined.
+const MAX_GLOB_MATCHES: usize = 10_000;
+
+/// Where the built-in patterns come from, in messages.
+const DEFAULTS_ORIGIN: &str = "the built-in ignore patterns";
+
+/// The ignore patterns and a compiled matcher cache.
+#[derive(Debug)]
+pub struct IgnoreFile {
+    /// (line, origin file or `None` for built-in).
+    lines: Vec<(String, Option<PathBuf>)>,
+    cache: Mutex<Option<Arc<Compiled>>>,
+}
+
+impl Clone for IgnoreFile {
+    fn clone(&self) -> Self {
+        IgnoreFile {
+            lines: self.lines.clone(),
+            cache: Mutex::new(None),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Compiled {
+    root: String,
+    home: Option<String>,
+    project: Gitignore,
+    home_rules: Option<Gitignore>,
+    /// Example paths (absolute) that the patterns ignore, for glob operands.
+    samples: Vec<String>,
+}
+
+impl IgnoreFile {
+    /// The built-in patterns only.
+    pub fn with_defaults() -> IgnoreFile {
+        IgnoreFile {
+            lines: DEFAULT_PATTERNS
+                .iter()
+                .map(|l| (l.to_string(), None))
+                .collect(),
+            cache: Mutex::new(None),
+        }
+    }
+
+    /// Adds the lines of `.shellgateignore` and `.claudeignore` under `root`.
+    pub fn read_project_files(&mut self, root: &Path) -> Result<(), PolicyError> {
+        for name in PROJECT_FILES {
+            let path = root.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => self.add_text(&text, Some(&path)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(PolicyError::Read { path, source }),
+            }
+        }
+        self.compile_cache_reset();
+        Ok(())
+    }
+
+    /// Adds gitignore lines (comments and blank lines are skipped).
+    pub fn add_text(&mut self, text: &str, origin: Option<&Path>) {
+        for line in text.lines() {
+            let l = line.trim_end();
+            if l.trim().is_empty() || l.starts_with('#') {
+                continue;
+            }
+            self.lines
+                .push((l.to_string(), origin.map(Path::to_path_buf)));
+        }
+        self.compile_cache_reset();
+    }
+
+    /// Every pattern with its origin, in order.
+    pub fn patterns(&self) -> impl Iterator<Item = (&str, String)> {
+        self.lines.iter().map(|(l, o)| {
+            (
+                l.as_str(),
+                o.as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| DEFAULTS_ORIGIN.into()),
+            )
+        })
+    }
+
+    pub(crate) fn compile_cache_reset(&self) {
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn compiled(&self, root: &str, home: Option<&str>) -> Arc<Compiled> {
+        let mut slot = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = slot.as_ref() {
+            if c.root == root && c.home.as_deref() == home {
+                return c.clone();
+            }
+        }
+        let c = Arc::new(self.compile(root, home));
+        *slot = Some(c.clone());
+        c
+    }
+
+    fn compile(&self, root: &str, home: Option<&str>) -> Compiled {
+        let mut project = GitignoreBuilder::new(root);
+        let mut home_b = home.map(GitignoreBuilder::new);
+        let mut samples = Vec::new();
+        for (line, origin) in &self.lines {
+            let (neg, body) = match line.strip_prefix('!') {
+                Some(b) => ("!", b),
+                None => ("", line.as_str()),
+            };
+            // Lines that do not compile are skipped by the builder; the
+            // lint reports them.
+            if let Some(rest) = body.strip_prefix("~/") {
+                if let (Some(b), Some(h)) = (home_b.as_mut(), home) {
+                    let _ = b.add_line(origin.clone(), &format!("{neg}/{rest}"));
+                    if neg.is_empty() {
+                        samples.push(format!("{h}/{}", instantiate(rest)));
+                    }
+                }
+            } else {
+                let _ = project.add_line(origin.clone(), line);
+                if neg.is_empty() {
+                    let inst = instantiate(body.trim_start_matches('/'));
+                    samples.push(format!("{root}/{inst}"));
+                    if !body.trim_end_matches('/').contains('/') {
+                        samples.push(format!("{root}/x/{inst}"));
+                    }
+                }
+            }
+        }
+        let project = project.build().unwrap_or_else(|_| Gitignore::empty());
+        let home_rules = home_b.and_then(|b| b.build().ok());
+        let mut c = Compiled {
+            root: root.to_string(),
+            home: home.map(str::to_string),
+            project,
+            home_rules,
+            samples: Vec::new(),
+        };
+        samples.retain(|s| c.matched(s).is_some());
+        c.samples = samples;
+        c
+    }
+
+    /// The pattern (and its origin) that makes `abs` untouchable, if any.
+    pub fn matched(&self, root: &str, home: Option<&str>, abs: &str) -> Option<(String, String)> {
+        self.compiled(root, home).matched(abs)
+    }
+}
+
+impl Compiled {
+    fn matched(&self, abs: &str) -> Option<(String, String)> {
+        let check = |gi: &Gitignore, base: &str| -> Option<(String, String)> {
+            let rel = abs.strip_prefix(base)?.strip_prefix('/')?;
+            if rel.is_empty() {
+                return None;
+            }
+            // The path may be a file or a directory: either counts.
+            for is_dir in [false, true] {
+                if let Match::Ignore(g) = gi.matched_path_or_any_parents(rel, is_dir) {
+                    let origin = g
+                        .from()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| DEFAULTS_ORIGIN.into());
+                    return Some((g.original().to_string(), origin));
+                }
+            }
+            None
+        };
+        if let Some(m) = check(&self.project, &self.root) {
+            return Some(m);
+        }
+        match (&self.home_rules, &self.home) {
+            (Some(gi), Some(h)) => check(gi, h),
+            _ => None,
+        }
+    }
+
+    /// An ignored path that the glob `abs_glob` expands to: on the file
+    /// system when the files exist, else one of the patterns' sample
+    /// paths. A last component made only of wildcards (`*`) is judged on
+    /// the file system alone, since it names no file in particular.
+    fn glob_hits(&self, abs_glob: &str) -> Option<String> {
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: true,
+        };
+        if let Ok(paths) = glob::glob_with(abs_glob, opts) {
+            for p in paths.take(MAX_GLOB_MATCHES).flatten() {
+                if let Some(s) = p.to_str() {
+                    if self.matched(s).is_some() {
+                        return Some(s.to_string());
+                    }
+                }
+            }
+        }
+        let want: Vec<&str> = abs_glob.split('/').collect();
+        let last = want.last().copied().unwrap_or("");
+        if last.chars().all(|c| matches!(c, '*' | '?')) {
+            return None;
+        }
+        self.samples
+            .iter()
+            .find(|s| {
+                let got: Vec<&str> = s.split('/').collect();
+                got.len() == want.len()
+                    && want.iter().zip(&got).all(|(w, g)| component_matches(w, g))
+            })
+            .cloned()
+    }
+}
+
+/// One path component against one glob component, with bash's rule that
+/// a leading `.` must be matched explicitly.
+fn component_matches(glob: &str, name: &str) -> bool {
+    if name.starts_with('.') && !glob.starts_with('.') {
+        return false;
+    }
+    GlobBuilder::new(glob)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher().is_match(name))
+        .unwrap_or(false)
+}
+
+/// A concrete name a gitignore pattern matches: wildcards replaced by `x`,
+/// classes by their first member.
+fn instantiate(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.trim_end_matches('/').chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => {
+                while chars.peek() == Some(&'*') {
+                    chars.next();
+                }
+                out.push('x');
+            }
+            '?' => out.push('x'),
+            '[' => {
+                let mut first = None;
+                for d in chars.by_ref() {
+                    if d == ']' {
+                        break;
+                    }
+                    if first.is_none() && d != '!' && d != '^' {
+                        first = Some(d);
+                    }
+                }
+                out.push(first.unwrap_or('x'));
+            }
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Paths a word names: the word itself, an option's value, `@file`,
+/// `if=`/`of=` and `REV:PATH` forms.
+fn candidates(text: &str) -> Vec<&str> {
+    let mut out = vec![text];
+    if let Some((opt, v)) = text.split_once('=') {
+        if opt.starts_with('-') || matches!(opt, "if" | "of") {
+            out.push(v);
+        }
+    }
+    if let Some((_, f)) = text.rsplit_once('@') {
+        out.push(f);
+    }
+    if !text.contains("://") {
+        if let Some((_, p)) = text.rsplit_once(':') {
+            out.push(p);
+        }
+    }
+    out.retain(|t| !t.is_empty());
+    out
+}
+
+/// Findings for every path the script touches that the ignore file covers.
+pub fn findings(cx: &Cx, out: &mut Vec<Finding>) {
+    let root = cx.paths.project_root.as_str();
+    let home = cx.paths.home.as_deref();
+    let compiled = cx.policy.ignore.compiled(root, home);
+    for cmd in &cx.script.commands {
+        let prog = cmd.program().unwrap_or("command");
+        let mut words: Vec<&Word> = Vec::new();
+        if !NO_TOUCH.contains(&prog) {
+            words.extend(cmd.args());
+        }
+        words.extend(
+            cmd.redirects
+                .iter()
+                .filter(|r| !r.is_here())
+                .map(|r| &r.target),
+        );
+        if let Stdin::File { path } = &cmd.stdin {
+            words.push(path);
+        }
+        for w in words {
+            if w.dynamic {
+                continue;
+            }
+            for text in candidates(&w.text) {
+                let hit = if w.glob {
+                    let Some(abs) = cmd
+                        .cwd
+                        .as_deref()
+                        .map(|c| shellgate_parsers::join_path(c, text))
+                        .or_else(|| text.starts_with('/').then(|| text.to_string()))
+                    else {
+                        continue;
+                    };
+                    compiled
+                        .glob_hits(&abs)
+                        .and_then(|s| compiled.matched(&s).map(|m| (s, m)))
+                } else {
+                    let Some(abs) = cx.paths.resolve_text(text, false, cmd.cwd.as_deref()) else {
+                        continue;
+                    };
+                    let abs = cx.follow(&abs);
+                    compiled.matched(&abs).map(|m| (abs, m))
+                };
+                if let Some((path, (pattern, origin))) = hit {
+                    out.push(finding(
+                        RULE,
+                        Verdict::Deny,
+                        Section::IgnoreFile,
+                        w.span,
+                        format!("`{prog}` touches {path}, which matches `{pattern}` in {origin}; no command may touch it (edit the ignore file if this is wrong)"),
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_negation() {
+        let f = IgnoreFile::with_defaults();
+        let m = |p: &str| f.matched("/p", Some("/h"), p).map(|x| x.0);
+        assert_eq!(m("/p/.env").as_deref(), Some(".env"));
+        assert_eq!(m("/p/sub/.env.local").as_deref(), Some(".env.*"));
+        assert_eq!(m("/p/.env.example"), None);
+        assert_eq!(m("/h/.ssh/id_rsa").as_deref(), Some("/.ssh"));
+        assert_eq!(m("/h/.ssh").as_deref(), Some("/.ssh"));
+        assert_eq!(m("/p/.git/hooks/pre-commit").as_deref(), Some(".git/hooks"));
+        assert_eq!(m("/p/src/main.rs"), None);
+        assert_eq!(m("/elsewhere/.ssh"), None);
+    }
+
+    #[test]
+    fn project_lines_can_add_and_reinclude() {
+        let mut f = IgnoreFile::with_defaults();
+        f.add_text(
+            "# comment\nsecrets/\n!.env\n",
+            Some(Path::new("/p/.shellgateignore")),
+        );
+        let m = |p: &str| f.matched("/p", None, p).map(|x| x.1);
+        assert_eq!(m("/p/secrets/a").as_deref(), Some("/p/.shellgateignore"));
+        assert_eq!(m("/p/.env"), None);
+    }
+
+    #[test]
+    fn globs_follow_bash_dot_rule() {
+        let f = IgnoreFile::with_defaults();
+        let c = f.compiled("/p", Some("/h"));
+        assert!(c.glob_hits("/p/.e*").is_some());
+        assert!(c.glob_hits("/p/*").is_none());
+        assert!(c.glob_hits("/p/*.pem").is_some());
+        assert!(c.glob_hits("/h/.ss?").is_some());
+    }
+}

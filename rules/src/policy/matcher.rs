@@ -1,0 +1,533 @@
+//! Rule matchers: does a policy rule match one simple command?
+//!
+//! A matcher is compiled once from a [`RuleSpec`] when the policy loads and
+//! applied to every simple command of the parsed script (wrappers already
+//! unwrapped by the parser, so `sudo terraform destroy` and
+//! `bash -c 'terraform destroy'` are both `terraform destroy`).
+//!
+//! Matching differs by section where the parse is ambiguous: for a deny
+//! section a word after an unknown option may be that option's value or
+//! the subcommand, and the rule matches if either reading does; an allow
+//! rule matches only the reading that skips nothing unknown.
+
+use globset::{GlobBuilder, GlobMatcher};
+use shellgate_parsers::{Command, Script, Word};
+
+use super::file::{NetworkScope, PathScope, RuleSpec};
+use crate::detectors::{net, Cx};
+use crate::paths::Place;
+
+/// A compiled wildcard pattern (`*`, `?`, `[…]`; `(?i)` prefix ignores case).
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    text: String,
+    glob: GlobMatcher,
+}
+
+impl Pattern {
+    /// Compiles `text`. Errors name the pattern.
+    pub fn new(text: &str) -> Result<Pattern, String> {
+        let (body, fold) = match text.strip_prefix("(?i)") {
+            Some(b) => (b, true),
+            None => (text, false),
+        };
+        let glob = GlobBuilder::new(body)
+            .literal_separator(false)
+            .backslash_escape(true)
+            .case_insensitive(fold)
+            .build()
+            .map_err(|e| format!("invalid pattern `{text}`: {e}"))?
+            .compile_matcher();
+        Ok(Pattern {
+            text: text.to_string(),
+            glob,
+        })
+    }
+
+    /// True when `s` matches.
+    pub fn is_match(&self, s: &str) -> bool {
+        self.glob.is_match(s)
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// An option to look for: `-f` (also inside `-rf`) or `--force` (also `--force=…`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Flag {
+    /// A one-letter option.
+    Short(char),
+    /// A long option, with its leading dashes (`--force`, or `-name` for find-style).
+    Long(String),
+}
+
+impl Flag {
+    fn parse(text: &str) -> Result<Flag, String> {
+        let mut chars = text.chars();
+        match (chars.next(), chars.next(), chars.next()) {
+            (Some('-'), Some(c), None) if c != '-' => Ok(Flag::Short(c)),
+            (Some('-'), Some(_), Some(_)) => Ok(Flag::Long(text.to_string())),
+            _ => Err(format!(
+                "invalid flag `{text}`: write `-x` for a short option or `--name` for a long one"
+            )),
+        }
+    }
+
+    /// True when argument `a` gives this option.
+    fn given_by(&self, a: &str) -> bool {
+        match self {
+            Flag::Short(c) => {
+                a.len() > 1
+                    && a.starts_with('-')
+                    && !a.starts_with("--")
+                    && a[1..].chars().all(|x| x.is_ascii_alphanumeric())
+                    && a[1..].contains(*c)
+            }
+            Flag::Long(l) => {
+                a == l
+                    || a.strip_prefix(l.as_str())
+                        .is_some_and(|r| r.starts_with('='))
+            }
+        }
+    }
+}
+
+/// A compiled matcher. Empty fields match anything.
+#[derive(Clone, Debug, Default)]
+pub struct Matcher {
+    commands: Vec<Pattern>,
+    subcommand: Vec<Pattern>,
+    args: Vec<Pattern>,
+    any_args: Vec<Pattern>,
+    not_args: Vec<Pattern>,
+    flags: Vec<Flag>,
+    not_flags: Vec<Flag>,
+    env: Vec<(String, Option<Pattern>)>,
+    paths: Option<PathScope>,
+    network: Option<NetworkScope>,
+}
+
+/// How ambiguous words are read (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// Match if any reading matches (deny layer, hard_deny, soft_deny).
+    Any,
+    /// Match only the plain reading (allow).
+    Strict,
+}
+
+/// Global options that take a value in the next word, per program, so that
+/// `git -C dir push` is found as `git push`.
+const VALUE_OPTIONS: &[(&str, &[&str])] = &[
+    (
+        "git",
+        &[
+            "-C",
+            "-c",
+            "--git-dir",
+            "--work-tree",
+            "--namespace",
+            "--exec-path",
+            "--config-env",
+        ],
+    ),
+    (
+        "kubectl",
+        &[
+            "-n",
+            "--namespace",
+            "--context",
+            "--kubeconfig",
+            "--cluster",
+            "--user",
+            "-s",
+            "--server",
+            "--as",
+            "--token",
+            "-l",
+            "--selector",
+            "-f",
+            "--filename",
+            "-o",
+            "--output",
+        ],
+    ),
+    (
+        "helm",
+        &[
+            "-n",
+            "--namespace",
+            "--kube-context",
+            "--kubeconfig",
+            "-f",
+            "--values",
+        ],
+    ),
+    (
+        "docker",
+        &[
+            "-H",
+            "--host",
+            "--context",
+            "-c",
+            "--config",
+            "-l",
+            "--log-level",
+        ],
+    ),
+    (
+        "aws",
+        &[
+            "--profile",
+            "--region",
+            "--output",
+            "--endpoint-url",
+            "--query",
+            "--cli-input-json",
+        ],
+    ),
+    (
+        "gcloud",
+        &[
+            "--project",
+            "--account",
+            "--configuration",
+            "--format",
+            "--region",
+        ],
+    ),
+    ("gh", &["-R", "--repo", "--hostname"]),
+    ("glab", &["-R", "--repo"]),
+    ("terraform", &[]),
+    ("npm", &["--prefix", "-w", "--workspace"]),
+    ("cargo", &["--manifest-path", "-Z", "--config", "--color"]),
+];
+
+impl Matcher {
+    /// Compiles the matcher fields of `spec`. Errors name the field.
+    pub fn compile(spec: &RuleSpec) -> Result<Matcher, String> {
+        let pats = |field: &str, v: &[String]| -> Result<Vec<Pattern>, String> {
+            v.iter()
+                .map(|p| Pattern::new(p).map_err(|e| format!("{field}: {e}")))
+                .collect()
+        };
+        let flags = |field: &str, v: &[String]| -> Result<Vec<Flag>, String> {
+            v.iter()
+                .map(|f| Flag::parse(f).map_err(|e| format!("{field}: {e}")))
+                .collect()
+        };
+        let commands = match &spec.command {
+            Some(c) => {
+                let list = c.to_vec();
+                if list.is_empty() {
+                    return Err("command: the list is empty, so the rule could never match".into());
+                }
+                for name in &list {
+                    if name.contains('/') {
+                        return Err(format!(
+                            "command: `{name}` contains `/`, but programs are compared by basename; write `{}`",
+                            shellgate_parsers::basename(name)
+                        ));
+                    }
+                }
+                pats("command", &list)?
+            }
+            None => Vec::new(),
+        };
+        let env = spec
+            .env
+            .iter()
+            .map(|e| match e.split_once('=') {
+                Some((n, p)) => Pattern::new(p)
+                    .map(|p| (n.to_string(), Some(p)))
+                    .map_err(|err| format!("env: {err}")),
+                None => Ok((e.clone(), None)),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        for (name, _) in &env {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!("env: `{name}` is not a variable name"));
+            }
+        }
+        let m = Matcher {
+            commands,
+            subcommand: pats("subcommand", &spec.subcommand)?,
+            args: pats("args", &spec.args)?,
+            any_args: pats("any_args", &spec.any_args)?,
+            not_args: pats("not_args", &spec.not_args)?,
+            flags: flags("flags", &spec.flags)?,
+            not_flags: flags("not_flags", &spec.not_flags)?,
+            env,
+            paths: spec.paths,
+            network: spec.network,
+        };
+        if m.is_empty() {
+            return Err("the rule has no matcher (command, subcommand, args, any_args, flags, env, paths or network), so it would match every command".into());
+        }
+        Ok(m)
+    }
+
+    /// True when no positive matcher field is set.
+    fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+            && self.subcommand.is_empty()
+            && self.args.is_empty()
+            && self.any_args.is_empty()
+            && self.flags.is_empty()
+            && self.env.is_empty()
+            && self.paths.is_none()
+            && self.network.is_none()
+    }
+
+    /// The command patterns, for shadowing checks.
+    pub fn command_patterns(&self) -> impl Iterator<Item = &str> {
+        self.commands.iter().map(Pattern::as_str)
+    }
+
+    /// True when the rule matches `cmd` of the script in `cx`.
+    pub fn matches(&self, cx: &Cx, cmd: &Command, reading: Reading) -> bool {
+        let Some(prog) = cmd.program() else {
+            // A command whose name is not known statically can be anything:
+            // deny rules that name a program match it only through the
+            // deny-side reading (other rules report it as dynamic).
+            return false;
+        };
+        if !self.commands.is_empty() && !self.commands.iter().any(|p| p.is_match(prog)) {
+            return false;
+        }
+        let args = cmd.args();
+        let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+        if !self.subcommand.is_empty() && !self.subcommand_matches(prog, &texts, reading) {
+            return false;
+        }
+        if !self
+            .args
+            .iter()
+            .all(|p| texts.iter().any(|t| p.is_match(t)))
+        {
+            return false;
+        }
+        if !self.any_args.is_empty()
+            && !self
+                .any_args
+                .iter()
+                .any(|p| texts.iter().any(|t| p.is_match(t)))
+        {
+            return false;
+        }
+        if self
+            .not_args
+            .iter()
+            .any(|p| texts.iter().any(|t| p.is_match(t)))
+        {
+            return false;
+        }
+        let options = options_of(&texts);
+        if !self.flags.is_empty()
+            && !self
+                .flags
+                .iter()
+                .any(|f| options.iter().any(|a| f.given_by(a)))
+        {
+            return false;
+        }
+        if self
+            .not_flags
+            .iter()
+            .any(|f| options.iter().any(|a| f.given_by(a)))
+        {
+            return false;
+        }
+        if !self.env.is_empty() {
+            let env = environment(cx.script, cmd);
+            let ok = self.env.iter().all(|(name, pat)| {
+                env.iter().any(|(n, v)| {
+                    n == name
+                        && pat
+                            .as_ref()
+                            .is_none_or(|p| v.is_some_and(|v| p.is_match(v)))
+                })
+            });
+            if !ok {
+                return false;
+            }
+        }
+        if let Some(scope) = self.paths {
+            if !paths_match(cx, cmd, scope) {
+                return false;
+            }
+        }
+        if let Some(scope) = self.network {
+            if !network_matches(cx, cmd, scope) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn subcommand_matches(&self, prog: &str, args: &[&str], reading: Reading) -> bool {
+        let known: &[&str] = VALUE_OPTIONS
+            .iter()
+            .find(|(p, _)| *p == prog)
+            .map(|(_, o)| *o)
+            .unwrap_or(&[]);
+        // Operands in order, each marked with whether it directly follows an
+        // unknown option (and so might be that option's value).
+        let mut operands: Vec<(&str, bool)> = Vec::new();
+        let mut i = 0;
+        let mut after_unknown = false;
+        while i < args.len() {
+            let a = args[i];
+            if a == "--" {
+                operands.extend(args[i + 1..].iter().map(|a| (*a, false)));
+                break;
+            }
+            if a.starts_with('-') && a.len() > 1 {
+                if known.contains(&a) {
+                    i += 2;
+                    after_unknown = false;
+                    continue;
+                }
+                after_unknown = !a.contains('=');
+                i += 1;
+                continue;
+            }
+            operands.push((a, after_unknown));
+            after_unknown = false;
+            i += 1;
+        }
+        let n = self.subcommand.len();
+        let fits = |start: usize| {
+            operands.len() >= start + n
+                && self
+                    .subcommand
+                    .iter()
+                    .zip(&operands[start..start + n])
+                    .all(|(p, (o, _))| p.is_match(o))
+        };
+        match reading {
+            Reading::Strict => fits(0),
+            Reading::Any => (0..operands.len())
+                .take_while(|&s| {
+                    s == 0 || operands[..s].iter().all(|(_, maybe_value)| *maybe_value)
+                })
+                .any(fits),
+        }
+    }
+}
+
+/// Option words of an argument list (before `--`).
+fn options_of<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    args.iter()
+        .take_while(|a| **a != "--")
+        .filter(|a| a.starts_with('-') && a.len() > 1)
+        .copied()
+        .collect()
+}
+
+/// The environment `cmd` runs with, as far as the script shows it:
+/// assignment prefixes, `env NAME=VALUE` wrappers, and earlier `export` /
+/// `declare -x` / plain assignments in the same script (values `None` when
+/// not known statically).
+pub fn environment<'s>(script: &'s Script, cmd: &'s Command) -> Vec<(&'s str, Option<&'s str>)> {
+    let mut out: Vec<(&str, Option<&str>)> = Vec::new();
+    let pair = |w: &'s Word| -> Option<(&'s str, Option<&'s str>)> {
+        let (n, v) = w.text.split_once('=')?;
+        let valid = !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !n.starts_with(|c: char| c.is_ascii_digit());
+        valid.then_some((n, (!w.dynamic).then_some(v)))
+    };
+    for earlier in script.commands.iter().take(cmd.id) {
+        match earlier.program() {
+            Some("export" | "declare" | "typeset" | "readonly") => {
+                out.extend(earlier.args().iter().filter_map(pair))
+            }
+            None if earlier.argv.is_empty() => out.extend(
+                earlier
+                    .assignments
+                    .iter()
+                    .map(|a| (a.name.as_str(), a.value.value())),
+            ),
+            _ => {}
+        }
+    }
+    for w in &cmd.wrappers {
+        if w.name == "env" {
+            out.extend(w.argv.iter().skip(1).filter_map(pair));
+        }
+    }
+    out.extend(
+        cmd.assignments
+            .iter()
+            .map(|a| (a.name.as_str(), a.value.value())),
+    );
+    out
+}
+
+fn paths_match(cx: &Cx, cmd: &Command, scope: PathScope) -> bool {
+    let words = cmd
+        .args()
+        .iter()
+        .filter(|w| !w.text.starts_with('-'))
+        .chain(
+            cmd.redirects
+                .iter()
+                .filter(|r| !r.is_here())
+                .map(|r| &r.target),
+        );
+    for w in words {
+        let (place, abs) = cx.place(cmd, w);
+        let hit = match scope {
+            PathScope::InsideProject => matches!(place, Place::InProject | Place::ProjectRoot),
+            PathScope::OutsideProject => place.outside_project(),
+            PathScope::Secret => abs.is_some_and(|a| cx.paths.is_secret(&a)),
+        };
+        if hit {
+            return true;
+        }
+    }
+    false
+}
+
+fn network_matches(cx: &Cx, cmd: &Command, scope: NetworkScope) -> bool {
+    let mut dests = net::fetches(cmd);
+    dests.extend(net::remote_hosts(cmd).into_iter().map(|(d, _)| d));
+    dests.extend(net::socket_destinations(cmd).into_iter().map(|(d, _)| d));
+    match scope {
+        NetworkScope::Any => !dests.is_empty(),
+        NetworkScope::Trusted => dests.iter().any(|d| cx.trusted(d)),
+        NetworkScope::Untrusted => dests.iter().any(|d| !cx.trusted(d)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_understand_combined_short_options() {
+        let f = Flag::parse("-f").unwrap();
+        assert!(f.given_by("-rf"));
+        assert!(f.given_by("-f"));
+        assert!(!f.given_by("--force"));
+        assert!(!f.given_by("-"));
+        let l = Flag::parse("--force").unwrap();
+        assert!(l.given_by("--force"));
+        assert!(l.given_by("--force=yes"));
+        assert!(!l.given_by("--force-with-lease"));
+        assert!(Flag::parse("f").is_err());
+        assert!(Flag::parse("--").is_err());
+    }
+
+    #[test]
+    fn patterns_are_wildcards() {
+        assert!(Pattern::new("python3*").unwrap().is_match("python3.12"));
+        assert!(Pattern::new("(?i)drop").unwrap().is_match("DROP"));
+        assert!(!Pattern::new("drop").unwrap().is_match("DROP"));
+        assert!(Pattern::new("[").is_err());
+    }
+}
