@@ -3174,6 +3174,7 @@ impl<'o> Lowerer<'o> {
             in_substitutions: ctx.substs.clone(),
             cwd: st.cwd.clone(),
             stdin,
+            exported: st.exported_env(),
         });
         output
     }

@@ -239,6 +239,10 @@ pub struct Command {
     pub cwd: Option<String>,
     /// Where standard input comes from.
     pub stdin: Stdin,
+    /// Variables the script exported before this command ran (bash manual
+    /// 3.7.4 "Environment"), with their values when known. Assignment
+    /// prefixes of the command itself are in `assignments`.
+    pub exported: Vec<(String, Option<String>)>,
 }
 
 impl Command {

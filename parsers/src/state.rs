@@ -278,6 +278,15 @@ impl State {
         );
     }
 
+    /// Exported scalar variables the script set, with known values.
+    pub fn exported_env(&self) -> Vec<(String, Option<String>)> {
+        self.vars
+            .iter()
+            .filter(|(_, v)| v.exported && !v.array)
+            .map(|(k, v)| (k.clone(), v.scalar()))
+            .collect()
+    }
+
     /// State seen by a child shell (`bash -c`): exported variables only,
     /// plus whatever the environment holds (unknown).
     pub fn child_shell(&self) -> State {

@@ -8,12 +8,16 @@ use crate::paths::PathContext;
 use crate::policy::{Policy, Tier};
 use crate::remote::{is_trusted, Destination};
 
+pub mod api;
+pub mod databases;
 pub mod disk;
 pub mod dynamic;
 pub mod exec_options;
 pub mod exfiltration;
 pub mod git;
+pub mod global_config;
 pub mod inline_code;
+pub mod kubernetes;
 pub mod net;
 pub mod packages;
 pub mod pipe_to_shell;
@@ -21,6 +25,7 @@ pub mod privilege;
 pub mod recursive_delete;
 pub mod restrictive;
 pub mod secrets;
+pub mod tamper;
 pub mod writes;
 
 /// A detector: looks at the whole parsed script and reports findings.
@@ -40,6 +45,11 @@ pub const ALL: &[(&str, Detector)] = &[
     ("dynamic", dynamic::check),
     ("exec_options", exec_options::check),
     ("packages", packages::check),
+    ("databases", databases::check),
+    ("kubernetes", kubernetes::check),
+    ("api", api::check),
+    ("global_config", global_config::check),
+    ("tamper", tamper::check),
     ("restrictive", restrictive::check),
 ];
 

@@ -150,6 +150,8 @@ pub struct Transfer {
     pub to_stdout: bool,
     /// URLs are read from a file (`wget -i`, `curl -K`): unknown destinations.
     pub unknown_destinations: bool,
+    /// The HTTP method given explicitly (`curl -X`, `wget --method`), upper-cased.
+    pub method: Option<String>,
 }
 
 /// Analyses a curl/wget-like command. `None` when `cmd` is not a downloader.
@@ -214,6 +216,7 @@ pub fn transfer(cmd: &Command) -> Option<Transfer> {
                         }
                     }
                     "-K" | "--config" => t.unknown_destinations = true,
+                    "-X" | "--request" => t.method = v.map(|m| m.to_ascii_uppercase()),
                     _ => {}
                 }
             }
@@ -250,6 +253,7 @@ pub fn transfer(cmd: &Command) -> Option<Transfer> {
                     }
                     "--post-data" | "--body-data" => t.sends_literal = true,
                     "-i" | "--input-file" => t.unknown_destinations = true,
+                    "--method" => t.method = v.map(|m| m.to_ascii_uppercase()),
                     _ => {}
                 }
             }

@@ -111,7 +111,7 @@ impl IgnoreFile {
     pub fn read_project_files(&mut self, root: &Path) -> Result<(), PolicyError> {
         for name in PROJECT_FILES {
             let path = root.join(name);
-            match std::fs::read_to_string(&path) {
+            match super::read_regular_file(&path, super::MAX_POLICY_BYTES) {
                 Ok(text) => self.add_text(&text, Some(&path)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(source) => return Err(PolicyError::Read { path, source }),

@@ -429,11 +429,15 @@ fn options_of<'a>(args: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// The environment `cmd` runs with, as far as the script shows it:
-/// assignment prefixes, `env NAME=VALUE` wrappers, and earlier `export` /
-/// `declare -x` / plain assignments in the same script (values `None` when
-/// not known statically).
-pub fn environment<'s>(script: &'s Script, cmd: &'s Command) -> Vec<(&'s str, Option<&'s str>)> {
-    let mut out: Vec<(&str, Option<&str>)> = Vec::new();
+/// variables the script exported earlier, `env NAME=VALUE` wrappers and
+/// assignment prefixes, later entries overriding earlier ones when read
+/// from the end (values `None` when not known statically).
+pub fn environment<'s>(_script: &'s Script, cmd: &'s Command) -> Vec<(&'s str, Option<&'s str>)> {
+    let mut out: Vec<(&str, Option<&str>)> = cmd
+        .exported
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_deref()))
+        .collect();
     let pair = |w: &'s Word| -> Option<(&'s str, Option<&'s str>)> {
         let (n, v) = w.text.split_once('=')?;
         let valid = !n.is_empty()
@@ -441,20 +445,6 @@ pub fn environment<'s>(script: &'s Script, cmd: &'s Command) -> Vec<(&'s str, Op
             && !n.starts_with(|c: char| c.is_ascii_digit());
         valid.then_some((n, (!w.dynamic).then_some(v)))
     };
-    for earlier in script.commands.iter().take(cmd.id) {
-        match earlier.program() {
-            Some("export" | "declare" | "typeset" | "readonly") => {
-                out.extend(earlier.args().iter().filter_map(pair))
-            }
-            None if earlier.argv.is_empty() => out.extend(
-                earlier
-                    .assignments
-                    .iter()
-                    .map(|a| (a.name.as_str(), a.value.value())),
-            ),
-            _ => {}
-        }
-    }
     for w in &cmd.wrappers {
         if w.name == "env" {
             out.extend(w.argv.iter().skip(1).filter_map(pair));

@@ -142,12 +142,40 @@ impl Layer {
 
     /// Reads and parses a file.
     pub fn load(kind: LayerKind, path: &Path) -> Result<Layer, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
-            path: path.into(),
-            source,
-        })?;
+        let text =
+            read_regular_file(path, MAX_POLICY_BYTES).map_err(|source| PolicyError::Read {
+                path: path.into(),
+                source,
+            })?;
         Layer::parse(kind, path, &text)
     }
+}
+
+/// Largest policy or ignore file read, in bytes.
+pub const MAX_POLICY_BYTES: u64 = 4 << 20;
+
+/// Reads at most `max` bytes of the regular file `path` as UTF-8. Opens
+/// without blocking, so a FIFO or device planted in its place gives an
+/// error instead of a hang; larger files are an error, not truncated.
+pub fn read_regular_file(path: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut text = String::new();
+    file.take(max + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > max {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(text)
 }
 
 /// 1-based line of byte offset `at` in `text`.
