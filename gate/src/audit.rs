@@ -29,20 +29,30 @@ pub struct Record<'a> {
     pub time: String,
     /// `check`, `batch`, `explain` or `run`.
     pub mode: &'a str,
+    /// The session the decision belongs to.
+    pub session: &'a str,
     /// Working directory the command was judged for.
     pub cwd: &'a str,
     /// The command as received (lossily decoded if not UTF-8).
     pub command: &'a str,
     /// `allow`, `ask` or `deny`.
     pub decision: &'a str,
+    /// Where the decision came from: `policy`, `session_escalation`,
+    /// `user_approval` or `policy_error`.
+    pub source: &'a str,
     /// Ids of the rules that fired.
     pub rules: Vec<&'a str>,
+    /// Every rule that fired with its section, strictest first.
+    pub sections: Vec<(&'a str, &'a str)>,
     /// The one-line reason.
     pub reason: &'a str,
     /// Permission tier.
     pub tier: &'a str,
     /// Fingerprint of the policy text.
     pub policy_digest: &'a str,
+    /// The one-time approval code printed with a refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_code: Option<&'a str>,
     /// Time to parse and decide, in microseconds.
     pub duration_us: u128,
 }

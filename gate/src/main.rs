@@ -4,15 +4,21 @@
 //! `shellgate-sandbox` crates.
 //!
 //! Exit codes (stable; other tools depend on them):
-//! * `check`, `explain`: 0 allow, 1 ask, 2 deny, 3 error (bad usage, policy
-//!   that does not load, audit log that cannot be written).
+//! * `check`, `explain`: 0 allow, 1 ask, 2 deny, 3 error (bad usage, audit
+//!   log that cannot be written). A policy that does not load is a deny
+//!   (rule `policy.invalid`, or `policy.managed-required`), never an allow.
+//! * `policy check`: 0 no findings, 1 warnings only, 3 errors.
+//! * `approve`, `session`, `init`, `policy show|defaults|schema`: 0 done, 3 error.
 //! * `run`: the command's own exit status when it ran (128+N for signal N);
 //!   126 when shellgate refused it (ask or deny; the reason is on stderr);
 //!   125 when shellgate failed (policy, audit log, or the sandbox cannot be
 //!   enforced on this kernel).
 
 mod audit;
+mod outcome;
+mod policy_cmd;
 mod render;
+mod state;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Read, Write};
@@ -22,7 +28,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use shellgate_rules::{decide_bytes, Evaluation, Policy, Verdict};
+use outcome::{Effects, Outcome, Source};
+use shellgate_rules::policy::Discovery;
+use shellgate_rules::{decide_bytes, Evaluation, Policy, PolicyError, Verdict};
 
 /// Most bytes read from `--stdin`. Input over the parser's limit is denied
 /// with its real size; this only bounds memory.
@@ -55,7 +63,8 @@ enum Cmd {
         #[arg(long)]
         json: bool,
         /// Judge every JSON line of FILE (each with a `command` field) and
-        /// print one JSON line per input line, in order.
+        /// print one JSON line per input line, in order. Batch decisions
+        /// are the policy's alone: no session state, no approvals.
         #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["command", "stdin"])]
         batch: Option<PathBuf>,
     },
@@ -69,12 +78,92 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Inspect and check policies.
+    Policy {
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
+    /// Write a commented starter policy (.shellgate/policy.toml) for the
+    /// current project, trusting its git remotes.
+    Init {
+        /// Project root (default: the git top level, else the current directory).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Replace an existing policy.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Approve, once, a command shellgate refused (the code printed with the
+    /// refusal). Asks for confirmation on the terminal.
+    Approve {
+        /// The code, e.g. K7Q2-9XRM.
+        #[arg(required_unless_present = "list")]
+        code: Option<String>,
+        /// List pending and approved codes instead.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Show or reset sessions whose autonomy a hard_deny ended.
+    Session {
+        #[command(subcommand)]
+        cmd: SessionCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Print the built-in rule lists ("$defaults") and ignore patterns.
+    Defaults,
+    /// Print the effective policy: layers, `$defaults` expanded, each rule's origin.
+    Show {
+        #[command(flatten)]
+        locate: Locate,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a policy file (or the discovered layers): errors with line
+    /// numbers, dropped `$defaults`, failing examples, dead and shadowed rules.
+    Check {
+        /// The file to check (default: the layers in force here).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        locate: Locate,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of the policy file format.
+    Schema,
+}
+
+#[derive(Subcommand)]
+enum SessionCmd {
+    /// List sessions whose autonomy ended.
+    Show,
+    /// Give a session its autonomy back (asks for confirmation on the terminal).
+    Reset {
+        /// The session id (as shown by `session show`); default: every session.
+        #[arg(long)]
+        session: Option<String>,
+    },
+}
+
+/// Where to find policies, for commands that only read them.
+#[derive(Args)]
+struct Locate {
+    /// Policy file: replaces the user and project layers (the managed layer still applies).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Directory to discover the project policy from (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<PathBuf>,
 }
 
 #[derive(Args)]
 struct Common {
-    /// Policy file (TOML). Without it the built-in policy applies, with the
-    /// working directory as project root.
+    /// Policy file (TOML): replaces the user and project layers; the
+    /// managed layer (/etc/shellgate/policy.toml) still applies.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Directory the command would run in (default: the current directory).
@@ -84,6 +173,10 @@ struct Common {
     /// $XDG_STATE_HOME/shellgate/audit.jsonl, else ~/.local/state/shellgate/audit.jsonl.
     #[arg(long, value_name = "PATH")]
     audit_log: Option<PathBuf>,
+    /// The session the command belongs to (the harness's session id).
+    /// Default: $SHELLGATE_SESSION, else the parent process.
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
     /// Read the command from standard input (raw bytes) instead of arguments.
     #[arg(long)]
     stdin: bool,
@@ -94,39 +187,71 @@ struct Common {
 
 /// Everything a subcommand needs, set up from [`Common`].
 struct Setup {
-    policy: Policy,
+    /// The policy, or why it does not load (then every command is denied).
+    policy: Result<Policy, PolicyError>,
     cwd: String,
     home: Option<String>,
     audit: audit::AuditLog,
+    session: String,
+    state_dir: Option<PathBuf>,
 }
 
-fn setup(c: &Common) -> Result<Setup, String> {
-    let policy = match &c.policy {
-        Some(p) => Policy::load(p).map_err(|e| e.to_string())?,
-        None => Policy::default(),
-    };
+/// Environment variable naming the managed policy (for tests and
+/// containers; default /etc/shellgate/policy.toml).
+const MANAGED_ENV: &str = "SHELLGATE_MANAGED_POLICY";
+/// Environment variable that requires the managed policy when `1`.
+const REQUIRE_MANAGED_ENV: &str = "SHELLGATE_REQUIRE_MANAGED";
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+fn resolve_cwd(flag: Option<&Path>) -> Result<String, String> {
     let here = std::env::current_dir()
         .map_err(|e| format!("cannot read the current directory: {e}; pass --cwd"))?;
-    let cwd = match &c.cwd {
-        Some(d) if d.is_absolute() => d.clone(),
+    let cwd = match flag {
+        Some(d) if d.is_absolute() => d.to_path_buf(),
         Some(d) => here.join(d),
         None => here,
     };
-    let cwd = cwd
-        .to_str()
-        .ok_or("the working directory is not valid UTF-8")?
-        .to_string();
+    cwd.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| "the working directory is not valid UTF-8".into())
+}
+
+fn discovery(cwd: &str, explicit: Option<&Path>) -> Discovery {
+    Discovery {
+        cwd: PathBuf::from(cwd),
+        home: env_path("HOME"),
+        config_home: env_path("XDG_CONFIG_HOME"),
+        managed: env_path(MANAGED_ENV),
+        explicit: explicit.map(Path::to_path_buf),
+        require_managed: std::env::var(REQUIRE_MANAGED_ENV).is_ok_and(|v| v == "1"),
+    }
+}
+
+fn setup(c: &Common) -> Result<Setup, String> {
+    let cwd = resolve_cwd(c.cwd.as_deref())?;
+    let policy = Policy::discover(&discovery(&cwd, c.policy.as_deref()));
     let home = std::env::var("HOME").ok().filter(|h| h.starts_with('/'));
     let path = audit::default_path(c.audit_log.as_deref()).ok_or(format!(
         "no audit log location: set --audit-log or {}",
         audit::ENV_VAR
     ))?;
     let audit = audit::AuditLog::open(&path)?;
+    let given = c
+        .session
+        .clone()
+        .or_else(|| std::env::var("SHELLGATE_SESSION").ok());
     Ok(Setup {
         policy,
         cwd,
         home,
         audit,
+        session: state::session_id(given.as_deref()),
+        state_dir: state::default_dir(),
     })
 }
 
@@ -150,34 +275,74 @@ fn command_bytes(c: &Common) -> Result<Vec<u8>, String> {
 
 /// Parses and decides. A panic inside the decision is caught and turned
 /// into a deny (`internal.error`): a bug must never let a command through.
+/// A policy that did not load denies every command.
 fn judge(s: &Setup, command: &[u8]) -> (Evaluation, u128) {
     let start = Instant::now();
-    let eval = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        decide_bytes(&s.policy, command, &s.cwd, s.home.as_deref())
-    }))
-    .unwrap_or_else(|_| shellgate_rules::internal_error(&s.policy, &s.cwd, command.len()));
+    let eval = match &s.policy {
+        Ok(policy) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decide_bytes(policy, command, &s.cwd, s.home.as_deref())
+        }))
+        .unwrap_or_else(|_| shellgate_rules::internal_error(policy, &s.cwd, command.len())),
+        Err(e) => Evaluation {
+            decision: shellgate_rules::policy_error(e, command.len()),
+            script: None,
+            project_root: s.cwd.clone(),
+        },
+    };
     (eval, start.elapsed().as_micros())
 }
 
+/// Judges and applies session state and approvals.
+fn decide_command(s: &Setup, command: &[u8], effects: Effects) -> (Outcome, u128) {
+    let (eval, us) = judge(s, command);
+    let out = match &s.policy {
+        Ok(policy) => outcome::finish(
+            policy,
+            s.state_dir.as_deref(),
+            &s.session,
+            &s.cwd,
+            command,
+            eval,
+            effects,
+        ),
+        Err(_) => Outcome {
+            eval,
+            source: Source::PolicyError,
+            code: None,
+            warnings: Vec::new(),
+        },
+    };
+    for w in &out.warnings {
+        eprintln!("shellgate: warning: {w}");
+    }
+    (out, us)
+}
+
 /// Appends the audit record of one decision.
-fn record(
-    s: &mut Setup,
-    mode: &str,
-    command: &str,
-    eval: &Evaluation,
-    us: u128,
-) -> Result<(), String> {
-    let d = &eval.decision;
+fn record(s: &mut Setup, mode: &str, command: &str, out: &Outcome, us: u128) -> Result<(), String> {
+    let d = &out.eval.decision;
+    let (tier, digest) = match &s.policy {
+        Ok(p) => (p.tier.as_str(), p.digest.clone()),
+        Err(_) => ("none", "none".to_string()),
+    };
     s.audit.append(&audit::Record {
         time: audit::now(),
         mode,
+        session: &s.session,
         cwd: &s.cwd,
         command,
         decision: d.decision.as_str(),
+        source: out.source.as_str(),
         rules: d.rule_ids(),
+        sections: d
+            .findings
+            .iter()
+            .map(|f| (f.rule, f.section.as_str()))
+            .collect(),
         reason: &d.reason,
-        tier: s.policy.tier.as_str(),
-        policy_digest: &s.policy.digest,
+        tier,
+        policy_digest: &digest,
+        approval_code: out.code.as_deref(),
         duration_us: us,
     })
 }
@@ -209,6 +374,10 @@ fn main() -> ExitCode {
         },
         Cmd::Explain { common } => check(&common, false, true),
         Cmd::Run { common } => run(&common),
+        Cmd::Policy { cmd } => policy_command(cmd),
+        Cmd::Init { dir, force } => init(dir, force),
+        Cmd::Approve { code, list } => approve(code.as_deref(), list),
+        Cmd::Session { cmd } => session(cmd),
     }
 }
 
@@ -226,21 +395,42 @@ fn check(common: &Common, json: bool, explain: bool) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(&e, EXIT_ERROR),
     };
-    let (eval, us) = judge(&s, &bytes);
+    if let Err(e) = &s.policy {
+        eprintln!("shellgate: error: {e}; every command is denied until the policy loads");
+    }
+    let (out, us) = decide_command(&s, &bytes, Effects { write: !explain });
     let shown = String::from_utf8_lossy(&bytes);
-    let out = if explain {
-        render::explain(&eval, &s.policy, &shown)
-    } else if json {
-        format!("{}\n", render::json(&eval, &s.policy, &shown, us))
-    } else {
-        render::text(&eval, &shown)
+    let eval = &out.eval;
+    let text = match (&s.policy, explain, json) {
+        (Ok(p), true, _) => render::explain(eval, p, &shown),
+        (Ok(p), false, true) => format!(
+            "{}\n",
+            render::json(
+                eval,
+                p,
+                &shown,
+                us,
+                out.source.as_str(),
+                out.code.as_deref()
+            )
+        ),
+        (Err(_), _, true) => format!(
+            "{}\n",
+            serde_json::json!({
+                "decision": eval.decision.decision.as_str(),
+                "rules": eval.decision.rule_ids(),
+                "reason": eval.decision.reason,
+                "source": out.source.as_str(),
+            })
+        ),
+        _ => render::text(eval, &shown),
     };
-    let _ = std::io::stdout().write_all(out.as_bytes());
+    let _ = std::io::stdout().write_all(text.as_bytes());
     if let Err(e) = record(
         &mut s,
         if explain { "explain" } else { "check" },
         &shown,
-        &eval,
+        &out,
         us,
     ) {
         return fail(&e, EXIT_ERROR);
@@ -281,9 +471,20 @@ fn check_batch(common: &Common, file: &Path) -> ExitCode {
             {
                 Some(cmd) => {
                     let (eval, us) = judge(&s, cmd.as_bytes());
-                    if let Err(e) = record(&mut s, "batch", &cmd, &eval, us) {
+                    let out = Outcome {
+                        eval,
+                        source: if s.policy.is_ok() {
+                            Source::Policy
+                        } else {
+                            Source::PolicyError
+                        },
+                        code: None,
+                        warnings: Vec::new(),
+                    };
+                    if let Err(e) = record(&mut s, "batch", &cmd, &out, us) {
                         return fail(&e, EXIT_ERROR);
                     }
+                    let eval = out.eval;
                     obj.insert("decision".into(), eval.decision.decision.as_str().into());
                     obj.insert("rules".into(), eval.decision.rule_ids().into());
                     obj.insert("reason".into(), eval.decision.reason.clone().into());
@@ -316,14 +517,17 @@ fn run(common: &Common) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(&e, EXIT_RUN_ERROR),
     };
-    let (eval, us) = judge(&s, &bytes);
+    if let Err(e) = &s.policy {
+        eprintln!("shellgate: error: {e}; every command is denied until the policy loads");
+    }
+    let (out, us) = decide_command(&s, &bytes, Effects { write: true });
     let shown = String::from_utf8_lossy(&bytes).into_owned();
-    if eval.decision.decision != Verdict::Allow {
-        let _ = record(&mut s, "run", &shown, &eval, us);
+    if out.eval.decision.decision != Verdict::Allow {
+        let _ = record(&mut s, "run", &shown, &out, us);
         eprint!(
             "shellgate: refused ({}): {}",
-            eval.decision.decision.as_str(),
-            render::text(&eval, &shown)
+            out.eval.decision.decision.as_str(),
+            render::text(&out.eval, &shown)
                 .split_once(": ")
                 .map(|x| x.1)
                 .unwrap_or("")
@@ -331,12 +535,13 @@ fn run(common: &Common) -> ExitCode {
         return ExitCode::from(EXIT_REFUSED);
     }
     // The decision is on record before the command can do anything.
-    if let Err(e) = record(&mut s, "run", &shown, &eval, us) {
+    if let Err(e) = record(&mut s, "run", &shown, &out, us) {
         return fail(
             &format!("{e}; not running the command without an audit record"),
             EXIT_RUN_ERROR,
         );
     }
+    let eval = out.eval;
     let caps = shellgate_sandbox::probe();
     if let Err(e) = caps.check() {
         return fail(&format!("{e}"), EXIT_RUN_ERROR);
@@ -348,5 +553,228 @@ fn run(common: &Common) -> ExitCode {
             ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
         }
         Err(e) => fail(&format!("{e}"), EXIT_RUN_ERROR),
+    }
+}
+
+fn policy_command(cmd: PolicyCmd) -> ExitCode {
+    match cmd {
+        PolicyCmd::Defaults => {
+            print!("{}", policy_cmd::defaults_text());
+            ExitCode::SUCCESS
+        }
+        PolicyCmd::Schema => {
+            print!("{}", policy_cmd::schema());
+            ExitCode::SUCCESS
+        }
+        PolicyCmd::Show { locate, json } => {
+            let cwd = match resolve_cwd(locate.cwd.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return fail(&e, EXIT_ERROR),
+            };
+            match Policy::discover(&discovery(&cwd, locate.policy.as_deref())) {
+                Ok(p) if json => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&policy_cmd::show_json(&p))
+                            .unwrap_or_default()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(p) => {
+                    print!("{}", policy_cmd::show_text(&p));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string(), EXIT_ERROR),
+            }
+        }
+        PolicyCmd::Check { file, locate, json } => {
+            let cwd = match resolve_cwd(locate.cwd.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return fail(&e, EXIT_ERROR),
+            };
+            let diags =
+                policy_cmd::check(file.as_deref(), &discovery(&cwd, locate.policy.as_deref()));
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&diags).unwrap_or_default()
+                );
+            } else if diags.is_empty() {
+                println!("policy ok: no errors or warnings");
+            } else {
+                for d in &diags {
+                    println!("{d}");
+                }
+            }
+            use shellgate_rules::policy::lint::Level;
+            if diags.iter().any(|d| d.level == Level::Error) {
+                ExitCode::from(EXIT_ERROR)
+            } else if diags.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn init(dir: Option<PathBuf>, force: bool) -> ExitCode {
+    let root = match dir {
+        Some(d) => d,
+        None => {
+            let top = std::process::Command::new("git")
+                .args(["rev-parse", "--show-toplevel"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+            match top.or_else(|| std::env::current_dir().ok()) {
+                Some(d) => d,
+                None => return fail("cannot tell the project root; pass --dir", EXIT_ERROR),
+            }
+        }
+    };
+    let root = root.canonicalize().unwrap_or(root);
+    match policy_cmd::init(&root, force) {
+        Ok(path) => {
+            println!(
+                "wrote {}; review it, then run `shellgate policy check`",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, EXIT_ERROR),
+    }
+}
+
+/// Asks `question` on the controlling terminal; true on `y`/`yes`. Fails
+/// without a terminal: approvals are for a person, not for the agent.
+fn confirm_on_tty(question: &str) -> Result<bool, String> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| format!("no terminal to confirm on ({e}); run this yourself in a terminal"))?;
+    let mut w = &tty;
+    write!(w, "{question} [y/N] ").map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    std::io::BufReader::new(&tty)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+fn open_state() -> Result<state::State, String> {
+    let dir = state::default_dir()
+        .ok_or_else(|| format!("no state directory: set {} or HOME", state::ENV_VAR))?;
+    state::State::open(&dir)
+}
+
+fn approve(code: Option<&str>, list: bool) -> ExitCode {
+    let st = match open_state() {
+        Ok(s) => s,
+        Err(e) => return fail(&e, EXIT_ERROR),
+    };
+    if list {
+        match st.list() {
+            Ok(all) => {
+                if all.is_empty() {
+                    println!("no pending approvals");
+                }
+                for a in all {
+                    let left = a.expires.saturating_sub(state::now_secs());
+                    println!(
+                        "{}  {}  {left}s left  in {}  `{}`",
+                        a.code,
+                        if a.approved_at.is_some() {
+                            "approved"
+                        } else {
+                            "pending "
+                        },
+                        a.cwd,
+                        a.command
+                    );
+                }
+                return ExitCode::SUCCESS;
+            }
+            Err(e) => return fail(&e, EXIT_ERROR),
+        }
+    }
+    let code = code.unwrap_or_default();
+    let pending = match st.pending(code) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return fail(
+                &format!("no pending approval with code {}: it may have expired or been used; ask the agent to run the command again for a new code", state::normalize_code(code)),
+                EXIT_ERROR,
+            )
+        }
+        Err(e) => return fail(&e, EXIT_ERROR),
+    };
+    // The policy sets the approval's lifetime; the default when none loads.
+    let ttl = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.to_str().map(str::to_string))
+        .and_then(|cwd| Policy::discover(&discovery(&cwd, None)).ok())
+        .map(|p| p.approvals.ttl_seconds)
+        .unwrap_or(shellgate_rules::policy::DEFAULT_APPROVAL_TTL);
+    let question = format!(
+        "Run this command once, in {}?\n\n  {}\n\nRefused because: {}\nApprove",
+        pending.cwd, pending.command, pending.reason
+    );
+    match confirm_on_tty(&question) {
+        Ok(true) => match st.approve(&pending.code, ttl) {
+            Ok(_) => {
+                println!(
+                    "approved {} once (valid {} s); the agent can run it now",
+                    pending.code, ttl
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e, EXIT_ERROR),
+        },
+        Ok(false) => fail("not approved", EXIT_ERROR),
+        Err(e) => fail(&e, EXIT_ERROR),
+    }
+}
+
+fn session(cmd: SessionCmd) -> ExitCode {
+    let st = match open_state() {
+        Ok(s) => s,
+        Err(e) => return fail(&e, EXIT_ERROR),
+    };
+    match cmd {
+        SessionCmd::Show => match st.ended_sessions() {
+            Ok(all) => {
+                if all.is_empty() {
+                    println!("no session has lost its autonomy");
+                }
+                for (id, e) in all {
+                    println!("{id}: ended by `{}` on `{}` at {}", e.rule, e.command, e.at);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e, EXIT_ERROR),
+        },
+        SessionCmd::Reset { session } => {
+            let what = session
+                .as_deref()
+                .map(|s| format!("session {s}"))
+                .unwrap_or_else(|| "every session".into());
+            match confirm_on_tty(&format!("Give {what} its autonomy back?")) {
+                Ok(true) => match st.reset(session.as_deref()) {
+                    Ok(n) => {
+                        println!("reset {n} session(s)");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(&e, EXIT_ERROR),
+                },
+                Ok(false) => fail("not reset", EXIT_ERROR),
+                Err(e) => fail(&e, EXIT_ERROR),
+            }
+        }
     }
 }

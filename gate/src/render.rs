@@ -12,7 +12,14 @@ fn snippet(command: &str, start: usize, end: usize) -> String {
 }
 
 /// JSON object for `check --json`.
-pub fn json(eval: &Evaluation, policy: &Policy, command: &str, duration_us: u128) -> Value {
+pub fn json(
+    eval: &Evaluation,
+    policy: &Policy,
+    command: &str,
+    duration_us: u128,
+    source: &str,
+    approval_code: Option<&str>,
+) -> Value {
     let d = &eval.decision;
     json!({
         "decision": d.decision.as_str(),
@@ -27,6 +34,8 @@ pub fn json(eval: &Evaluation, policy: &Policy, command: &str, duration_us: u128
             "reason": f.reason,
         })).collect::<Vec<_>>(),
         "tier": policy.tier.as_str(),
+        "source": source,
+        "approval_code": approval_code,
         "project_root": eval.project_root,
         "duration_us": duration_us,
     })

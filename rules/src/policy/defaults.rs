@@ -24,6 +24,8 @@ pub struct DetectorRule {
     pub id: &'static str,
     /// hard_deny or soft_deny.
     pub section: Section,
+    /// The strictest verdict its findings carry.
+    pub verdict: Verdict,
     /// One line.
     pub description: &'static str,
 }
@@ -32,6 +34,7 @@ const fn hard(id: &'static str, description: &'static str) -> DetectorRule {
     DetectorRule {
         id,
         section: Section::HardDeny,
+        verdict: Verdict::Deny,
         description,
     }
 }
@@ -40,6 +43,18 @@ const fn soft(id: &'static str, description: &'static str) -> DetectorRule {
     DetectorRule {
         id,
         section: Section::SoftDeny,
+        verdict: Verdict::Ask,
+        description,
+    }
+}
+
+/// A soft_deny detector rule that refuses rather than asks (the user can
+/// still approve the exact command once).
+const fn soft_refuse(id: &'static str, description: &'static str) -> DetectorRule {
+    DetectorRule {
+        id,
+        section: Section::SoftDeny,
+        verdict: Verdict::Deny,
         description,
     }
 }
@@ -61,13 +76,13 @@ pub const DETECTOR_RULES: &[DetectorRule] = &[
     hard("privilege.setuid", "setting the setuid bit"),
     hard("policy.tamper", "changing shellgate's own policy, ignore files, approvals or session state, or an agent harness's hook settings"),
     soft("destructive.recursive-delete", "deleting the whole project or its .git directory"),
-    soft("git.force-push", "overwriting remote history (force push, also to protected branches)"),
-    soft("git.push-delete", "deleting remote branches or tags"),
+    soft_refuse("git.force-push", "overwriting remote history (force push, also to protected branches)"),
+    soft_refuse("git.push-delete", "deleting remote branches or tags"),
     soft("git.config-exec", "git configuration that makes git run programs"),
     soft("git.runs-command", "git commands that run configured or given programs"),
     soft("fs.persistence", "changing files that run code later, where the change may be legitimate"),
-    soft("privilege.escalation", "running commands as another user (sudo, su, doas, pkexec …)"),
-    soft("privilege.container-host", "containers with host access (privileged, host mounts, host namespaces)"),
+    soft_refuse("privilege.escalation", "running commands as another user (sudo, su, doas, pkexec …)"),
+    soft_refuse("privilege.container-host", "containers with host access (privileged, host mounts, host namespaces)"),
     soft("remote-code.pipe-to-shell", "running downloaded code from a trusted host without review"),
     soft("exfil.publish", "publishing packages, images or artifacts"),
     soft("sql.destructive", "destructive SQL and schema changes: DROP, TRUNCATE, ALTER, DELETE or UPDATE without WHERE"),
@@ -112,11 +127,7 @@ fn all_rules() -> &'static [Rule] {
                 id: d.id,
                 description: d.description.to_string(),
                 section: d.section,
-                verdict: if d.section == Section::HardDeny {
-                    Verdict::Deny
-                } else {
-                    Verdict::Ask
-                },
+                verdict: d.verdict,
                 origin: BUILTIN.into(),
                 kind: RuleKind::Detector,
                 spec: None,
