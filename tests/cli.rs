@@ -48,11 +48,12 @@ fn exit_codes_distinguish_allow_ask_deny_error() {
         .0,
         2
     );
-    let (code, _, err, _d) = check(
+    let (code, out, err, _d) = check(
         &["check", "--policy", "/nonexistent/policy.toml", "--", "ls"],
         b"",
     );
-    assert_eq!(code, 3);
+    assert_eq!(code, 2, "a policy that does not load denies");
+    assert!(out.starts_with("deny: cannot read policy"), "{out}");
     assert!(err.contains("cannot read policy"), "{err}");
     let (code, _, err, _d) = check(&["check", "--bogus"], b"");
     assert_eq!(code, 3, "{err}");
@@ -94,9 +95,10 @@ fn a_policy_that_does_not_load_is_an_error_not_an_allow() {
     )
     .unwrap();
     let (code, out, err, _d) = check(&["check", "--policy", p.to_str().unwrap(), "--", "ls"], b"");
-    assert_eq!(code, 3);
-    assert!(out.is_empty());
+    assert_eq!(code, 2);
+    assert!(out.contains("policy.invalid"), "{out}");
     assert!(err.contains("enviroment"), "error names the bad key: {err}");
+    assert!(err.contains("p.toml:2"), "error names the line: {err}");
 }
 
 #[test]
@@ -132,6 +134,7 @@ fn every_decision_is_audited() {
                 cmd,
             ])
             .env("HOME", "/home/dev")
+            .env("SHELLGATE_STATE_DIR", dir.path().join("state"))
             .output()
             .unwrap();
         assert!(out.status.code().is_some());

@@ -4,9 +4,22 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-/// The `shellgate` binary built by cargo for these tests.
+/// The `shellgate` binary built by cargo for these tests, isolated from
+/// this machine's policies: no managed policy (unless a test sets
+/// `SHELLGATE_MANAGED_POLICY`), no user configuration or state from the
+/// environment.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shellgate"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_shellgate"));
+    c.env(
+        "SHELLGATE_MANAGED_POLICY",
+        "/nonexistent/shellgate/managed.toml",
+    )
+    .env_remove("XDG_CONFIG_HOME")
+    .env_remove("XDG_STATE_HOME")
+    .env_remove("SHELLGATE_STATE_DIR")
+    .env_remove("SHELLGATE_SESSION")
+    .env_remove("SHELLGATE_REQUIRE_MANAGED");
+    c
 }
 
 /// `../shared` beside the repository (CI places it there).
@@ -26,6 +39,13 @@ pub fn run(args: &[&str], stdin: &[u8], audit: &std::path::Path) -> Output {
     let mut child = bin()
         .args(args)
         .env("SHELLGATE_AUDIT_LOG", audit)
+        .env(
+            "SHELLGATE_STATE_DIR",
+            audit
+                .parent()
+                .expect("audit log in a directory")
+                .join("state"),
+        )
         .env("HOME", "/home/dev")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

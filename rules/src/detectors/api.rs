@@ -6,7 +6,7 @@
 
 use shellgate_parsers::Command;
 
-use super::{finding, net, Cx};
+use super::{finding, net, parse_opts, Cx};
 use crate::finding::{Finding, Section, Verdict};
 use crate::remote::Destination;
 
@@ -15,6 +15,40 @@ pub const RULE: &str = "net.state-change";
 
 /// Methods that do not change state on the server (RFC 9110 9.2.1).
 const SAFE_METHODS: &[&str] = &["GET", "HEAD", "OPTIONS", "TRACE"];
+
+/// Request methods HTTPie accepts as its first operand (RFC 9110 9.3, RFC 5789).
+const HTTP_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// HTTPie's short options that take a value (http(1)).
+const HTTPIE_VALUE_SHORT: &str = "pPaAo";
+/// HTTPie's long options that take a value.
+const HTTPIE_VALUE_LONG: &[&str] = &[
+    "--print",
+    "--auth",
+    "--auth-type",
+    "--output",
+    "--session",
+    "--session-read-only",
+    "--verify",
+    "--cert",
+    "--cert-key",
+    "--proxy",
+    "--timeout",
+    "--pretty",
+    "--style",
+    "--format-options",
+    "--max-redirects",
+    "--default-scheme",
+    "--response-charset",
+    "--response-mime",
+    "--ssl",
+    "--ciphers",
+    "--boundary",
+    "--history-print",
+    "--max-headers",
+];
 
 /// HTTPie-style clients: `http [METHOD] URL [ITEMS]`.
 const HTTPIE: &[&str] = &["http", "https", "xh", "xhs"];
@@ -99,14 +133,10 @@ fn request(cmd: &Command) -> Option<(String, Urls)> {
 /// HTTPie's `http [METHOD] URL [ITEMS]` form.
 fn httpie_request(cmd: &Command) -> Option<(String, Urls)> {
     {
-        let args: Vec<_> = cmd
-            .args()
-            .iter()
-            .filter(|w| !w.text.starts_with('-'))
-            .collect();
+        let (_, args) = parse_opts(cmd.args(), HTTPIE_VALUE_SHORT, HTTPIE_VALUE_LONG);
         let (method, rest) = match args.first() {
-            Some(m) if m.text.chars().all(|c| c.is_ascii_uppercase()) && !m.text.is_empty() => {
-                (Some(m.text.clone()), &args[1..])
+            Some(m) if HTTP_METHODS.contains(&m.text.to_ascii_uppercase().as_str()) => {
+                (Some(m.text.to_ascii_uppercase()), &args[1..])
             }
             _ => (None, &args[..]),
         };
@@ -164,6 +194,11 @@ mod tests {
         );
         assert_verdict("http POST api.example.com/x a=1", Ask, Some(super::RULE));
         assert_verdict("http api.example.com/x a=1", Ask, Some(super::RULE));
+        let (_, ids) = crate::detectors::testutil::judge("http -p H https://example.com");
+        assert!(
+            !ids.contains(&super::RULE),
+            "`-p H` is an option and its value"
+        );
         // Trusted hosts and safe methods are not state changes.
         assert_verdict(
             "curl -X POST https://api.github.com/repos/acme/x/issues -d '{}'",

@@ -29,7 +29,8 @@ use crate::finding::{Finding, Section, Verdict};
 /// Rule id of ignore-file matches.
 pub const RULE: &str = "ignore-file";
 
-/// The built-in patterns: environment files (not their examples), keys,
+/// The built-in patterns: environment files (not their examples), private
+/// keys (not certificates: `cert.pem` is public),
 /// credentials, cloud and GitHub CLI credentials, and git hooks.
 pub const DEFAULT_PATTERNS: &[&str] = &[
     ".env",
@@ -37,8 +38,8 @@ pub const DEFAULT_PATTERNS: &[&str] = &[
     "!.env.example",
     "!.env.sample",
     "!.env.template",
-    "*.pem",
     "*.key",
+    "*key*.pem",
     "*.p12",
     "*.pfx",
     "id_rsa",
@@ -280,7 +281,9 @@ fn component_matches(glob: &str, name: &str) -> bool {
     if name.starts_with('.') && !glob.starts_with('.') {
         return false;
     }
-    GlobBuilder::new(glob)
+    // Braces are not pattern characters in bash globs (bash manual 3.5.8.1).
+    let glob = glob.replace('{', "\\{").replace('}', "\\}");
+    GlobBuilder::new(&glob)
         .literal_separator(true)
         .backslash_escape(true)
         .build()
@@ -437,7 +440,8 @@ mod tests {
         let c = f.compiled("/p", Some("/h"));
         assert!(c.glob_hits("/p/.e*").is_some());
         assert!(c.glob_hits("/p/*").is_none());
-        assert!(c.glob_hits("/p/*.pem").is_some());
+        assert!(c.glob_hits("/p/*.key").is_some());
+        assert!(c.glob_hits("/p/{*}").is_none());
         assert!(c.glob_hits("/h/.ss?").is_some());
     }
 }

@@ -379,6 +379,8 @@ impl Matcher {
         let mut operands: Vec<(&str, bool)> = Vec::new();
         let mut i = 0;
         let mut after_unknown = false;
+        let mut saw_unknown = false;
+        let mut unknown_before_first = false;
         while i < args.len() {
             let a = args[i];
             if a == "--" {
@@ -392,8 +394,12 @@ impl Matcher {
                     continue;
                 }
                 after_unknown = !a.contains('=');
+                saw_unknown = true;
                 i += 1;
                 continue;
+            }
+            if operands.is_empty() && saw_unknown {
+                unknown_before_first = true;
             }
             operands.push((a, after_unknown));
             after_unknown = false;
@@ -409,7 +415,14 @@ impl Matcher {
                     .all(|(p, (o, _))| p.is_match(o))
         };
         match reading {
-            Reading::Strict => fits(0),
+            // The plain reading only: nothing unknown before the subcommand.
+            Reading::Strict => {
+                fits(0)
+                    && operands
+                        .first()
+                        .is_some_and(|(_, maybe_value)| !maybe_value)
+                    && !unknown_before_first
+            }
             Reading::Any => (0..operands.len())
                 .take_while(|&s| {
                     s == 0 || operands[..s].iter().all(|(_, maybe_value)| *maybe_value)
@@ -484,9 +497,8 @@ fn paths_match(cx: &Cx, cmd: &Command, scope: PathScope) -> bool {
 }
 
 fn network_matches(cx: &Cx, cmd: &Command, scope: NetworkScope) -> bool {
-    let mut dests = net::fetches(cmd);
-    dests.extend(net::remote_hosts(cmd).into_iter().map(|(d, _)| d));
-    dests.extend(net::socket_destinations(cmd).into_iter().map(|(d, _)| d));
+    // Downloaders, socket tools, ssh/scp/rsync and git's remote commands.
+    let dests = net::fetches(cmd);
     match scope {
         NetworkScope::Any => !dests.is_empty(),
         NetworkScope::Trusted => dests.iter().any(|d| cx.trusted(d)),
