@@ -171,7 +171,9 @@ fn statements(sql: &str) -> Vec<String> {
                         break;
                     }
                 }
-                out.last_mut().map(|s| s.push_str(" x "));
+                if let Some(s) = out.last_mut() {
+                    s.push_str(" x ");
+                }
             }
             '-' if chars.peek() == Some(&'-') => {
                 for d in chars.by_ref() {
