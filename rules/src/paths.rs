@@ -201,20 +201,27 @@ impl PathContext {
         {
             return false;
         }
+        let under = |base: &str, rest: &str| {
+            abs.strip_prefix(base)
+                .and_then(|r| r.strip_prefix('/'))
+                .and_then(|r| r.strip_prefix(rest))
+                .is_some_and(|tail| tail.is_empty() || tail.starts_with('/'))
+        };
         BUILTIN_SECRETS
             .iter()
-            .map(|s| s.to_string())
-            .chain(self.extra_secrets.iter().cloned())
+            .copied()
+            .chain(self.extra_secrets.iter().map(String::as_str))
             .any(|pat| {
                 if pat.contains('/') {
-                    let full = match (pat.strip_prefix("~/"), &self.home) {
-                        (Some(rest), Some(h)) => format!("{h}/{rest}"),
-                        (Some(_), None) => return false,
-                        _ => pat.clone(),
-                    };
-                    abs == full || abs.starts_with(&format!("{full}/"))
+                    match (pat.strip_prefix("~/"), &self.home) {
+                        (Some(rest), Some(h)) => under(h.trim_end_matches('/'), rest),
+                        (Some(_), None) => false,
+                        _ => abs
+                            .strip_prefix(pat)
+                            .is_some_and(|tail| tail.is_empty() || tail.starts_with('/')),
+                    }
                 } else {
-                    crate::policy::wildcard(&pat, name) || abs.split('/').any(|comp| comp == pat)
+                    crate::policy::wildcard(pat, name) || abs.split('/').any(|comp| comp == pat)
                 }
             })
     }

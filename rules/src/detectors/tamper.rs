@@ -90,8 +90,10 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
 /// What `abs` is, when it is a protected path.
 fn protected(cx: &Cx, abs: &str) -> Option<&'static str> {
     let under = |base: &str, p: &str| {
-        let full = format!("{}/{p}", base.trim_end_matches('/'));
-        abs == full || abs.starts_with(&format!("{full}/"))
+        abs.strip_prefix(base.trim_end_matches('/'))
+            .and_then(|r| r.strip_prefix('/'))
+            .and_then(|r| r.strip_prefix(p))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
     let root = &cx.paths.project_root;
     if PROJECT_PATHS.iter().any(|p| under(root, p)) {
@@ -102,10 +104,10 @@ fn protected(cx: &Cx, abs: &str) -> Option<&'static str> {
             return Some("shellgate's or the agent harness's user configuration");
         }
     }
-    if SYSTEM_PATHS
-        .iter()
-        .any(|p| abs == *p || abs.starts_with(&format!("{p}/")))
-    {
+    if SYSTEM_PATHS.iter().any(|p| {
+        abs.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }) {
         return Some("the managed configuration");
     }
     None

@@ -94,6 +94,61 @@ struct Compiled {
     home_rules: Option<Gitignore>,
     /// Example paths (absolute) that the patterns ignore, for glob operands.
     samples: Vec<String>,
+    /// Some pattern ends with `/` (matches directories only).
+    dir_only: bool,
+    /// A cheap necessary condition, checked before the gitignore matchers.
+    prefilter: Prefilter,
+}
+
+/// The last components of the positive patterns: a path can only match if
+/// one of its components matches one of them (a gitignore pattern matches a
+/// path or one of its parents, by its last component among others).
+#[derive(Debug, Default)]
+struct Prefilter {
+    /// Literal names (`.env`, `id_rsa`, `hooks`).
+    names: std::collections::HashSet<String>,
+    /// Names with wildcards, as one anchored regex set.
+    wild: Option<regex::bytes::RegexSet>,
+    /// A pattern whose last component is `**`, or one that could not be
+    /// compiled: every path must be checked.
+    any: bool,
+}
+
+impl Prefilter {
+    fn new<'a>(patterns: impl Iterator<Item = &'a str>) -> Prefilter {
+        let mut p = Prefilter::default();
+        let mut wild = Vec::new();
+        for pat in patterns {
+            let last = pat.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            // Braces: whether gitignore treats them as alternation or as
+            // literals, checking every path is right.
+            if last.is_empty() || last == "**" || last.contains(['{', '}']) {
+                p.any = true;
+            } else if last.contains(['*', '?', '[', '\\']) {
+                match globset::Glob::new(last) {
+                    Ok(g) => wild.push(g.regex().to_string()),
+                    Err(_) => p.any = true,
+                }
+            } else {
+                p.names.insert(last.to_string());
+            }
+        }
+        if !wild.is_empty() {
+            match regex::bytes::RegexSet::new(&wild) {
+                Ok(set) => p.wild = Some(set),
+                Err(_) => p.any = true,
+            }
+        }
+        p
+    }
+
+    fn may_match(&self, abs: &str) -> bool {
+        self.any
+            || abs.split('/').any(|c| {
+                self.names.contains(c)
+                    || self.wild.as_ref().is_some_and(|w| w.is_match(c.as_bytes()))
+            })
+    }
 }
 
 impl IgnoreFile {
@@ -200,6 +255,13 @@ impl IgnoreFile {
             project,
             home_rules,
             samples: Vec::new(),
+            dir_only: self.lines.iter().any(|(l, _)| l.trim_end().ends_with('/')),
+            prefilter: Prefilter::new(
+                self.lines
+                    .iter()
+                    .map(|(l, _)| l.as_str())
+                    .filter(|l| !l.starts_with('!')),
+            ),
         };
         samples.retain(|s| c.matched(s).is_some());
         c.samples = samples;
@@ -214,13 +276,22 @@ impl IgnoreFile {
 
 impl Compiled {
     fn matched(&self, abs: &str) -> Option<(String, String)> {
+        if !self.prefilter.may_match(abs) {
+            return None;
+        }
         let check = |gi: &Gitignore, base: &str| -> Option<(String, String)> {
             let rel = abs.strip_prefix(base)?.strip_prefix('/')?;
             if rel.is_empty() {
                 return None;
             }
-            // The path may be a file or a directory: either counts.
-            for is_dir in [false, true] {
+            // The path may be a file or a directory: either counts. Only
+            // directory-only patterns (`dir/`) tell the two apart.
+            let kinds: &[bool] = if self.dir_only {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &is_dir in kinds {
                 if let Match::Ignore(g) = gi.matched_path_or_any_parents(rel, is_dir) {
                     let origin = g
                         .from()
@@ -264,31 +335,46 @@ impl Compiled {
         if last.chars().all(|c| matches!(c, '*' | '?')) {
             return None;
         }
+        // Each component of the operand compiled once.
+        let want: Vec<ComponentGlob> = want.iter().map(|w| ComponentGlob::new(w)).collect();
         self.samples
             .iter()
             .find(|s| {
                 let got: Vec<&str> = s.split('/').collect();
-                got.len() == want.len()
-                    && want.iter().zip(&got).all(|(w, g)| component_matches(w, g))
+                got.len() == want.len() && want.iter().zip(&got).all(|(w, g)| w.matches(g))
             })
             .cloned()
     }
 }
 
-/// One path component against one glob component, with bash's rule that
-/// a leading `.` must be matched explicitly.
-fn component_matches(glob: &str, name: &str) -> bool {
-    if name.starts_with('.') && !glob.starts_with('.') {
-        return false;
+/// One component of a glob operand, with bash's rule that a leading `.`
+/// must be matched explicitly. Braces are not pattern characters in bash
+/// globs (bash manual 3.5.8.1).
+struct ComponentGlob {
+    leading_dot: bool,
+    glob: Option<globset::GlobMatcher>,
+}
+
+impl ComponentGlob {
+    fn new(component: &str) -> ComponentGlob {
+        let escaped = component.replace('{', "\\{").replace('}', "\\}");
+        ComponentGlob {
+            leading_dot: component.starts_with('.'),
+            glob: GlobBuilder::new(&escaped)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .ok()
+                .map(|g| g.compile_matcher()),
+        }
     }
-    // Braces are not pattern characters in bash globs (bash manual 3.5.8.1).
-    let glob = glob.replace('{', "\\{").replace('}', "\\}");
-    GlobBuilder::new(&glob)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map(|g| g.compile_matcher().is_match(name))
-        .unwrap_or(false)
+
+    fn matches(&self, name: &str) -> bool {
+        if name.starts_with('.') && !self.leading_dot {
+            return false;
+        }
+        self.glob.as_ref().is_some_and(|g| g.is_match(name))
+    }
 }
 
 /// A concrete name a gitignore pattern matches: wildcards replaced by `x`,
