@@ -163,3 +163,58 @@ fn fuzz_regressions_second_round() {
         }
     }
 }
+
+/// Policy files cut short or with random bytes changed load or fail with
+/// an error; they never panic, and a file that loads still decides.
+#[test]
+fn mangled_policy_files_never_panic() {
+    let base = r#"version = 1
+tier = "balanced"
+[environment]
+project_root = "/home/dev/project"
+trusted_remotes = ["github.com/acme", "*.acme.internal"]
+trusted_buckets = ["s3://acme-*"]
+[permissions]
+deny = ["git push --force*", "Bash(npm publish:*)"]
+[hard_deny]
+rules = ["$defaults", { id = "no-destroy", description = "d", command = ["terraform"], subcommand = ["destroy"], flags = ["-f"], env = ["A=b*"], paths = "outside_project", network = "untrusted", examples = ["A=bc terraform destroy -f /x https://evil.example/"] }]
+[soft_deny]
+rules = ["$defaults", { id = "s", description = "d", any_args = ["(?i)drop*"], decision = "deny" }]
+[allow]
+rules = [{ id = "a", description = "d", command = "cargo", subcommand = ["test"], not_flags = ["--release"] }]
+[approvals]
+ttl_seconds = 60
+"#;
+    let mut rng = Rng(0x5eed_1234);
+    let bytes = base.as_bytes();
+    let mut loaded = 0;
+    for i in 0..3000 {
+        let mut b: Vec<u8> = if i % 3 == 0 {
+            bytes[..(rng.next() as usize % bytes.len())].to_vec()
+        } else {
+            bytes.to_vec()
+        };
+        for _ in 0..(1 + rng.next() % 4) {
+            if b.is_empty() {
+                break;
+            }
+            let at = rng.next() as usize % b.len();
+            let alphabet = b"*?[]{}\"'=,#\\\n x~/$-";
+            b[at] = alphabet[rng.next() as usize % alphabet.len()];
+        }
+        let Ok(text) = String::from_utf8(b) else {
+            continue;
+        };
+        if let Ok(p) = Policy::from_toml(&text, None) {
+            loaded += 1;
+            let v = decide_bytes(
+                &p,
+                b"terraform destroy -f /x",
+                "/home/dev/project",
+                Some("/home/dev"),
+            );
+            assert!(!v.decision.reason.is_empty());
+        }
+    }
+    assert!(loaded > 0, "some mangled files still load");
+}
