@@ -440,6 +440,19 @@ fn layers_managed_user_project_and_ignore_files() {
     // `!.env` re-includes it: no longer untouchable, still a secret read.
     assert_eq!(j("cat .env").rule_ids(), ["secrets.read"]);
 
+    // A project policy cannot widen its project root beyond its directory.
+    write(
+        &root.join(".shellgate/policy.toml"),
+        "[environment]\nproject_root = \"/home\"\n",
+    );
+    let err = Policy::discover(&d).unwrap_err();
+    assert!(err.to_string().contains("outside"), "{err}");
+    write(
+        &root.join(".shellgate/policy.toml"),
+        "tier = \"permissive\"\n[hard_deny]\nrules = []\n",
+    );
+    assert!(Policy::from_toml("[environment]\nproject_root = \"/..\"\n", None).is_err());
+
     // require_managed: a missing managed file denies everything.
     let missing = Discovery {
         managed: Some(dir.path().join("nope.toml")),

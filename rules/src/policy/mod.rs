@@ -445,7 +445,32 @@ impl Policy {
         }
         layers.extend(managed_layer);
         layers.extend(rest);
+        // A project layer ships with the repository: it may narrow the
+        // project root to a directory inside itself, never widen it.
+        let project_layer = layers
+            .iter()
+            .find(|l| l.kind == LayerKind::Project)
+            .map(|l| (l.path.clone(), l.text.clone(), l.file.clone()));
         let mut policy = Policy::from_layers(layers)?;
+        if let (Some((path, text, file)), Some(dir)) = (&project_layer, &project_dir) {
+            let set = file
+                .environment
+                .as_ref()
+                .and_then(|e| e.project_root.as_deref());
+            if let (Some(root), Some(dir)) = (set, dir.to_str()) {
+                let root = shellgate_parsers::join_path("/", root);
+                let dir = shellgate_parsers::join_path("/", dir);
+                let inside =
+                    root == dir || root.starts_with(&format!("{}/", dir.trim_end_matches('/')));
+                if !inside {
+                    return Err(PolicyError::Invalid {
+                        path: path.clone(),
+                        line: find_line(text, "project_root"),
+                        message: format!("environment.project_root `{root}` is outside {dir}; a project policy may only name a directory inside its own project"),
+                    });
+                }
+            }
+        }
         policy.require_managed = required;
         if policy.project_root.is_none() {
             if let Some(dir) = project_dir.as_ref().and_then(|p| p.to_str()) {
@@ -489,6 +514,12 @@ impl Policy {
             require_managed |= f.require_managed;
             if let Some(env) = &f.environment {
                 match &env.project_root {
+                    Some(r) if r.starts_with('/') && shellgate_parsers::join_path("/", r) == "/" => {
+                        return Err(invalid(
+                            "project_root",
+                            "environment.project_root cannot be `/`: every path would be inside the project".into(),
+                        ))
+                    }
                     Some(r) if r.starts_with('/') => {
                         project_root = Some(shellgate_parsers::join_path("/", r))
                     }
