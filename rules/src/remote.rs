@@ -34,6 +34,11 @@ impl TrustedRemote {
         if host.contains('*') {
             return Err(format!("`{entry}`: `*` is only allowed as a leading `*.`"));
         }
+        if wildcard && !host.contains('.') {
+            return Err(format!(
+                "`{entry}` would trust every host under a top-level domain; name the organisation's domain (`*.example.com`)"
+            ));
+        }
         Ok(TrustedRemote {
             host,
             wildcard,
