@@ -877,6 +877,8 @@ mod tests {
         assert!(Policy::from_toml("tier = \"lenient\"\n", None).is_err());
         assert!(Policy::from_toml("[environment]\nproject_root = \"rel\"\n", None).is_err());
         assert!(Policy::from_toml("version = 2\n", None).is_err());
+        assert!(Policy::from_toml("[environment]\ntrusted_remotes = [\"*.com\"]\n", None).is_err());
+        assert!(Policy::from_toml("[environment]\nproject_root = \"/\"\n", None).is_err());
         let err = Policy::from_toml("[hard_deny]\nrules = [\"$default\"]\n", None).unwrap_err();
         assert!(err.to_string().contains("$defaults"), "{err}");
         let err = Policy::from_toml(
