@@ -125,6 +125,7 @@ pub fn finish(
                 section: Section::TierDefault,
                 span: shellgate_parsers::Span::new(0, len),
                 reason,
+                nested: false,
             });
             eval.decision = Decision::from_findings(findings);
             out_source = Source::SessionEscalation;

@@ -41,7 +41,16 @@ pub(crate) fn apply(cx: &Cx, detected: Vec<Finding>) -> Vec<Finding> {
         }
     }
     crate::policy::ignore::findings(cx, &mut out);
+    // Built-in findings whose section drops `$defaults` fall back to the
+    // tier's ask; they are kept apart so an allow rule cannot remove them
+    // (an allow rule never overrides what a deny rule found).
+    let mut demoted = Vec::new();
     for f in detected {
+        if f.nested {
+            // Decided by the nested evaluation's own pass.
+            out.push(f);
+            continue;
+        }
         debug_assert!(
             !matches!(f.section, Section::HardDeny | Section::SoftDeny)
                 || crate::policy::defaults::detector_rules()
@@ -60,7 +69,7 @@ pub(crate) fn apply(cx: &Cx, detected: Vec<Finding>) -> Vec<Finding> {
                 f.section.as_str(),
                 f.rule
             );
-            out.push(Finding {
+            demoted.push(Finding {
                 verdict: Verdict::Ask,
                 section: Section::TierDefault,
                 reason,
@@ -108,8 +117,11 @@ pub(crate) fn apply(cx: &Cx, detected: Vec<Finding>) -> Vec<Finding> {
         }
     }
     if !allowed.is_empty() {
-        out.retain(|f| f.section != Section::TierDefault || !covered(commands, &allowed, f.span));
+        out.retain(|f| {
+            f.nested || f.section != Section::TierDefault || !covered(commands, &allowed, f.span)
+        });
     }
+    out.extend(demoted);
     out
 }
 

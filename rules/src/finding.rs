@@ -76,6 +76,11 @@ pub struct Finding {
     pub span: Span,
     /// One line a user can act on.
     pub reason: String,
+    /// Found in a script another command runs (a git alias, a
+    /// command-valued option), already decided under the policy there:
+    /// an allow rule on the outer command does not remove it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nested: bool,
 }
 
 /// The decision for one command string.

@@ -30,6 +30,7 @@ pub fn policy_error(err: &PolicyError, len: usize) -> Decision {
         section: Section::Input,
         span: Span::new(0, len),
         reason: format!("{err}"),
+        nested: false,
     }])
 }
 
@@ -52,6 +53,7 @@ pub fn internal_error(policy: &Policy, cwd: &str, len: usize) -> Evaluation {
         section: Section::Input,
         span: Span::new(0, len),
         reason: "shellgate failed while analysing this command (a bug); it is denied. Please report the command".into(),
+        nested: false,
     };
     unanalysed(policy, cwd, f)
 }
@@ -113,11 +115,10 @@ fn decide_inner(
         for (_, detector) in detectors::ALL {
             detector(cx, &mut findings);
         }
-        // Nested evaluations (git aliases, command-valued options) come
-        // back already decided; the policy applies once, at the top.
-        if nesting == 0 {
-            findings = apply::apply(cx, findings);
-        }
+        // Every evaluation applies the policy, nested ones (git aliases,
+        // command-valued options) included: their findings come back
+        // decided and marked `nested`.
+        findings = apply::apply(cx, findings);
         (
             Decision::from_findings(findings),
             cx.paths.project_root.clone(),
@@ -191,6 +192,7 @@ pub(crate) fn nested_findings(cx: &detectors::Cx, text: &str, span: Span) -> Vec
             section: Section::TierDefault,
             span,
             reason: "a command run by another command is nested too deeply to analyse".into(),
+            nested: false,
         }];
     }
     let cwd = cx
@@ -211,6 +213,7 @@ pub(crate) fn nested_findings(cx: &detectors::Cx, text: &str, span: Span) -> Vec
         .into_iter()
         .map(|mut f| {
             f.span = span;
+            f.nested = true;
             f
         })
         .collect()
@@ -233,6 +236,7 @@ fn failed(policy: &Policy, cwd: &str, err: &ParseError, len: usize) -> Evaluatio
         section: Section::Input,
         span,
         reason,
+        nested: false,
     };
     unanalysed(policy, cwd, f)
 }

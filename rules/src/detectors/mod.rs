@@ -183,6 +183,7 @@ pub fn finding(
         section,
         span,
         reason: reason.into(),
+        nested: false,
     }
 }
 

@@ -6,6 +6,8 @@
 //! `shellgate session reset`, `shellgate init` or `shellgate install`
 //! itself. Those are for the user, at their own terminal.
 
+use shellgate_parsers::{Command, Word};
+
 use super::{finding, parse_opts, writes::write_targets, Cx};
 use crate::finding::{Finding, Section, Verdict};
 
@@ -40,68 +42,191 @@ const HOME_PATHS: &[&str] = &[
 /// System paths.
 const SYSTEM_PATHS: &[&str] = &["/etc/shellgate", "/etc/claude-code", "/etc/codex"];
 
-/// `shellgate` subcommands that only the user may run.
-const USER_ONLY: &[&str] = &["approve", "session", "init", "install"];
+/// `shellgate` subcommands an agent may run: they only decide or print.
+const READ_ONLY_SUBCOMMANDS: &[&str] = &["check", "explain", "policy", "help"];
 
 /// Programs whose operands they delete or move away.
-const REMOVERS: &[&str] = &["rm", "unlink", "shred", "rmdir", "mv", "truncate"];
+const REMOVERS: &[&str] = &["rm", "unlink", "shred", "rmdir", "mv", "truncate", "srm"];
+
+/// git subcommands that delete, move or overwrite the paths they name.
+const GIT_PATH_WRITERS: &[&str] = &["rm", "mv", "checkout", "restore", "clean", "apply", "stash"];
 
 /// Reports tampering with shellgate or harness configuration.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for cmd in &cx.script.commands {
         let prog = cmd.program().unwrap_or("");
         if prog == "shellgate" {
-            if let Some(sub) = cmd.args().iter().find(|w| !w.text.starts_with('-')) {
-                if USER_ONLY.contains(&sub.text.as_str()) {
-                    out.push(finding(
-                        RULE,
-                        Verdict::Deny,
-                        Section::HardDeny,
-                        cmd.span,
-                        format!("`shellgate {}` is for the user at their own terminal, not for the agent", sub.text),
-                    ));
-                }
+            let sub = cmd.args().iter().find(|w| !w.text.starts_with('-'));
+            let harmless = cmd
+                .args()
+                .iter()
+                .all(|w| matches!(w.text.as_str(), "--help" | "-h" | "--version" | "-V"));
+            let read_only = sub.is_some_and(|w| READ_ONLY_SUBCOMMANDS.contains(&w.text.as_str()));
+            if !read_only && !harmless {
+                let what = sub.map(|w| w.text.as_str()).unwrap_or("with these options");
+                out.push(finding(
+                    RULE,
+                    Verdict::Deny,
+                    Section::HardDeny,
+                    cmd.span,
+                    format!("`shellgate {what}` is for the user at their own terminal, not for the agent (it runs, approves or configures commands)"),
+                ));
             }
         }
-        let mut words: Vec<&shellgate_parsers::Word> = write_targets(cmd);
-        if REMOVERS.contains(&prog) {
-            words.extend(parse_opts(cmd.args(), "", &[]).1);
+        let mut targets: Vec<Word> = write_targets(cmd);
+        // Downloads write their output file (`curl -o`, `wget -O`).
+        if let Some(t) = super::net::transfer(cmd) {
+            targets.extend(t.outputs.into_iter().map(|o| Word::literal(o, cmd.span)));
         }
-        for w in words {
-            let (_, Some(abs)) = cx.place(cmd, w) else {
-                continue;
-            };
-            if let Some(what) = protected(cx, &abs) {
+        // Operands that are deleted or moved away, and git's path operands.
+        let mut removed: Vec<&Word> = Vec::new();
+        if REMOVERS.contains(&prog) {
+            removed.extend(parse_opts(cmd.args(), "", &["--suffix", "--target-directory"]).1);
+        }
+        if let Some(call) = super::git::split(cmd) {
+            if call
+                .sub
+                .is_some_and(|s| GIT_PATH_WRITERS.contains(&s.text.as_str()))
+            {
+                removed.extend(call.args.iter().filter(|w| !w.text.starts_with('-')));
+            }
+        }
+        if prog == "find" {
+            removed.extend(find_targets(cmd.args()));
+        }
+        // A command `find -exec` runs on what it found.
+        for w in cmd.wrappers.iter().filter(|w| w.name == "find") {
+            removed.extend(find_targets(&w.argv));
+        }
+        for (w, ancestors) in targets
+            .iter()
+            .map(|w| (w, prog == "ln"))
+            .chain(removed.into_iter().map(|w| (w, true)))
+        {
+            if let Some((abs, what)) = hit(cx, cmd, w, ancestors) {
+                let shown = if prog.is_empty() { "redirection" } else { prog };
                 out.push(finding(
                     RULE,
                     Verdict::Deny,
                     Section::HardDeny,
                     w.span,
-                    format!(
-                        "`{}` changes {abs} ({what}); change it by hand if you mean to",
-                        if prog.is_empty() { "redirection" } else { prog }
-                    ),
+                    format!("`{shown}` changes {abs} ({what}); change it by hand if you mean to"),
                 ));
             }
         }
     }
 }
 
-/// What `abs` is, when it is a protected path.
-fn protected(cx: &Cx, abs: &str) -> Option<&'static str> {
-    let under = |base: &str, p: &str| {
+/// `find` starting points when it deletes or runs commands, and its
+/// `-name`/`-path` values (so `find . -name .shellgateignore -delete` is seen).
+fn find_targets(args: &[Word]) -> Vec<&Word> {
+    let args = match args.first() {
+        Some(w) if shellgate_parsers::basename(&w.text) == "find" => &args[1..],
+        _ => args,
+    };
+    let acts = args.iter().any(|w| {
+        matches!(
+            w.text.as_str(),
+            "-delete" | "-exec" | "-execdir" | "-ok" | "-okdir" | "-fprint" | "-fprintf" | "-fls"
+        )
+    });
+    if !acts {
+        return Vec::new();
+    }
+    let mut out: Vec<&Word> = args
+        .iter()
+        .take_while(|w| !w.text.starts_with('-') && !matches!(w.text.as_str(), "(" | "!"))
+        .collect();
+    for (i, w) in args.iter().enumerate() {
+        if matches!(
+            w.text.as_str(),
+            "-name" | "-iname" | "-path" | "-ipath" | "-wholename"
+        ) {
+            out.extend(args.get(i + 1));
+        }
+    }
+    out
+}
+
+/// The protected path `w` changes, if any: the path as written and after
+/// links the script makes; with `ancestors`, also a directory that holds a
+/// protected path (deleting `.claude` deletes its settings). A relative
+/// path whose working directory is unknown is compared by its ending.
+fn hit(cx: &Cx, cmd: &Command, w: &Word, ancestors: bool) -> Option<(String, &'static str)> {
+    if w.dynamic {
+        return None;
+    }
+    let literal = cx.paths.resolve(w, cmd.cwd.as_deref());
+    let followed = literal.as_deref().map(|a| cx.follow(a));
+    for abs in literal.iter().chain(followed.iter()) {
+        if let Some(what) = protected(cx, abs, ancestors && !w.glob) {
+            return Some((abs.clone(), what));
+        }
+    }
+    if w.glob && ancestors {
+        // `rm -rf .*`, `rm -rf .s*`: a glob that can reach dot entries of
+        // a directory holding protected paths.
+        let last = w.text.rsplit('/').next().unwrap_or("");
+        if last.starts_with('.') {
+            if let Some(dir) = literal.as_deref() {
+                if let Some(what) = protected(cx, &format!("{dir}/.x"), true).or_else(|| {
+                    PROTECTED_NAMES
+                        .iter()
+                        .any(|n| super::super::policy::wildcard(&last.replace('?', "*"), n))
+                        .then_some("a name shellgate protects")
+                }) {
+                    return Some((w.text.clone(), what));
+                }
+            }
+        }
+    }
+    if literal.is_none() && !w.text.starts_with('/') {
+        let t = w.text.trim_start_matches("./");
+        let relative_hit = PROJECT_PATHS.iter().any(|p| {
+            t == *p
+                || t.ends_with(&format!("/{p}"))
+                || t.starts_with(&format!("{p}/"))
+                || (ancestors && p.starts_with(&format!("{t}/")))
+        }) || PROTECTED_NAMES.contains(&t.rsplit('/').next().unwrap_or(""));
+        if relative_hit {
+            return Some((
+                w.text.clone(),
+                "a path shellgate protects, in a directory not known statically",
+            ));
+        }
+    }
+    None
+}
+
+/// File and directory names that are protected wherever they are.
+const PROTECTED_NAMES: &[&str] = &[".shellgate", ".shellgateignore", ".claudeignore"];
+
+/// What `abs` is, when it is a protected path (or, with `ancestors`, a
+/// directory strictly inside the project or home that holds one).
+fn protected(cx: &Cx, abs: &str, ancestors: bool) -> Option<&'static str> {
+    let rel = |base: &str| -> Option<String> {
         abs.strip_prefix(base.trim_end_matches('/'))
             .and_then(|r| r.strip_prefix('/'))
-            .and_then(|r| r.strip_prefix(p))
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            .map(str::to_string)
     };
-    let root = &cx.paths.project_root;
-    if PROJECT_PATHS.iter().any(|p| under(root, p)) {
-        return Some("shellgate's or the agent harness's configuration for this project");
+    let covers = |rel: &str, p: &str| {
+        rel.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            || (ancestors
+                && !rel.is_empty()
+                && p.strip_prefix(rel)
+                    .is_some_and(|rest| rest.starts_with('/')))
+    };
+    if let Some(r) = rel(&cx.paths.project_root) {
+        if PROJECT_PATHS.iter().any(|p| covers(&r, p)) {
+            return Some("shellgate's or the agent harness's configuration for this project");
+        }
     }
     if let Some(h) = &cx.paths.home {
-        if HOME_PATHS.iter().any(|p| under(h, p)) {
-            return Some("shellgate's or the agent harness's user configuration");
+        if let Some(r) = rel(h) {
+            if HOME_PATHS.iter().any(|p| covers(&r, p)) {
+                return Some("shellgate's or the agent harness's user configuration");
+            }
         }
     }
     if SYSTEM_PATHS.iter().any(|p| {
@@ -130,6 +255,21 @@ mod tests {
             "bash -c 'shellgate session reset'",
             "mv .shellgate /tmp/x",
             "tee ~/.local/state/shellgate/approvals.json < x",
+            "shellgate run --policy lax.toml -- rm -rf /tmp/x",
+            "ln -sf /tmp/x .shellgate/policy.toml",
+            "curl -o .shellgate/policy.toml https://example.com/p",
+            "dd if=x of=.shellgateignore",
+            "git checkout -- .shellgateignore",
+            "git rm -r .shellgate",
+            "find . -name .shellgateignore -exec rm {} ;",
+            "find .shellgate -delete",
+            "sed --in-place=.bak s/a/b/ .shellgateignore",
+            "cp --target-directory=.shellgate x",
+            "cat x | sponge .shellgateignore",
+            "rm -rf .claude",
+            "mv .claude x",
+            "cd \"$DIR\" && printf x >> .shellgateignore",
+            "rm -rf .s*",
         ] {
             assert_verdict(c, Deny, Some(RULE));
         }

@@ -35,20 +35,29 @@ const PERSISTENCE_FILES: &[&str] = &[
     ".local/bin",
 ];
 
-/// Words naming files a command writes.
-pub fn write_targets(cmd: &Command) -> Vec<&Word> {
+/// A word whose text is the value part of `w` (`--opt=VALUE`, `-tVALUE`).
+fn value_word(w: &Word, value: &str) -> Word {
+    let mut v = w.clone();
+    v.text = value.to_string();
+    v
+}
+
+/// Words naming files a command writes: redirection targets, destination
+/// operands and option values (`--target-directory=DIR`, `of=FILE`).
+pub fn write_targets(cmd: &Command) -> Vec<Word> {
     let mut out: Vec<&Word> = cmd
         .redirects
         .iter()
         .filter(|r| r.writes())
         .map(|r| &r.target)
         .collect();
+    let mut owned: Vec<Word> = Vec::new();
     let Some(prog) = cmd.program() else {
-        return out;
+        return out.into_iter().cloned().collect();
     };
     let args = cmd.args();
     match prog {
-        "tee" | "touch" | "mkdir" | "truncate" | "mkfifo" | "mknod" => {
+        "tee" | "touch" | "mkdir" | "truncate" | "mkfifo" | "mknod" | "sponge" => {
             out.extend(parse_opts(args, "sm", &["--size", "--mode", "--reference"]).1)
         }
         "cp" | "mv" | "install" | "ln" | "rsync" => {
@@ -59,7 +68,17 @@ pub fn write_targets(cmd: &Command) -> Vec<&Word> {
                 .find(|(o, _)| o == "-t" || o.starts_with("--target-directory"))
             {
                 Some((_, Some(v))) => out.push(v),
-                _ => {
+                Some((o, None)) => {
+                    let inline = o
+                        .strip_prefix("--target-directory=")
+                        .or_else(|| o.strip_prefix("-t"))
+                        .filter(|v| !v.is_empty());
+                    let src = args.iter().find(|w| w.text == *o);
+                    if let (Some(v), Some(src)) = (inline, src) {
+                        owned.push(value_word(src, v));
+                    }
+                }
+                None => {
                     if operands.len() >= 2 || prog == "install" {
                         out.extend(operands.last());
                     }
@@ -69,7 +88,7 @@ pub fn write_targets(cmd: &Command) -> Vec<&Word> {
         "sed" | "perl"
             if args.iter().any(|w| {
                 w.text.starts_with("-i")
-                    || w.text == "--in-place"
+                    || w.text.starts_with("--in-place")
                     || (prog == "perl" && w.text.starts_with("-pi"))
             }) =>
         {
@@ -83,7 +102,10 @@ pub fn write_targets(cmd: &Command) -> Vec<&Word> {
             let (_, operands) = parse_opts(args, "", &["--reference"]);
             out.extend(operands.into_iter().skip(1));
         }
-        "dd" => out.extend(args.iter().filter(|w| w.text.starts_with("of="))),
+        "dd" => owned.extend(
+            args.iter()
+                .filter_map(|w| w.text.strip_prefix("of=").map(|v| value_word(w, v))),
+        ),
         "unzip" => {
             let mut it = args.iter();
             while let Some(w) = it.next() {
@@ -102,13 +124,15 @@ pub fn write_targets(cmd: &Command) -> Vec<&Word> {
         }
         _ => {}
     }
-    out
+    let mut all: Vec<Word> = out.into_iter().cloned().collect();
+    all.extend(owned);
+    all
 }
 
 /// Reports writes outside the project.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for cmd in &cx.script.commands {
-        let mut targets: Vec<Word> = write_targets(cmd).into_iter().cloned().collect();
+        let mut targets: Vec<Word> = write_targets(cmd);
         // A clone writes its destination directory.
         if let Some(call) = super::git::split(cmd) {
             if call.sub.is_some_and(|s| s.text == "clone") {

@@ -321,7 +321,13 @@ impl Compiled {
             require_literal_separator: true,
             require_literal_leading_dot: true,
         };
-        if let Ok(paths) = glob::glob_with(abs_glob, opts) {
+        // Expand on the file system only when the wildcards are in the
+        // last component: one directory read, bounded. (Without
+        // `globstar`, bash's `**` is `*`.)
+        let (dir, _) = abs_glob.rsplit_once('/').unwrap_or(("", abs_glob));
+        let single_dir = !dir.contains(['*', '?', '[']);
+        let pattern = abs_glob.replace("**", "*");
+        if let Ok(paths) = glob::glob_with(&pattern, opts).map(|p| p.filter(|_| single_dir)) {
             for p in paths.take(MAX_GLOB_MATCHES).flatten() {
                 if let Some(s) = p.to_str() {
                     if self.matched(s).is_some() {
@@ -410,10 +416,18 @@ fn instantiate(pattern: &str) -> String {
     out
 }
 
-/// Paths a word names: the word itself, an option's value, `@file`,
-/// `if=`/`of=` and `REV:PATH` forms.
+/// Paths a word names: the word itself, an option's value (`--opt=PATH`,
+/// `-fPATH`), `@file`, `if=`/`of=` and `REV:PATH` forms.
 fn candidates(text: &str) -> Vec<&str> {
     let mut out = vec![text];
+    if !text.starts_with("--") {
+        if let Some(rest) = text.strip_prefix('-') {
+            // After the option letter (by characters, so any UTF-8 is safe).
+            if let Some((i, _)) = rest.char_indices().nth(1) {
+                out.push(&rest[i..]);
+            }
+        }
+    }
     if let Some((opt, v)) = text.split_once('=') {
         if opt.starts_with('-') || matches!(opt, "if" | "of") {
             out.push(v);
@@ -431,6 +445,54 @@ fn candidates(text: &str) -> Vec<&str> {
     out
 }
 
+/// Indices of arguments that are not paths: the pattern or program of
+/// `grep`-like tools, `sed`, `awk`, `jq` (when not given by `-e`/`-f`),
+/// message and title option values, and the script of `bash -c`.
+fn not_paths(prog: &str, args: &[Word]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let script_opt = |w: &Word| {
+        let t = w.text.as_str();
+        matches!(
+            t,
+            "-e" | "-f" | "--regexp" | "--file" | "--expression" | "--from-file"
+        ) || t.starts_with("--regexp=")
+            || t.starts_with("--file=")
+            || t.starts_with("--expression=")
+    };
+    let first_operand = args.iter().position(|w| !w.text.starts_with('-'));
+    let program_first = matches!(
+        prog,
+        "grep"
+            | "egrep"
+            | "fgrep"
+            | "rg"
+            | "ag"
+            | "ack"
+            | "sed"
+            | "awk"
+            | "gawk"
+            | "mawk"
+            | "jq"
+            | "yq"
+            | "perl"
+    );
+    if program_first && !args.iter().any(script_opt) {
+        out.extend(first_operand);
+    }
+    for (i, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        let message = matches!(
+            t,
+            "-m" | "--message" | "--title" | "--body" | "--subject" | "--description" | "--notes"
+        ) || (prog == "gh" && matches!(t, "-t" | "-b"));
+        let shell_script = matches!(prog, "bash" | "sh" | "zsh" | "dash" | "ksh") && t == "-c";
+        if message || shell_script {
+            out.push(i + 1);
+        }
+    }
+    out
+}
+
 /// Findings for every path the script touches that the ignore file covers.
 pub fn findings(cx: &Cx, out: &mut Vec<Finding>) {
     let root = cx.paths.project_root.as_str();
@@ -440,7 +502,14 @@ pub fn findings(cx: &Cx, out: &mut Vec<Finding>) {
         let prog = cmd.program().unwrap_or("command");
         let mut words: Vec<&Word> = Vec::new();
         if !NO_TOUCH.contains(&prog) {
-            words.extend(cmd.args());
+            let skip = not_paths(prog, cmd.args());
+            words.extend(
+                cmd.args()
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !skip.contains(i))
+                    .map(|(_, w)| w),
+            );
         }
         words.extend(
             cmd.redirects
@@ -469,7 +538,11 @@ pub fn findings(cx: &Cx, out: &mut Vec<Finding>) {
                         .glob_hits(&abs)
                         .and_then(|s| compiled.matched(&s).map(|m| (s, m)))
                 } else {
-                    let Some(abs) = cx.paths.resolve_text(text, false, cmd.cwd.as_deref()) else {
+                    // With the working directory unknown, a relative path
+                    // is judged as if from the project root: unanchored
+                    // patterns (`.env`) match at any depth anyway.
+                    let cwd = cmd.cwd.as_deref().or(Some(root));
+                    let Some(abs) = cx.paths.resolve_text(text, false, cwd) else {
                         continue;
                     };
                     let abs = cx.follow(&abs);

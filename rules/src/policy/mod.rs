@@ -381,12 +381,14 @@ impl Discovery {
             .map(|c| c.join("shellgate/policy.toml"))
     }
 
-    /// The nearest `.shellgate/policy.toml` at or above the working directory.
+    /// The nearest `.shellgate/policy.toml` at or above the working
+    /// directory. Anything at that path counts (a dangling symlink, a
+    /// directory), so that it fails to load rather than being skipped.
     pub fn project_path(&self) -> Option<PathBuf> {
         self.cwd
             .ancestors()
             .map(|d| d.join(PROJECT_POLICY))
-            .find(|p| p.is_file())
+            .find(|p| std::fs::symlink_metadata(p).is_ok())
     }
 }
 
@@ -423,7 +425,10 @@ impl Policy {
         match &d.explicit {
             Some(p) => rest.push(Layer::load(LayerKind::Explicit, p)?),
             None => {
-                if let Some(u) = d.user_path().filter(|p| p.exists()) {
+                if let Some(u) = d
+                    .user_path()
+                    .filter(|p| std::fs::symlink_metadata(p).is_ok())
+                {
                     rest.push(Layer::load(LayerKind::User, &u)?);
                 }
                 if let Some(p) = d.project_path() {
@@ -547,6 +552,12 @@ impl Policy {
                     trusted_buckets.push(b.trim().to_string());
                 }
                 protected_branches.extend(env.protected_branches.iter().cloned());
+                if env.secret_paths.iter().any(|p| p.trim().is_empty()) {
+                    return Err(invalid(
+                        "secret_paths",
+                        "environment.secret_paths: an entry is empty".into(),
+                    ));
+                }
                 secret_paths.extend(env.secret_paths.iter().cloned());
             }
             if let Some(p) = &f.permissions {
