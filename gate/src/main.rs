@@ -694,8 +694,8 @@ fn approve(code: Option<&str>, list: bool) -> ExitCode {
                         } else {
                             "pending "
                         },
-                        a.cwd,
-                        a.command
+                        state::printable(&a.cwd),
+                        state::printable(&a.command)
                     );
                 }
                 return ExitCode::SUCCESS;
@@ -714,23 +714,20 @@ fn approve(code: Option<&str>, list: bool) -> ExitCode {
         }
         Err(e) => return fail(&e, EXIT_ERROR),
     };
-    // The policy sets the approval's lifetime; the default when none loads.
-    let ttl = std::env::current_dir()
-        .ok()
-        .and_then(|d| d.to_str().map(str::to_string))
-        .and_then(|cwd| Policy::discover(&discovery(&cwd, None)).ok())
-        .map(|p| p.approvals.ttl_seconds)
-        .unwrap_or(shellgate_rules::policy::DEFAULT_APPROVAL_TTL);
+    // No lock is held while the user reads the prompt.
+    drop(st);
     let question = format!(
         "Run this command once, in {}?\n\n  {}\n\nRefused because: {}\nApprove",
-        pending.cwd, pending.command, pending.reason
+        state::printable(&pending.cwd),
+        state::printable(&pending.command),
+        state::printable(&pending.reason)
     );
     match confirm_on_tty(&question) {
-        Ok(true) => match st.approve(&pending.code, ttl) {
-            Ok(_) => {
+        Ok(true) => match open_state().and_then(|st| st.approve(&pending.code)) {
+            Ok(a) => {
                 println!(
                     "approved {} once (valid {} s); the agent can run it now",
-                    pending.code, ttl
+                    a.code, a.ttl
                 );
                 ExitCode::SUCCESS
             }
@@ -753,7 +750,13 @@ fn session(cmd: SessionCmd) -> ExitCode {
                     println!("no session has lost its autonomy");
                 }
                 for (id, e) in all {
-                    println!("{id}: ended by `{}` on `{}` at {}", e.rule, e.command, e.at);
+                    println!(
+                        "{}: ended by `{}` on `{}` at {}",
+                        state::printable(&id),
+                        e.rule,
+                        state::printable(&e.command),
+                        e.at
+                    );
                 }
                 ExitCode::SUCCESS
             }
@@ -764,8 +767,12 @@ fn session(cmd: SessionCmd) -> ExitCode {
                 .as_deref()
                 .map(|s| format!("session {s}"))
                 .unwrap_or_else(|| "every session".into());
-            match confirm_on_tty(&format!("Give {what} its autonomy back?")) {
-                Ok(true) => match st.reset(session.as_deref()) {
+            drop(st);
+            match confirm_on_tty(&format!(
+                "Give {} its autonomy back?",
+                state::printable(&what)
+            )) {
+                Ok(true) => match open_state().and_then(|st| st.reset(session.as_deref())) {
                     Ok(n) => {
                         println!("reset {n} session(s)");
                         ExitCode::SUCCESS

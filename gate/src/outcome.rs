@@ -159,6 +159,7 @@ pub fn finish(
                     reason: eval.decision.reason.clone(),
                     expires: state::now_secs() + policy.approvals.ttl_seconds,
                     approved_at: None,
+                    ttl: policy.approvals.ttl_seconds,
                 };
                 match st.issue(a) {
                     Ok(c) => {

@@ -30,6 +30,13 @@ const CODE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const CODE_LEN: usize = 8;
 /// Most pending approvals kept; the oldest are dropped first.
 const MAX_APPROVALS: usize = 256;
+/// Longest wait for the state lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// Ended sessions are forgotten after this many seconds (30 days).
+const SESSION_RETENTION: u64 = 30 * 86_400;
+/// Most ended sessions kept; the oldest are forgotten first.
+const MAX_SESSIONS: usize = 10_000;
+
 /// Longest command text kept with an approval, for the confirmation prompt.
 const PREVIEW_CHARS: usize = 2_000;
 
@@ -83,6 +90,14 @@ pub struct Approval {
     pub expires: u64,
     /// When the user approved it, if they did.
     pub approved_at: Option<u64>,
+    /// How long the approval stays valid once approved, in seconds (the
+    /// policy's `approvals.ttl_seconds` when the code was issued).
+    #[serde(default = "default_ttl")]
+    pub ttl: u64,
+}
+
+fn default_ttl() -> u64 {
+    shellgate_rules::policy::DEFAULT_APPROVAL_TTL
 }
 
 /// A session whose autonomy ended.
@@ -134,8 +149,28 @@ impl State {
             .mode(0o600)
             .open(dir.join("state.lock"))
             .map_err(|e| format!("cannot open {}/state.lock: {e}", dir.display()))?;
-        let lock = Flock::lock(lock, FlockArg::LockExclusive)
-            .map_err(|(_, e)| format!("cannot lock {}/state.lock: {e}", dir.display()))?;
+        // Bounded wait: a process holding the lock (even a hostile
+        // `flock state.lock sleep …`) makes decisions fail closed, not hang.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let mut file = lock;
+        let lock = loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(l) => break l,
+                Err((f, nix::errno::Errno::EWOULDBLOCK))
+                    if std::time::Instant::now() < deadline =>
+                {
+                    file = f;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err((_, e)) => {
+                    return Err(format!(
+                        "cannot lock {}/state.lock within {} s: {e}; another process holds it",
+                        dir.display(),
+                        LOCK_WAIT.as_secs()
+                    ))
+                }
+            }
+        };
         Ok(State {
             dir: dir.to_path_buf(),
             _lock: lock,
@@ -238,8 +273,9 @@ impl State {
             .collect())
     }
 
-    /// Marks `code` approved; its lifetime restarts at `ttl` seconds.
-    pub fn approve(&self, code: &str, ttl: u64) -> Result<Approval, String> {
+    /// Marks `code` approved; its lifetime restarts at the approval's own
+    /// `ttl` seconds.
+    pub fn approve(&self, code: &str) -> Result<Approval, String> {
         let mut all: Approvals = self.read("approvals.json")?;
         let code = normalize_code(code);
         let now = now_secs();
@@ -251,7 +287,7 @@ impl State {
             return Err(format!("no pending approval with code {code}: it may have expired or been used; ask the agent to run the command again for a new code"));
         };
         a.approved_at = Some(now);
-        a.expires = now + ttl;
+        a.expires = now + a.ttl;
         let out = a.clone();
         self.write("approvals.json", &all)?;
         Ok(out)
@@ -260,6 +296,16 @@ impl State {
     /// Records that `session` lost its autonomy (the first record is kept).
     pub fn end_session(&self, session: &str, ended: EndedSession) -> Result<(), String> {
         let mut s: Sessions = self.read("sessions.json")?;
+        let cutoff = now_secs().saturating_sub(SESSION_RETENTION);
+        s.ended.retain(|_, e| e.at >= cutoff);
+        if s.ended.len() >= MAX_SESSIONS {
+            let mut by_age: Vec<(u64, String)> =
+                s.ended.iter().map(|(k, e)| (e.at, k.clone())).collect();
+            by_age.sort();
+            for (_, k) in by_age.iter().take(s.ended.len() + 1 - MAX_SESSIONS) {
+                s.ended.remove(k);
+            }
+        }
         s.ended.entry(session.to_string()).or_insert(ended);
         self.write("sessions.json", &s)
     }
@@ -286,6 +332,20 @@ impl State {
         self.write("sessions.json", &s)?;
         Ok(n)
     }
+}
+
+/// `text` with control characters shown as escapes, so a command cannot
+/// rewrite the terminal it is shown on (`\r`, ANSI sequences).
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// Upper-cases and inserts the dash, so `k7q29xrm` and `K7Q2-9XRM` are one code.
@@ -346,6 +406,7 @@ mod tests {
             reason: "r".into(),
             expires: now_secs() + 60,
             approved_at: None,
+            ttl: 60,
         }
     }
 
@@ -361,13 +422,12 @@ mod tests {
             "one live code per command"
         );
         assert!(!st.consume("h1").unwrap(), "not approved yet");
-        st.approve(&code.to_lowercase().replace('-', ""), 60)
-            .unwrap();
+        st.approve(&code.to_lowercase().replace('-', "")).unwrap();
         assert!(!st.consume("h2").unwrap(), "another command");
         assert!(st.consume("h1").unwrap());
         assert!(!st.consume("h1").unwrap(), "used once");
         assert!(
-            st.approve(&code, 60).is_err(),
+            st.approve(&code).is_err(),
             "a used code cannot be approved again"
         );
     }
@@ -380,7 +440,7 @@ mod tests {
         a.expires = now_secs() - 1;
         // Issue writes a fresh code with the given expiry; it is already past.
         let code = st.issue(a).unwrap();
-        assert!(st.approve(&code, 60).is_err());
+        assert!(st.approve(&code).is_err());
         assert!(!st.consume("h").unwrap());
     }
 
@@ -390,7 +450,7 @@ mod tests {
         let st = State::open(dir.path()).unwrap();
         assert!(st.ended("a").unwrap().is_none());
         let e = EndedSession {
-            at: 1,
+            at: now_secs(),
             rule: "destructive.recursive-delete".into(),
             command: "rm -rf ~".into(),
         };
@@ -404,6 +464,15 @@ mod tests {
         assert!(st.ended("a").unwrap().is_none());
         assert!(st.ended("b").unwrap().is_some());
         assert_eq!(st.reset(None).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_held_lock_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = State::open(dir.path()).unwrap();
+        let start = std::time::Instant::now();
+        assert!(State::open(dir.path()).is_err());
+        assert!(start.elapsed() < LOCK_WAIT * 3);
     }
 
     #[test]

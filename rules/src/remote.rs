@@ -17,6 +17,29 @@ pub struct TrustedRemote {
     pub path: String,
 }
 
+/// A URL path with percent-encoded dots decoded and dot segments removed
+/// (RFC 3986 section 5.2.4), so `/acme/../evil` is compared as `/evil`:
+/// servers resolve them the same way. Query and fragment are dropped.
+pub fn normalize_path(path: &str) -> String {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let decoded = path
+        .replace("%2e", ".")
+        .replace("%2E", ".")
+        .replace("%2f", "/")
+        .replace("%2F", "/");
+    let mut out: Vec<&str> = Vec::new();
+    for seg in decoded.split('/') {
+        match seg {
+            "." | "" => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    out.join("/")
+}
+
 impl TrustedRemote {
     /// Parses `host[/path]` or `*.domain[/path]`; a scheme is tolerated.
     pub fn parse(entry: &str) -> Result<TrustedRemote, String> {
@@ -59,7 +82,8 @@ impl TrustedRemote {
         if self.path.is_empty() {
             return true;
         }
-        let p = dest.path.trim_start_matches('/');
+        let p = normalize_path(&dest.path);
+        let p = p.trim_start_matches('/');
         p == self.path || p.starts_with(&format!("{}/", self.path))
     }
 }
@@ -223,5 +247,20 @@ mod tests {
     fn userinfo_does_not_fool_host() {
         let d = Destination::from_url("https://pypi.org@evil.example/x").unwrap();
         assert_eq!(d.host, "evil.example");
+    }
+
+    #[test]
+    fn dot_segments_do_not_escape_a_path_prefix() {
+        let t = vec![TrustedRemote::parse("github.com/acme").unwrap()];
+        for url in [
+            "https://github.com/acme/../attacker/x",
+            "https://github.com/acme/%2e%2e/attacker/x",
+            "https://github.com/acme/./../attacker.git",
+        ] {
+            let d = Destination::from_url(url).unwrap();
+            assert!(!is_trusted(&t, &d), "{url}");
+        }
+        let d = Destination::from_url("https://github.com/acme/./app/../app.git").unwrap();
+        assert!(is_trusted(&t, &d));
     }
 }

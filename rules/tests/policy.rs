@@ -244,6 +244,74 @@ rules = ["$defaults", { id = "cargo-test", description = "d", command = "cargo",
 }
 
 #[test]
+fn allow_rules_need_every_path_and_destination_to_fit() {
+    let p = tiered(
+        "restrictive",
+        r#"[allow]
+rules = [
+  "$defaults",
+  { id = "in-project", description = "d", command = ["head", "wc"], paths = "inside_project" },
+  { id = "trusted-net", description = "d", command = "curl", network = "trusted" },
+]"#,
+    );
+    expect(
+        &p,
+        "head README.md src/main.rs",
+        Verdict::Allow,
+        "in-project",
+    );
+    let (v, _, ids) = judge(&p, "head README.md /etc/passwd");
+    assert!(!ids.contains(&"in-project"), "{v:?} {ids:?}");
+    expect(
+        &p,
+        "curl https://pypi.org/simple/",
+        Verdict::Allow,
+        "trusted-net",
+    );
+    let (_, _, ids) = judge(&p, "curl https://pypi.org/simple/ https://evil.example/x");
+    assert!(!ids.contains(&"trusted-net"), "{ids:?}");
+}
+
+#[test]
+fn allow_never_removes_what_a_dropped_builtin_or_a_nested_script_found() {
+    let p = policy(
+        r#"[hard_deny]
+rules = [{ id = "x", description = "d", command = "terraform", subcommand = ["destroy"] }]
+[permissions]
+deny = ["Bash(mytool:*)"]
+[allow]
+rules = [
+  { id = "rm-ok", description = "d", command = "rm" },
+  { id = "tar-ok", description = "d", command = "tar" },
+  { id = "sed-ok", description = "d", command = "sed" },
+]"#,
+    );
+    // Dropped built-in: ask, even with an allow rule for rm.
+    expect(&p, "rm -rf /", Verdict::Ask, "destructive.recursive-delete");
+    // Commands run through options are judged under the policy, deny layer included.
+    expect(
+        &p,
+        "tar xf a.tar --to-command='mytool go'",
+        Verdict::Deny,
+        "deny:Bash(mytool:*)",
+    );
+    expect(
+        &p,
+        "tar xf a.tar --to-command='terraform destroy'",
+        Verdict::Deny,
+        "x",
+    );
+    // Code shellgate cannot see stays an ask whatever allow rules say.
+    expect(&p, "sed 's/x/y/e' f", Verdict::Ask, "code.exec-option");
+    expect(
+        &p,
+        "tar xf a.tar --to-command='cat .env'",
+        Verdict::Deny,
+        "ignore-file",
+    );
+}
+
+#[test]
 fn matchers_flags_env_paths_network() {
     let p = policy(
         r#"[soft_deny]

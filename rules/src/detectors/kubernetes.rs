@@ -91,7 +91,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             continue;
         };
         let cluster = cluster(cx, cmd);
-        if cluster.as_ref().is_some_and(|c| is_local(c)) {
+        // Kubeconfig changes matter whatever cluster is current.
+        if !verb.starts_with("config ") && cluster.as_ref().is_some_and(|c| is_local(c)) {
             continue;
         }
         let shown = cluster.unwrap_or_else(|| {
@@ -110,20 +111,25 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     }
 }
 
-/// Value of a global option (`--x V` or `--x=V`).
+/// Value of a global option (`--x V` or `--x=V`): the last one given
+/// before `--` (after it, words belong to the command run in a container).
 fn option<'a>(cmd: &'a Command, names: &[&str]) -> Option<&'a str> {
     let args = cmd.args();
-    for (i, w) in args.iter().enumerate() {
+    let end = args
+        .iter()
+        .position(|w| w.text == "--")
+        .unwrap_or(args.len());
+    let mut found = None;
+    for (i, w) in args[..end].iter().enumerate() {
         for n in names {
             if w.text == *n {
-                return args.get(i + 1).map(|v| v.text.as_str());
-            }
-            if let Some(v) = w.text.strip_prefix(n).and_then(|r| r.strip_prefix('=')) {
-                return Some(v);
+                found = args[..end].get(i + 1).map(|v| v.text.as_str());
+            } else if let Some(v) = w.text.strip_prefix(n).and_then(|r| r.strip_prefix('=')) {
+                found = Some(v);
             }
         }
     }
-    None
+    found
 }
 
 fn changing_verb(cmd: &Command) -> Option<String> {
@@ -132,6 +138,9 @@ fn changing_verb(cmd: &Command) -> Option<String> {
     let mut operands = Vec::new();
     while i < args.len() {
         let t = args[i].text.as_str();
+        if t == "--" {
+            break;
+        }
         if VALUE_OPTIONS.contains(&t) {
             i += 2;
             continue;
@@ -144,6 +153,22 @@ fn changing_verb(cmd: &Command) -> Option<String> {
     let first = *operands.first()?;
     if CHANGING.contains(&first) {
         return Some(first.to_string());
+    }
+    // Renaming or redefining contexts can make a remote cluster look local.
+    if first == "config"
+        && operands.get(1).is_some_and(|v| {
+            matches!(
+                *v,
+                "rename-context"
+                    | "set-context"
+                    | "set-cluster"
+                    | "set-credentials"
+                    | "set"
+                    | "delete-context"
+            )
+        })
+    {
+        return Some(format!("config {}", operands[1]));
     }
     if first == "rollout"
         && operands
@@ -159,6 +184,19 @@ fn changing_verb(cmd: &Command) -> Option<String> {
 fn cluster(cx: &Cx, cmd: &Command) -> Option<String> {
     if let Some(c) = option(cmd, &["--context"]) {
         return Some(c.to_string());
+    }
+    // `kubectl config use-context X` earlier in the same script switches
+    // the current context before this command runs.
+    let switched = cx.script.commands[..cmd.id].iter().rev().find_map(|c| {
+        let words: Vec<&str> = c.args().iter().map(|w| w.text.as_str()).collect();
+        (c.program().is_some_and(|p| KUBECTL.contains(&p))
+            && words.first() == Some(&"config")
+            && words.get(1) == Some(&"use-context"))
+        .then(|| words.get(2).map(|s| s.to_string()))
+        .flatten()
+    });
+    if switched.is_some() {
+        return switched;
     }
     if let Some(s) = option(cmd, &["--server", "-s"]) {
         return Some(s.to_string());
@@ -223,6 +261,9 @@ mod tests {
             "kubectl apply -f deploy.yaml --context=prod",
             "kubectl -n prod --context gke_x rollout restart deploy/api",
             "kubectl --kubeconfig /nonexistent/config scale deploy api --replicas 0",
+            "kubectl --context kind-dev --context gke_prod delete ns prod",
+            "kubectl exec prod-pod --context gke_prod -- sh -c 'x' --context kind-x",
+            "kubectl --context kind-dev config rename-context gke_prod kind-prod",
         ] {
             assert_verdict(c, Ask, Some(RULE));
         }
@@ -249,6 +290,12 @@ mod tests {
         assert_verdict(&format!("KUBECONFIG={l} kubectl delete pod x"), Allow, None);
         assert_verdict(
             &format!("kubectl --kubeconfig {r} delete pod x"),
+            Ask,
+            Some(RULE),
+        );
+        // Switching context earlier in the same command counts.
+        assert_verdict(
+            &format!("export KUBECONFIG={l}; kubectl config use-context gke_prod && kubectl delete pod x"),
             Ask,
             Some(RULE),
         );

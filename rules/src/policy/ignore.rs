@@ -594,6 +594,35 @@ mod tests {
     }
 
     #[test]
+    fn touching_is_judged_by_what_a_word_is() {
+        use crate::detectors::testutil::assert_verdict;
+        use crate::Verdict::*;
+        for c in [
+            "cd \"$DIR\" && cat .env",
+            "psql -f.env",
+            "grep -f .env src",
+            "cat < ./config/.env.production",
+            "cat */.env",
+        ] {
+            assert_verdict(c, Deny, Some(RULE));
+        }
+        for c in [
+            "grep -rn \".env\" src",
+            "jq .env package.json",
+            "sed -i 's/\\.env/.env.local/' README.md",
+            "git commit -m \"fix: see src/.env\"",
+            "gh pr create --title \"Read config/.env\"",
+            "cat cert.pem",
+            "cat ./*",
+        ] {
+            let (_, ids) = crate::detectors::testutil::judge(c);
+            assert!(!ids.contains(&RULE), "{c:?}: {ids:?}");
+        }
+        // The script of `bash -c` is judged as commands, not as a path.
+        assert_verdict("bash -c \"cat ~/.netrc\"", Ask, Some("secrets.read"));
+    }
+
+    #[test]
     fn globs_follow_bash_dot_rule() {
         let f = IgnoreFile::with_defaults();
         let c = f.compiled("/p", Some("/h"));

@@ -356,12 +356,12 @@ impl Matcher {
             }
         }
         if let Some(scope) = self.paths {
-            if !paths_match(cx, cmd, scope) {
+            if !paths_match(cx, cmd, scope, reading) {
                 return false;
             }
         }
         if let Some(scope) = self.network {
-            if !network_matches(cx, cmd, scope) {
+            if !network_matches(cx, cmd, scope, reading) {
                 return false;
             }
         }
@@ -471,7 +471,10 @@ pub fn environment<'s>(_script: &'s Script, cmd: &'s Command) -> Vec<(&'s str, O
     out
 }
 
-fn paths_match(cx: &Cx, cmd: &Command, scope: PathScope) -> bool {
+/// Deny-side rules match when some named path lies in `scope`; allow
+/// rules only when every path the command names does (and there is one),
+/// so `cat src/a.rs ~/.netrc` is not allowed by an `inside_project` rule.
+fn paths_match(cx: &Cx, cmd: &Command, scope: PathScope, reading: Reading) -> bool {
     let words = cmd
         .args()
         .iter()
@@ -482,6 +485,7 @@ fn paths_match(cx: &Cx, cmd: &Command, scope: PathScope) -> bool {
                 .filter(|r| !r.is_here())
                 .map(|r| &r.target),
         );
+    let mut seen = false;
     for w in words {
         let (place, abs) = cx.place(cmd, w);
         let hit = match scope {
@@ -489,20 +493,27 @@ fn paths_match(cx: &Cx, cmd: &Command, scope: PathScope) -> bool {
             PathScope::OutsideProject => place.outside_project(),
             PathScope::Secret => abs.is_some_and(|a| cx.paths.is_secret(&a)),
         };
-        if hit {
-            return true;
+        match reading {
+            Reading::Any if hit => return true,
+            Reading::Strict if !hit => return false,
+            _ => seen = true,
         }
     }
-    false
+    reading == Reading::Strict && seen
 }
 
-fn network_matches(cx: &Cx, cmd: &Command, scope: NetworkScope) -> bool {
-    // Downloaders, socket tools, ssh/scp/rsync and git's remote commands.
+/// As [`paths_match`], for the destinations the command contacts
+/// (downloaders, socket tools, ssh/scp/rsync and git's remote commands).
+fn network_matches(cx: &Cx, cmd: &Command, scope: NetworkScope, reading: Reading) -> bool {
     let dests = net::fetches(cmd);
-    match scope {
-        NetworkScope::Any => !dests.is_empty(),
-        NetworkScope::Trusted => dests.iter().any(|d| cx.trusted(d)),
-        NetworkScope::Untrusted => dests.iter().any(|d| !cx.trusted(d)),
+    let fits = |d: &crate::remote::Destination| match scope {
+        NetworkScope::Any => true,
+        NetworkScope::Trusted => cx.trusted(d),
+        NetworkScope::Untrusted => !cx.trusted(d),
+    };
+    match reading {
+        Reading::Any => dests.iter().any(fits),
+        Reading::Strict => !dests.is_empty() && dests.iter().all(fits),
     }
 }
 
