@@ -671,8 +671,52 @@ pub fn unwrap(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper, Unwr
         }
         "parallel" => unwrap_parallel(argv, stdin_items),
         "find" => unwrap_find(argv),
+        "npx" | "npm" => unwrap_npm_call(argv),
         _ => None,
     }
+}
+
+/// `npx -c CMD`, `npx --call CMD`, `npm exec -c CMD`, `npm x --call=CMD`
+/// (npm-exec(1), "--call, -c"): CMD runs in a shell. Other npx and npm
+/// invocations are not wrappers.
+fn unwrap_npm_call(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
+    let mut i = 1;
+    if basename(argv[0].value()?) == "npm" {
+        if !matches!(argv.get(1)?.value()?, "exec" | "x") {
+            return None;
+        }
+        i = 2;
+    }
+    while i < argv.len() {
+        let t = argv[i].value()?;
+        let code = if t == "-c" || t == "--call" {
+            Some(argv.get(i + 1)?.clone())
+        } else {
+            t.strip_prefix("--call=").map(|v| {
+                let mut w = argv[i].clone();
+                w.text = v.to_string();
+                w
+            })
+        };
+        if let Some(code) = code {
+            let wrapper = Wrapper {
+                name: basename(argv[0].value()?).to_string(),
+                argv: argv[..i].to_vec(),
+            };
+            return Some((
+                wrapper,
+                Unwrapped::Script {
+                    via: "npm exec --call".into(),
+                    code,
+                },
+            ));
+        }
+        if t == "--" || !t.starts_with('-') {
+            return None;
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `script [options] [FILE]` (util-linux script(1)): `-c CMD` runs CMD
