@@ -48,8 +48,9 @@ const CHANGING: &[&str] = &[
 /// `rollout` sub-verbs that change state.
 const ROLLOUT_CHANGING: &[&str] = &["restart", "undo", "pause", "resume"];
 
-/// Global options that take a value in the next word.
-const VALUE_OPTIONS: &[&str] = &[
+/// kubectl options that take a value in the next word (kubectl(1) and
+/// `kubectl options`), also used by policy rules' `subcommand` matching.
+pub(crate) const VALUE_OPTIONS: &[&str] = &[
     "-n",
     "--namespace",
     "--context",
@@ -60,6 +61,12 @@ const VALUE_OPTIONS: &[&str] = &[
     "--server",
     "--as",
     "--as-group",
+    "-l",
+    "--selector",
+    "-f",
+    "--filename",
+    "-o",
+    "--output",
     "--token",
     "--request-timeout",
     "-v",

@@ -134,27 +134,7 @@ const VALUE_OPTIONS: &[(&str, &[&str])] = &[
             "--config-env",
         ],
     ),
-    (
-        "kubectl",
-        &[
-            "-n",
-            "--namespace",
-            "--context",
-            "--kubeconfig",
-            "--cluster",
-            "--user",
-            "-s",
-            "--server",
-            "--as",
-            "--token",
-            "-l",
-            "--selector",
-            "-f",
-            "--filename",
-            "-o",
-            "--output",
-        ],
-    ),
+    ("kubectl", crate::detectors::kubernetes::VALUE_OPTIONS),
     (
         "helm",
         &[
