@@ -39,7 +39,7 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             }
         }
         if let Some(tool) = migration(cmd) {
-            if let Some(why) = production(cx, cmd) {
+            if let Some(why) = production(cmd) {
                 out.push(finding(
                     MIGRATION,
                     Verdict::Ask,
@@ -355,13 +355,13 @@ const URL_VARS: &[&str] = &[
 
 /// Why `cmd` targets production, if it does: an environment name that
 /// says production, or a database URL on a host that is not local.
-fn production(cx: &Cx, cmd: &Command) -> Option<String> {
+fn production(cmd: &Command) -> Option<String> {
     let is_prod = |v: &str| {
         let l = v.to_ascii_lowercase();
         l.split(|c: char| !c.is_ascii_alphanumeric())
             .any(|t| t.starts_with("prod") || t == "live")
     };
-    for (name, value) in environment(cx.script, cmd) {
+    for (name, value) in environment(cmd) {
         if ENV_NAMES.contains(&name) && value.is_some_and(is_prod) {
             return Some(format!("{name}={}", value.unwrap_or("")));
         }

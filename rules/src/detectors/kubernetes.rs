@@ -211,7 +211,7 @@ fn cluster(cx: &Cx, cmd: &Command) -> Option<String> {
     let config = option(cmd, &["--kubeconfig"])
         .map(str::to_string)
         .or_else(|| {
-            environment(cx.script, cmd)
+            environment(cmd)
                 .into_iter()
                 .rev()
                 .find(|(n, _)| *n == "KUBECONFIG")

@@ -11,7 +11,7 @@
 //! rule matches only the reading that skips nothing unknown.
 
 use globset::{GlobBuilder, GlobMatcher};
-use shellgate_parsers::{Command, Script, Word};
+use shellgate_parsers::{Command, Word};
 
 use super::file::{NetworkScope, PathScope, RuleSpec};
 use crate::detectors::{net, Cx};
@@ -322,7 +322,7 @@ impl Matcher {
             return false;
         }
         if !self.env.is_empty() {
-            let env = environment(cx.script, cmd);
+            let env = environment(cmd);
             let ok = self.env.iter().all(|(name, pat)| {
                 env.iter().any(|(n, v)| {
                     n == name
@@ -425,8 +425,8 @@ fn options_of<'a>(args: &[&'a str]) -> Vec<&'a str> {
 /// variables the script exported earlier, `env NAME=VALUE` wrappers and
 /// assignment prefixes, later entries overriding earlier ones when read
 /// from the end (values `None` when not known statically).
-pub fn environment<'s>(_script: &'s Script, cmd: &'s Command) -> Vec<(&'s str, Option<&'s str>)> {
-    let mut out: Vec<(&str, Option<&str>)> = cmd
+pub fn environment<'s>(cmd: &'s Command) -> Vec<(&'s str, Option<&'s str>)> {
+    let mut out: Vec<(&'s str, Option<&'s str>)> = cmd
         .exported
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_deref()))

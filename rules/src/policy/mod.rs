@@ -452,28 +452,28 @@ impl Policy {
         layers.extend(rest);
         // A project layer ships with the repository: it may narrow the
         // project root to a directory inside itself, never widen it.
-        let project_layer = layers
+        let project_root_set = layers
             .iter()
             .find(|l| l.kind == LayerKind::Project)
-            .map(|l| (l.path.clone(), l.text.clone(), l.file.clone()));
+            .and_then(|l| {
+                let root = l.file.environment.as_ref()?.project_root.clone()?;
+                Some((l.path.clone(), find_line(&l.text, "project_root"), root))
+            });
         let mut policy = Policy::from_layers(layers)?;
-        if let (Some((path, text, file)), Some(dir)) = (&project_layer, &project_dir) {
-            let set = file
-                .environment
-                .as_ref()
-                .and_then(|e| e.project_root.as_deref());
-            if let (Some(root), Some(dir)) = (set, dir.to_str()) {
-                let root = shellgate_parsers::join_path("/", root);
-                let dir = shellgate_parsers::join_path("/", dir);
-                let inside =
-                    root == dir || root.starts_with(&format!("{}/", dir.trim_end_matches('/')));
-                if !inside {
-                    return Err(PolicyError::Invalid {
-                        path: path.clone(),
-                        line: find_line(text, "project_root"),
-                        message: format!("environment.project_root `{root}` is outside {dir}; a project policy may only name a directory inside its own project"),
-                    });
-                }
+        if let (Some((path, line, root)), Some(dir)) = (
+            project_root_set,
+            project_dir.as_ref().and_then(|d| d.to_str()),
+        ) {
+            let root = shellgate_parsers::join_path("/", &root);
+            let dir = shellgate_parsers::join_path("/", dir);
+            let inside =
+                root == dir || root.starts_with(&format!("{}/", dir.trim_end_matches('/')));
+            if !inside {
+                return Err(PolicyError::Invalid {
+                    path,
+                    line,
+                    message: format!("environment.project_root `{root}` is outside {dir}; a project policy may only name a directory inside its own project"),
+                });
             }
         }
         policy.require_managed = required;
