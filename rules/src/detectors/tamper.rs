@@ -8,7 +8,7 @@
 
 use shellgate_parsers::{Command, Word};
 
-use super::{finding, parse_opts, writes::write_targets, Cx};
+use super::{finding, parse_opts, writes::written_paths, Cx};
 use crate::finding::{Finding, Section, Verdict};
 
 /// Rule id.
@@ -73,11 +73,8 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 ));
             }
         }
-        let mut targets: Vec<Word> = write_targets(cmd);
-        // Downloads write their output file (`curl -o`, `wget -O`).
-        if let Some(t) = super::net::transfer(cmd) {
-            targets.extend(t.outputs.into_iter().map(|o| Word::literal(o, cmd.span)));
-        }
+        // Written files (redirections, copies, clones, downloads …).
+        let targets: Vec<Word> = written_paths(cmd);
         // Operands that are deleted or moved away, and git's path operands.
         let mut removed: Vec<&Word> = Vec::new();
         if REMOVERS.contains(&prog) {

@@ -129,29 +129,35 @@ pub fn write_targets(cmd: &Command) -> Vec<Word> {
     all
 }
 
+/// Every word naming something `cmd` writes: [`write_targets`], the
+/// destination directory of `git clone`, and the output files of
+/// downloads (`curl -o`, `wget -O`).
+pub fn written_paths(cmd: &Command) -> Vec<Word> {
+    let mut targets = write_targets(cmd);
+    if let Some(call) = super::git::split(cmd) {
+        if call.sub.is_some_and(|s| s.text == "clone") {
+            let ops: Vec<&Word> = call
+                .args
+                .iter()
+                .filter(|w| !w.text.starts_with('-'))
+                .collect();
+            if let Some(dir) = ops.get(1) {
+                targets.push((*dir).clone());
+            }
+        }
+    }
+    if let Some(t) = super::net::transfer(cmd) {
+        for o in t.outputs {
+            targets.push(Word::literal(o, cmd.span));
+        }
+    }
+    targets
+}
+
 /// Reports writes outside the project.
 pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for cmd in &cx.script.commands {
-        let mut targets: Vec<Word> = write_targets(cmd);
-        // A clone writes its destination directory.
-        if let Some(call) = super::git::split(cmd) {
-            if call.sub.is_some_and(|s| s.text == "clone") {
-                let ops: Vec<&Word> = call
-                    .args
-                    .iter()
-                    .filter(|w| !w.text.starts_with('-'))
-                    .collect();
-                if let Some(dir) = ops.get(1) {
-                    targets.push((*dir).clone());
-                }
-            }
-        }
-        // Downloads write their output file (`curl -o`, `wget -O`).
-        if let Some(t) = super::net::transfer(cmd) {
-            for o in t.outputs {
-                targets.push(Word::literal(o, cmd.span));
-            }
-        }
+        let targets = written_paths(cmd);
         for w in &targets {
             let (place, abs) = classify(cx, cmd, w);
             // The path as written too: `ln -sf X ~/.bashrc` replaces ~/.bashrc itself.
