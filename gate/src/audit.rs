@@ -27,7 +27,7 @@ pub struct AuditLog {
 pub struct Record<'a> {
     /// RFC 3339 time in UTC, microsecond precision.
     pub time: String,
-    /// `check`, `batch`, `explain` or `run`.
+    /// `check`, `batch`, `explain`, `run`, `hook` or `shell` (`shellgate -c`).
     pub mode: &'a str,
     /// The session the decision belongs to.
     pub session: &'a str,
@@ -53,6 +53,13 @@ pub struct Record<'a> {
     /// The one-time approval code printed with a refusal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_code: Option<&'a str>,
+    /// The harness whose hook asked (`claude-code`, `codex`, `cursor`,
+    /// `gemini`, `copilot`); absent outside hooks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub harness: Option<&'a str>,
+    /// The harness's id of the tool call, when it sends one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_use_id: Option<&'a str>,
     /// Time to parse and decide, in microseconds.
     pub duration_us: u128,
 }

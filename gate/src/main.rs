@@ -9,15 +9,19 @@
 //!   (rule `policy.invalid`, or `policy.managed-required`), never an allow.
 //! * `policy check`: 0 no findings, 1 warnings only, 3 errors.
 //! * `approve`, `session`, `init`, `policy show|defaults|schema`: 0 done, 3 error.
-//! * `run`: the command's own exit status when it ran (128+N for signal N);
+//! * `run` and `shellgate -c` (shell mode): the command's own exit status when it ran (128+N for signal N);
 //!   126 when shellgate refused it (ask or deny; the reason is on stderr);
 //!   125 when shellgate failed (policy, audit log, or the sandbox cannot be
 //!   enforced on this kernel).
 
 mod audit;
+mod doctor;
+mod hook;
+mod install;
 mod outcome;
 mod policy_cmd;
 mod render;
+mod shell;
 mod state;
 
 use std::ffi::OsString;
@@ -77,6 +81,49 @@ enum Cmd {
     Run {
         #[command(flatten)]
         common: Common,
+    },
+    /// Answer a harness's pre-tool hook: reads its JSON on stdin, writes
+    /// its answer (docs/harnesses/). Non-shell tools pass through.
+    Hook {
+        /// The harness whose protocol to speak.
+        #[arg(value_enum)]
+        harness: hook::Harness,
+        /// Policy file: replaces the user and project layers.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Audit log file (default as for `check`).
+        #[arg(long, value_name = "PATH")]
+        audit_log: Option<PathBuf>,
+        /// Answer asks as denies carrying a one-time approval code, even
+        /// where the harness could ask the user itself.
+        #[arg(long)]
+        no_ask: bool,
+    },
+    /// Print the settings that register shellgate's hook with a harness;
+    /// with --write, merge them into its settings file (after a backup).
+    Install {
+        /// The harness.
+        #[arg(value_enum)]
+        harness: hook::Harness,
+        /// The user's settings (every project) or this project's.
+        #[arg(long, value_enum, default_value = "user")]
+        scope: install::Scope,
+        /// Merge into the settings file instead of printing.
+        #[arg(long)]
+        write: bool,
+        /// The shellgate binary the harness runs (default: this one).
+        #[arg(long, value_name = "PATH")]
+        binary: Option<PathBuf>,
+        /// Project root for --scope project (default: the git top level, else the current directory).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Report what this machine enforces (policy, audit log, sandbox) and
+    /// self-test every registered harness hook. Exit 0 ok, 1 warnings, 3 errors.
+    Doctor {
+        /// Project directory to check (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
     },
     /// Inspect and check policies.
     Policy {
@@ -185,7 +232,7 @@ struct Common {
     command: Vec<OsString>,
 }
 
-/// Everything a subcommand needs, set up from [`Common`].
+/// Everything a subcommand needs, set up from [`Common`] or a hook's input.
 struct Setup {
     /// The policy, or why it does not load (then every command is denied).
     policy: Result<Policy, PolicyError>,
@@ -194,6 +241,21 @@ struct Setup {
     audit: audit::AuditLog,
     session: String,
     state_dir: Option<PathBuf>,
+    /// The harness that asked (hooks only), for the audit record.
+    harness: Option<&'static str>,
+    /// The harness's id of this tool call (hooks only).
+    tool_use_id: Option<String>,
+}
+
+/// Where a [`Setup`] comes from: command-line flags, or a hook's input.
+#[derive(Default)]
+struct SetupArgs<'a> {
+    cwd: Option<&'a Path>,
+    policy: Option<&'a Path>,
+    audit_log: Option<&'a Path>,
+    session: Option<String>,
+    harness: Option<&'static str>,
+    tool_use_id: Option<String>,
 }
 
 /// Environment variable naming the managed policy (for tests and
@@ -233,17 +295,26 @@ fn discovery(cwd: &str, explicit: Option<&Path>) -> Discovery {
 }
 
 fn setup(c: &Common) -> Result<Setup, String> {
-    let cwd = resolve_cwd(c.cwd.as_deref())?;
-    let policy = Policy::discover(&discovery(&cwd, c.policy.as_deref()));
+    setup_with(SetupArgs {
+        cwd: c.cwd.as_deref(),
+        policy: c.policy.as_deref(),
+        audit_log: c.audit_log.as_deref(),
+        session: c.session.clone(),
+        ..SetupArgs::default()
+    })
+}
+
+fn setup_with(a: SetupArgs) -> Result<Setup, String> {
+    let cwd = resolve_cwd(a.cwd)?;
+    let policy = Policy::discover(&discovery(&cwd, a.policy));
     let home = std::env::var("HOME").ok().filter(|h| h.starts_with('/'));
-    let path = audit::default_path(c.audit_log.as_deref()).ok_or(format!(
+    let path = audit::default_path(a.audit_log).ok_or(format!(
         "no audit log location: set --audit-log or {}",
         audit::ENV_VAR
     ))?;
     let audit = audit::AuditLog::open(&path)?;
-    let given = c
+    let given = a
         .session
-        .clone()
         .or_else(|| std::env::var("SHELLGATE_SESSION").ok());
     Ok(Setup {
         policy,
@@ -252,6 +323,8 @@ fn setup(c: &Common) -> Result<Setup, String> {
         audit,
         session: state::session_id(given.as_deref()),
         state_dir: state::default_dir(),
+        harness: a.harness,
+        tool_use_id: a.tool_use_id,
     })
 }
 
@@ -343,6 +416,8 @@ fn record(s: &mut Setup, mode: &str, command: &str, out: &Outcome, us: u128) -> 
         tier,
         policy_digest: &digest,
         approval_code: out.code.as_deref(),
+        harness: s.harness,
+        tool_use_id: s.tool_use_id.as_deref(),
         duration_us: us,
     })
 }
@@ -356,6 +431,10 @@ fn verdict_code(v: Verdict) -> u8 {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if shell::invoked_as_shell(&argv) {
+        return shell_mode(&argv);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -374,6 +453,33 @@ fn main() -> ExitCode {
         },
         Cmd::Explain { common } => check(&common, false, true),
         Cmd::Run { common } => run(&common),
+        Cmd::Hook {
+            harness,
+            policy,
+            audit_log,
+            no_ask,
+        } => {
+            let reply = hook::run(
+                harness,
+                &hook::Options {
+                    policy: policy.as_deref(),
+                    audit_log: audit_log.as_deref(),
+                    no_ask,
+                },
+                &mut std::io::stdin().lock(),
+            );
+            let _ = std::io::stdout().write_all(reply.stdout.as_bytes());
+            let _ = std::io::stderr().write_all(reply.stderr.as_bytes());
+            ExitCode::from(reply.exit)
+        }
+        Cmd::Install {
+            harness,
+            scope,
+            write,
+            binary,
+            dir,
+        } => install_command(harness, scope, write, binary, dir),
+        Cmd::Doctor { cwd } => doctor_command(cwd.as_deref()),
         Cmd::Policy { cmd } => policy_command(cmd),
         Cmd::Init { dir, force } => init(dir, force),
         Cmd::Approve { code, list } => approve(code.as_deref(), list),
@@ -398,7 +504,14 @@ fn check(common: &Common, json: bool, explain: bool) -> ExitCode {
     if let Err(e) = &s.policy {
         eprintln!("shellgate: error: {e}; every command is denied until the policy loads");
     }
-    let (out, us) = decide_command(&s, &bytes, Effects { write: !explain });
+    let (out, us) = decide_command(
+        &s,
+        &bytes,
+        Effects {
+            write: !explain,
+            approval_codes: true,
+        },
+    );
     let shown = String::from_utf8_lossy(&bytes);
     let eval = &out.eval;
     let text = match (&s.policy, explain, json) {
@@ -517,13 +630,28 @@ fn run(common: &Common) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(&e, EXIT_RUN_ERROR),
     };
+    execute(&mut s, &bytes, &[], "run")
+}
+
+/// Decides `bytes` and, only on allow, runs `bash -c COMMAND ARGS…` in the
+/// sandbox, recording the decision first. Returns the command's exit
+/// status, [`EXIT_REFUSED`] with the reason on stderr, or
+/// [`EXIT_RUN_ERROR`] when shellgate or the sandbox failed.
+fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCode {
     if let Err(e) = &s.policy {
         eprintln!("shellgate: error: {e}; every command is denied until the policy loads");
     }
-    let (out, us) = decide_command(&s, &bytes, Effects { write: true });
-    let shown = String::from_utf8_lossy(&bytes).into_owned();
+    let (out, us) = decide_command(
+        s,
+        bytes,
+        Effects {
+            write: true,
+            approval_codes: true,
+        },
+    );
+    let shown = String::from_utf8_lossy(bytes).into_owned();
     if out.eval.decision.decision != Verdict::Allow {
-        let _ = record(&mut s, "run", &shown, &out, us);
+        let _ = record(s, mode, &shown, &out, us);
         eprint!(
             "shellgate: refused ({}): {}",
             out.eval.decision.decision.as_str(),
@@ -535,7 +663,7 @@ fn run(common: &Common) -> ExitCode {
         return ExitCode::from(EXIT_REFUSED);
     }
     // The decision is on record before the command can do anything.
-    if let Err(e) = record(&mut s, "run", &shown, &out, us) {
+    if let Err(e) = record(s, mode, &shown, &out, us) {
         return fail(
             &format!("{e}; not running the command without an audit record"),
             EXIT_RUN_ERROR,
@@ -547,13 +675,33 @@ fn run(common: &Common) -> ExitCode {
         return fail(&format!("{e}"), EXIT_RUN_ERROR);
     }
     let config = shellgate_sandbox::SandboxConfig::new(&eval.project_root);
-    match shellgate_sandbox::run_bash(&config, &shown, Path::new(&s.cwd)) {
+    match shellgate_sandbox::run_bash_args(
+        &config,
+        &shown,
+        args,
+        Path::new(&s.cwd),
+        shellgate_sandbox::ChildStdio::inherit(),
+    ) {
         Ok(status) => {
             let code = shellgate_sandbox::exit_code(&status);
             ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
         }
         Err(e) => fail(&format!("{e}"), EXIT_RUN_ERROR),
     }
+}
+
+/// `shellgate -c COMMAND [NAME [ARGS…]]`: decide, then run sandboxed like
+/// `shellgate run`, in the current directory; same exit statuses.
+fn shell_mode(argv: &[OsString]) -> ExitCode {
+    let parsed = match shell::parse(argv) {
+        Ok(p) => p,
+        Err(e) => return fail(&e, EXIT_RUN_ERROR),
+    };
+    let mut s = match setup_with(SetupArgs::default()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e, EXIT_RUN_ERROR),
+    };
+    execute(&mut s, parsed.command.as_bytes(), &parsed.args, "shell")
 }
 
 fn policy_command(cmd: PolicyCmd) -> ExitCode {
@@ -618,7 +766,9 @@ fn policy_command(cmd: PolicyCmd) -> ExitCode {
     }
 }
 
-fn init(dir: Option<PathBuf>, force: bool) -> ExitCode {
+/// The project root: `dir`, else the git top level, else the current
+/// directory; canonicalised when it exists.
+fn project_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
     let root = match dir {
         Some(d) => d,
         None => {
@@ -628,13 +778,18 @@ fn init(dir: Option<PathBuf>, force: bool) -> ExitCode {
                 .ok()
                 .filter(|o| o.status.success())
                 .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-            match top.or_else(|| std::env::current_dir().ok()) {
-                Some(d) => d,
-                None => return fail("cannot tell the project root; pass --dir", EXIT_ERROR),
-            }
+            top.or_else(|| std::env::current_dir().ok())
+                .ok_or("cannot tell the project root; pass --dir")?
         }
     };
-    let root = root.canonicalize().unwrap_or(root);
+    Ok(root.canonicalize().unwrap_or(root))
+}
+
+fn init(dir: Option<PathBuf>, force: bool) -> ExitCode {
+    let root = match project_dir(dir) {
+        Ok(r) => r,
+        Err(e) => return fail(&e, EXIT_ERROR),
+    };
     match policy_cmd::init(&root, force) {
         Ok(path) => {
             println!(
@@ -644,6 +799,101 @@ fn init(dir: Option<PathBuf>, force: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e, EXIT_ERROR),
+    }
+}
+
+fn install_command(
+    harness: hook::Harness,
+    scope: install::Scope,
+    write: bool,
+    binary: Option<PathBuf>,
+    dir: Option<PathBuf>,
+) -> ExitCode {
+    let binary = match binary.map(Ok).unwrap_or_else(std::env::current_exe) {
+        Ok(b) => b.canonicalize().unwrap_or(b),
+        Err(e) => {
+            return fail(
+                &format!("cannot tell where shellgate is ({e}); pass --binary"),
+                EXIT_ERROR,
+            )
+        }
+    };
+    let home = match env_path("HOME") {
+        Some(h) => h,
+        None if scope == install::Scope::User => {
+            return fail(
+                "HOME is not set; pass --scope project or set HOME",
+                EXIT_ERROR,
+            )
+        }
+        None => PathBuf::new(),
+    };
+    let project = match scope {
+        install::Scope::Project => match project_dir(dir) {
+            Ok(p) => p,
+            Err(e) => return fail(&e, EXIT_ERROR),
+        },
+        install::Scope::User => PathBuf::new(),
+    };
+    let path = install::settings_path(harness, scope, &home, &project);
+    let command = install::hook_command(&binary, harness);
+    let snippet =
+        serde_json::to_string_pretty(&install::snippet(harness, &command)).unwrap_or_default();
+    if !write {
+        println!("# {}: add to {}", harness.name(), path.display());
+        println!("{snippet}");
+        println!(
+            "# or run: shellgate install {} --scope {} --write",
+            harness.name(),
+            if scope == install::Scope::User {
+                "user"
+            } else {
+                "project"
+            }
+        );
+        println!("# {}", install::next_steps(harness));
+        return ExitCode::SUCCESS;
+    }
+    match install::write(harness, &path, &command) {
+        Ok(w) => {
+            match &w.backup {
+                Some(b) => println!(
+                    "updated {} (previous version in {})",
+                    w.path.display(),
+                    b.display()
+                ),
+                None => println!("created {}", w.path.display()),
+            }
+            println!("{}", install::next_steps(harness));
+            println!("Check it with `shellgate doctor`.");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("shellgate: error: {e}");
+            println!("{snippet}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn doctor_command(cwd: Option<&Path>) -> ExitCode {
+    let cwd = match resolve_cwd(cwd) {
+        Ok(c) => c,
+        Err(e) => return fail(&e, EXIT_ERROR),
+    };
+    let checks = doctor::run(&cwd, env_path("HOME").as_deref());
+    for c in &checks {
+        let tag = match c.level {
+            doctor::Level::Ok => "ok  ",
+            doctor::Level::Warn => "warn",
+            doctor::Level::Error => "FAIL",
+        };
+        println!("{tag}  {}: {}", c.subject, c.detail);
+    }
+    match checks.iter().map(|c| c.level).max() {
+        Some(doctor::Level::Error) => ExitCode::from(EXIT_ERROR),
+        Some(doctor::Level::Warn) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
     }
 }
 

@@ -51,6 +51,9 @@ pub struct Outcome {
 pub struct Effects {
     /// Record hard_deny fires and consume approvals (false for `explain`).
     pub write: bool,
+    /// Issue a one-time approval code with an approvable refusal. False
+    /// for hooks whose harness asks the user itself (Claude Code, Cursor).
+    pub approval_codes: bool,
 }
 
 /// True when a refusal may be approved by the user: nothing in it comes
@@ -149,7 +152,7 @@ pub fn finish(
                     eval.decision.reason
                 );
                 out_source = Source::UserApproval;
-            } else if effects.write {
+            } else if effects.write && effects.approval_codes {
                 let a = Approval {
                     code: String::new(),
                     hash,

@@ -92,6 +92,8 @@ impl fmt::Display for SetupStep {
 pub(crate) struct Plan<'a> {
     pub bash: &'a Path,
     pub command: &'a str,
+    /// `$0` and the positional parameters after the command string.
+    pub args: &'a [std::ffi::OsString],
     pub cwd: &'a Path,
     pub tmpdir: &'a Path,
     pub ruleset: &'a OwnedFd,
@@ -114,6 +116,7 @@ pub(crate) fn spawn_and_wait(plan: Plan<'_>) -> Result<ExitStatus, SandboxError>
     let mut cmd = Command::new(plan.bash);
     cmd.arg("-c")
         .arg(plan.command)
+        .args(plan.args)
         .current_dir(plan.cwd)
         .env("TMPDIR", plan.tmpdir)
         .env("TMP", plan.tmpdir)
@@ -289,6 +292,7 @@ mod tests {
         Plan {
             bash,
             command,
+            args: &[],
             cwd: dir,
             tmpdir: dir,
             ruleset,

@@ -349,6 +349,20 @@ pub fn run_bash_with(
     cwd: &Path,
     stdio: ChildStdio,
 ) -> Result<ExitStatus, SandboxError> {
+    run_bash_args(config, command, &[], cwd, stdio)
+}
+
+/// Like [`run_bash_with`], with the words that follow the command string
+/// in `bash -c COMMAND NAME ARGS…`: `args[0]` becomes `$0` and the rest
+/// the positional parameters `$1`… (bash manual, "Invoking Bash", `-c`).
+/// Same outputs and errors as [`run_bash`].
+pub fn run_bash_args(
+    config: &SandboxConfig,
+    command: &str,
+    args: &[std::ffi::OsString],
+    cwd: &Path,
+    stdio: ChildStdio,
+) -> Result<ExitStatus, SandboxError> {
     let caps = probe();
     caps.check()?;
     let abi = caps.landlock_abi.unwrap_or(0);
@@ -381,6 +395,7 @@ pub fn run_bash_with(
     let result = exec::spawn_and_wait(exec::Plan {
         bash: &bash,
         command,
+        args,
         cwd: &cwd,
         tmpdir: &tmp_path,
         ruleset: &ruleset,

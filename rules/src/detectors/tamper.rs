@@ -43,7 +43,7 @@ const HOME_PATHS: &[&str] = &[
 const SYSTEM_PATHS: &[&str] = &["/etc/shellgate", "/etc/claude-code", "/etc/codex"];
 
 /// `shellgate` subcommands an agent may run: they only decide or print.
-const READ_ONLY_SUBCOMMANDS: &[&str] = &["check", "explain", "policy", "help"];
+const READ_ONLY_SUBCOMMANDS: &[&str] = &["check", "explain", "policy", "doctor", "help"];
 
 /// Programs whose operands they delete or move away.
 const REMOVERS: &[&str] = &["rm", "unlink", "shred", "rmdir", "mv", "truncate", "srm"];
@@ -56,7 +56,12 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for cmd in &cx.script.commands {
         let prog = cmd.program().unwrap_or("");
         if prog == "shellgate" {
-            let sub = cmd.args().iter().find(|w| !w.text.starts_with('-'));
+            // `shellgate -c …` runs a command as a shell; otherwise the
+            // first operand is the subcommand.
+            let sub = match cmd.args().first() {
+                Some(w) if w.text.starts_with('-') && !w.text.starts_with("--") => Some(w),
+                _ => cmd.args().iter().find(|w| !w.text.starts_with('-')),
+            };
             let harmless = cmd
                 .args()
                 .iter()
@@ -253,6 +258,9 @@ mod tests {
             "mv .shellgate /tmp/x",
             "tee ~/.local/state/shellgate/approvals.json < x",
             "shellgate run --policy lax.toml -- rm -rf /tmp/x",
+            "shellgate -c 'rm -rf /tmp/x'",
+            "shellgate install claude-code --write",
+            "echo '{}' | shellgate hook codex",
             "ln -sf /tmp/x .shellgate/policy.toml",
             "curl -o .shellgate/policy.toml https://example.com/p",
             "dd if=x of=.shellgateignore",

@@ -1,0 +1,454 @@
+//! `shellgate doctor`: what this machine enforces and whether the harness
+//! hooks are in place and answering.
+//!
+//! Checks, in order: the policy in force here loads; the audit log and the
+//! state directory can be opened; the sandbox's mandatory parts (Landlock,
+//! seccomp, no_new_privs) are available and which optional layers are; and,
+//! for every harness, each settings file that registers shellgate's hook,
+//! with a self-test that runs the registered command the way the harness
+//! would (`sh -c`) on two tool calls — a harmless one and `rm -rf /` — and
+//! compares its answers with the decision made here. The self-test writes
+//! its audit records and session state to a temporary directory.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use shellgate_rules::{decide_bytes, Policy, Verdict};
+
+use crate::hook::{self, Harness, Reply};
+use crate::install::{self, Scope};
+use crate::outcome::{Outcome, Source};
+
+/// How long the self-test waits for a hook to answer.
+const SELF_TEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How serious a check's result is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Works.
+    Ok,
+    /// Works in part, or nothing to check; the line says what to do.
+    Warn,
+    /// Broken: commands are refused, or a hook lets commands through.
+    Error,
+}
+
+/// One line of the report.
+pub struct Check {
+    /// How serious.
+    pub level: Level,
+    /// The subject, e.g. `sandbox` or `claude-code (user)`.
+    pub subject: String,
+    /// What was found and, if not ok, what to do.
+    pub detail: String,
+}
+
+fn check(level: Level, subject: impl Into<String>, detail: impl Into<String>) -> Check {
+    Check {
+        level,
+        subject: subject.into(),
+        detail: detail.into(),
+    }
+}
+
+/// Runs every check for a project at `cwd`, with `$HOME` at `home`.
+pub fn run(cwd: &str, home: Option<&Path>) -> Vec<Check> {
+    let mut out = Vec::new();
+    let policy = Policy::discover(&crate::discovery(cwd, None));
+    match &policy {
+        Ok(p) => out.push(check(
+            Level::Ok,
+            "policy",
+            format!(
+                "loads: {} layer(s), tier {}, digest {}",
+                p.layers.len(),
+                p.tier.as_str(),
+                p.digest
+            ),
+        )),
+        Err(e) => out.push(check(
+            Level::Error,
+            "policy",
+            format!("{e}; every command is denied until it loads (`shellgate policy check`)"),
+        )),
+    }
+    match crate::audit::default_path(None) {
+        Some(p) => match crate::audit::AuditLog::open(&p) {
+            Ok(_) => out.push(check(Level::Ok, "audit log", p.display().to_string())),
+            Err(e) => out.push(check(Level::Error, "audit log", e)),
+        },
+        None => out.push(check(
+            Level::Error,
+            "audit log",
+            format!("no location: set {} or HOME", crate::audit::ENV_VAR),
+        )),
+    }
+    match crate::state::default_dir() {
+        Some(d) => match crate::state::State::open(&d) {
+            Ok(_) => out.push(check(Level::Ok, "state", d.display().to_string())),
+            Err(e) => out.push(check(
+                Level::Warn,
+                "state",
+                format!("{e}; approvals and session escalation do not work"),
+            )),
+        },
+        None => out.push(check(
+            Level::Warn,
+            "state",
+            format!("no state directory: set {} or HOME", crate::state::ENV_VAR),
+        )),
+    }
+    out.extend(sandbox());
+    out.extend(harnesses(cwd, home, policy.as_ref().ok()));
+    out
+}
+
+/// The sandbox's mandatory and optional layers on this kernel.
+fn sandbox() -> Vec<Check> {
+    let caps = shellgate_sandbox::probe();
+    let mut out = Vec::new();
+    match caps.check() {
+        Ok(()) => out.push(check(
+            Level::Ok,
+            "sandbox",
+            format!(
+                "Landlock ABI {}, seccomp filters, no_new_privs: `shellgate run` and `shellgate -c` can confine commands",
+                caps.landlock_abi.unwrap_or(0)
+            ),
+        )),
+        Err(e) => out.push(check(
+            Level::Error,
+            "sandbox",
+            format!("{e}; `shellgate run` and `shellgate -c` refuse to run commands"),
+        )),
+    }
+    if caps.landlock_abi.is_some() {
+        out.push(check(
+            if caps.landlock_network() { Level::Ok } else { Level::Warn },
+            "sandbox network",
+            if caps.landlock_network() {
+                "Landlock TCP bind/connect rules (ABI >= 4) on top of seccomp's socket filter"
+            } else {
+                "no Landlock TCP rules (ABI < 4); seccomp's socket filter alone blocks network access"
+            },
+        ));
+        out.push(check(
+            if caps.landlock_scopes() {
+                Level::Ok
+            } else {
+                Level::Warn
+            },
+            "sandbox scopes",
+            if caps.landlock_scopes() {
+                "signals and abstract Unix sockets are scoped to the sandbox (ABI >= 6)"
+            } else {
+                "no Landlock scopes (ABI < 6): a sandboxed command can signal your other processes"
+            },
+        ));
+    }
+    out
+}
+
+/// Every harness's settings files that register shellgate, each self-tested.
+fn harnesses(cwd: &str, home: Option<&Path>, policy: Option<&Policy>) -> Vec<Check> {
+    let mut out = Vec::new();
+    let home_str = home.and_then(Path::to_str);
+    let project = policy
+        .map(|p| PathBuf::from(decide_bytes(p, b"true", cwd, home_str).project_root))
+        .unwrap_or_else(|| PathBuf::from(cwd));
+    let home = home.map(Path::to_path_buf).unwrap_or_default();
+    let mut any = false;
+    for h in Harness::ALL {
+        for scope in [Scope::User, Scope::Project] {
+            let path = install::settings_path(h, scope, &home, &project);
+            let subject = format!(
+                "{} ({})",
+                h.name(),
+                if scope == Scope::User {
+                    "user"
+                } else {
+                    "project"
+                }
+            );
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let doc: Value = match serde_json::from_slice(&bytes) {
+                Ok(v) => v,
+                Err(e) => {
+                    out.push(check(
+                        Level::Warn,
+                        subject,
+                        format!("cannot check {}: not plain JSON ({e})", path.display()),
+                    ));
+                    continue;
+                }
+            };
+            let commands = install::registered(h, &doc);
+            if commands.is_empty() {
+                continue;
+            }
+            any = true;
+            if h == Harness::ClaudeCode && doc.get("disableAllHooks") == Some(&json!(true)) {
+                out.push(check(
+                    Level::Error,
+                    subject.clone(),
+                    format!(
+                        "{} sets disableAllHooks: the hook never runs",
+                        path.display()
+                    ),
+                ));
+            }
+            for c in commands {
+                out.push(match self_test(h, &c, cwd, policy) {
+                    Ok(()) => check(
+                        Level::Ok,
+                        subject.clone(),
+                        format!("`{c}` in {} answers the self-test", path.display()),
+                    ),
+                    Err(e) => check(
+                        Level::Error,
+                        subject.clone(),
+                        format!("`{c}` in {}: {e}", path.display()),
+                    ),
+                });
+            }
+        }
+    }
+    if !any {
+        out.push(check(
+            Level::Warn,
+            "hooks",
+            "no harness registers shellgate's hook here: run `shellgate install claude-code` (or codex, cursor, gemini, copilot)",
+        ));
+    }
+    out
+}
+
+/// A tool call in `harness`'s input format (the shapes of each harness's
+/// hook documentation).
+pub fn sample_input(harness: Harness, command: &str, cwd: &str) -> Value {
+    match harness {
+        Harness::ClaudeCode | Harness::Codex => json!({
+            "session_id": "shellgate-doctor",
+            "transcript_path": null,
+            "cwd": cwd,
+            "permission_mode": "default",
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": { "command": command },
+            "tool_use_id": "shellgate-doctor"
+        }),
+        Harness::Cursor => json!({
+            "conversation_id": "shellgate-doctor",
+            "generation_id": "shellgate-doctor",
+            "hook_event_name": "beforeShellExecution",
+            "workspace_roots": [cwd],
+            "command": command,
+            "cwd": cwd
+        }),
+        Harness::Gemini => json!({
+            "session_id": "shellgate-doctor",
+            "cwd": cwd,
+            "hook_event_name": "BeforeTool",
+            "tool_name": "run_shell_command",
+            "tool_input": { "command": command }
+        }),
+        Harness::Copilot => json!({
+            "timestamp": 0,
+            "cwd": cwd,
+            "toolName": "bash",
+            "toolArgs": json!({ "command": command }).to_string()
+        }),
+    }
+}
+
+/// What a harness makes of a hook's reply: `Ok(Some(verdict))`, `Ok(None)`
+/// for no decision (the harness's own flow), or why the harness would not
+/// take it as a decision (and, for most, let the call through).
+pub fn reply_verdict(harness: Harness, reply: &Reply) -> Result<Option<Verdict>, String> {
+    match reply.exit {
+        0 => {}
+        2 => return Ok(Some(Verdict::Deny)),
+        n => {
+            return Err(format!(
+                "exit status {n}: the harness treats it as a hook failure"
+            ))
+        }
+    }
+    let text = reply.stdout.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("output is not JSON ({e})"))?;
+    let field = match harness {
+        Harness::ClaudeCode | Harness::Codex => v
+            .get("hookSpecificOutput")
+            .and_then(|o| o.get("permissionDecision")),
+        Harness::Cursor => v.get("permission"),
+        Harness::Gemini => v.get("decision"),
+        Harness::Copilot => v.get("permissionDecision"),
+    };
+    match field.and_then(Value::as_str) {
+        Some("allow") => Ok(Some(Verdict::Allow)),
+        Some("ask") => Ok(Some(Verdict::Ask)),
+        Some("deny") => Ok(Some(Verdict::Deny)),
+        Some(other) => Err(format!("unknown decision `{other}`")),
+        None => Err("output has no decision field".into()),
+    }
+}
+
+/// Runs the registered `command` on a harmless call and on `rm -rf /` and
+/// compares with the answers computed here.
+fn self_test(
+    harness: Harness,
+    command: &str,
+    cwd: &str,
+    policy: Option<&Policy>,
+) -> Result<(), String> {
+    let policy = policy.ok_or("the policy does not load, so the expected answers are unknown")?;
+    let tmp = tempfile::tempdir().map_err(|e| format!("no temporary directory: {e}"))?;
+    for probe in ["true", "rm -rf /"] {
+        let eval = decide_bytes(
+            policy,
+            probe.as_bytes(),
+            cwd,
+            std::env::var("HOME").ok().as_deref(),
+        );
+        let expected_answer = hook::answer(
+            &Outcome {
+                eval,
+                source: Source::Policy,
+                code: None,
+                warnings: Vec::new(),
+            },
+            harness.can_ask(),
+        );
+        let expected = reply_verdict(harness, &harness.reply(&expected_answer))?;
+        let input = sample_input(harness, probe, cwd).to_string();
+        let reply = spawn(command, &input, cwd, tmp.path())?;
+        let got = reply_verdict(harness, &reply)?;
+        if probe != "true" && got != Some(Verdict::Deny) {
+            return Err(format!(
+                "`{probe}` was not denied (answer: {}); the hook does not protect this project",
+                got.map(Verdict::as_str).unwrap_or("none")
+            ));
+        }
+        if got != expected {
+            return Err(format!(
+                "`{probe}` got {} where this policy gives {} (does the command pass another --policy?)",
+                got.map(Verdict::as_str).unwrap_or("no answer"),
+                expected.map(Verdict::as_str).unwrap_or("no answer"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `command` with `sh -c`, input on stdin, state in `tmp`; bounded.
+fn spawn(command: &str, input: &str, cwd: &str, tmp: &Path) -> Result<Reply, String> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .env(crate::audit::ENV_VAR, tmp.join("audit.jsonl"))
+        .env(crate::state::ENV_VAR, tmp.join("state"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start it: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() > SELF_TEST_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "no answer in {} s: the harness would time out and let the command through",
+                    SELF_TEST_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("cannot wait for it: {e}")),
+        }
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut stdout);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let exit = status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(255);
+    if exit == 127 {
+        return Err(format!(
+            "the command was not found ({}); reinstall with `shellgate install`",
+            stderr.trim()
+        ));
+    }
+    Ok(Reply {
+        stdout,
+        stderr,
+        exit,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(verdict: Verdict, hard: bool) -> hook::Answer {
+        hook::Answer {
+            verdict,
+            hard,
+            asks_user: false,
+            invalid_input: false,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn every_reply_reads_back_as_the_harness_would_take_it() {
+        for h in Harness::ALL {
+            let deny = reply_verdict(h, &h.reply(&answer(Verdict::Deny, false))).unwrap();
+            assert_eq!(deny, Some(Verdict::Deny), "{h:?}");
+            let hard = reply_verdict(h, &h.reply(&answer(Verdict::Deny, true))).unwrap();
+            assert_eq!(hard, Some(Verdict::Deny), "{h:?}");
+            let allow = reply_verdict(h, &h.reply(&answer(Verdict::Allow, false))).unwrap();
+            assert_ne!(allow, Some(Verdict::Deny), "{h:?}");
+            assert_ne!(allow, Some(Verdict::Ask), "{h:?}");
+        }
+        for h in [Harness::ClaudeCode, Harness::Cursor] {
+            let ask = reply_verdict(h, &h.reply(&answer(Verdict::Ask, false))).unwrap();
+            assert_eq!(ask, Some(Verdict::Ask), "{h:?}");
+        }
+    }
+
+    #[test]
+    fn failures_are_not_decisions() {
+        let r = Reply {
+            stdout: String::new(),
+            stderr: "boom".into(),
+            exit: 1,
+        };
+        assert!(reply_verdict(Harness::ClaudeCode, &r).is_err());
+        let r = Reply {
+            stdout: "not json".into(),
+            stderr: String::new(),
+            exit: 0,
+        };
+        assert!(reply_verdict(Harness::Cursor, &r).is_err());
+    }
+}

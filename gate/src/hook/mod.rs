@@ -1,0 +1,378 @@
+//! `shellgate hook HARNESS`: the pre-tool hooks of the agent harnesses.
+//!
+//! Every adapter follows the same steps: read the hook input (JSON on
+//! stdin, bounded), turn it into a [`ToolCall`], judge a shell command like
+//! `shellgate check` (with the harness's session id, working directory and
+//! tool-use id, and an audit record), and write the answer in the harness's
+//! own protocol ([`Reply`]). Each harness module documents its protocol
+//! and cites its source; docs/harnesses/ has one page per harness.
+//!
+//! Fail closed: input that cannot be read, is not the expected event, or
+//! has no command is answered with a deny (`hook.invalid-input`), as is a
+//! decision that cannot be put in the audit log (`hook.audit-failed`).
+//! Tools that are not shells pass through with no answer.
+
+pub mod claude_code;
+pub mod codex;
+pub mod copilot;
+pub mod cursor;
+pub mod gemini;
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+use shellgate_rules::{Section, Verdict};
+
+use crate::outcome::{Effects, Outcome};
+
+/// Most bytes of hook input read. Larger input is denied.
+pub const MAX_INPUT_BYTES: usize = 16 << 20;
+
+/// Rule id of a refusal because the hook input could not be used.
+pub const INVALID_INPUT: &str = "hook.invalid-input";
+/// Rule id of a refusal because the audit record could not be written.
+pub const AUDIT_FAILED: &str = "hook.audit-failed";
+
+/// The harnesses shellgate has a hook adapter for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Harness {
+    /// Claude Code `PreToolUse` (code.claude.com/docs/en/hooks).
+    ClaudeCode,
+    /// OpenAI Codex CLI `PreToolUse` (developers.openai.com/codex/hooks).
+    Codex,
+    /// Cursor `beforeShellExecution` (cursor.com/docs/hooks).
+    Cursor,
+    /// Gemini CLI `BeforeTool` (geminicli.com/docs/hooks/reference).
+    Gemini,
+    /// GitHub Copilot CLI `preToolUse` (docs.github.com/en/copilot/reference/hooks-reference).
+    Copilot,
+}
+
+impl Harness {
+    /// The name used on the command line and in the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Harness::ClaudeCode => "claude-code",
+            Harness::Codex => "codex",
+            Harness::Cursor => "cursor",
+            Harness::Gemini => "gemini",
+            Harness::Copilot => "copilot",
+        }
+    }
+
+    /// Every harness, in documentation order.
+    pub const ALL: [Harness; 5] = [
+        Harness::ClaudeCode,
+        Harness::Codex,
+        Harness::Cursor,
+        Harness::Gemini,
+        Harness::Copilot,
+    ];
+
+    /// True when the harness can ask the user itself; otherwise an ask is
+    /// answered as a deny carrying a one-time approval code.
+    pub fn can_ask(self) -> bool {
+        matches!(self, Harness::ClaudeCode | Harness::Cursor)
+    }
+
+    fn parse(self, input: &Value) -> Result<Call, String> {
+        match self {
+            Harness::ClaudeCode => claude_code::parse(input),
+            Harness::Codex => codex::parse(input),
+            Harness::Cursor => cursor::parse(input),
+            Harness::Gemini => gemini::parse(input),
+            Harness::Copilot => copilot::parse(input),
+        }
+    }
+
+    /// The answer to `answer` in this harness's protocol.
+    pub fn reply(self, answer: &Answer) -> Reply {
+        match self {
+            Harness::ClaudeCode => claude_code::reply(answer),
+            Harness::Codex => codex::reply(answer),
+            Harness::Cursor => cursor::reply(answer),
+            Harness::Gemini => gemini::reply(answer),
+            Harness::Copilot => copilot::reply(answer),
+        }
+    }
+}
+
+/// What the hook input asks about.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Call {
+    /// A shell command to judge.
+    Shell(ToolCall),
+    /// Another tool (file edits, MCP …): not shellgate's to judge.
+    OtherTool,
+}
+
+/// A shell tool call as the harness described it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The command line the tool will run.
+    pub command: String,
+    /// The directory it runs in (absolute), when the harness says.
+    pub cwd: Option<String>,
+    /// The harness's session (conversation) id.
+    pub session: Option<String>,
+    /// The harness's id of this tool call.
+    pub tool_use_id: Option<String>,
+}
+
+/// shellgate's answer, before it is put in a harness's protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The verdict. For a harness that cannot ask, an ask arrives here
+    /// already turned into a deny (see [`Answer::asks_user`]).
+    pub verdict: Verdict,
+    /// The refusal comes from a rule nothing overrides (hard_deny, the
+    /// deny layer, input that cannot be analysed): harnesses that support
+    /// it also get a blocking exit status.
+    pub hard: bool,
+    /// True when this deny stands for an ask the harness cannot show: the
+    /// user may approve the command with the code in `message`.
+    pub asks_user: bool,
+    /// The hook input could not be used (not a decision about a command).
+    pub invalid_input: bool,
+    /// One line for the agent and the user: rule ids and the reason.
+    pub message: String,
+}
+
+/// Bytes to write and the exit status, in a harness's protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Written to stdout (usually one JSON object and a newline).
+    pub stdout: String,
+    /// Written to stderr.
+    pub stderr: String,
+    /// The exit status.
+    pub exit: u8,
+}
+
+impl Reply {
+    /// No answer: the harness goes on as if no hook had run.
+    pub fn none() -> Reply {
+        Reply {
+            stdout: String::new(),
+            stderr: String::new(),
+            exit: 0,
+        }
+    }
+
+    /// One JSON object on stdout, exit 0.
+    pub fn json(v: Value) -> Reply {
+        Reply {
+            stdout: format!("{v}\n"),
+            stderr: String::new(),
+            exit: 0,
+        }
+    }
+
+    /// Adds the blocking form: `message` on stderr and exit 2.
+    pub fn blocking(mut self, message: &str) -> Reply {
+        self.stderr = format!("{message}\n");
+        self.exit = 2;
+        self
+    }
+}
+
+/// Options of `shellgate hook`.
+pub struct Options<'a> {
+    /// `--policy`: replaces the user and project layers.
+    pub policy: Option<&'a Path>,
+    /// `--audit-log`.
+    pub audit_log: Option<&'a Path>,
+    /// `--no-ask`: answer asks as denies with an approval code even where
+    /// the harness could ask.
+    pub no_ask: bool,
+}
+
+/// Runs one hook: reads stdin, judges, returns the reply to write.
+pub fn run(harness: Harness, opts: &Options, stdin: &mut dyn Read) -> Reply {
+    let mut buf = Vec::new();
+    if let Err(e) = stdin.take(MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut buf) {
+        return invalid(harness, &format!("cannot read the hook input: {e}"));
+    }
+    if buf.len() > MAX_INPUT_BYTES {
+        return invalid(
+            harness,
+            &format!("the hook input is over {} MiB", MAX_INPUT_BYTES >> 20),
+        );
+    }
+    let call = match parse_input(harness, &buf) {
+        Ok(Call::Shell(c)) => c,
+        Ok(Call::OtherTool) => return Reply::none(),
+        Err(e) => return invalid(harness, &e),
+    };
+    harness.reply(&judge(harness, opts, call))
+}
+
+/// Parses raw hook input: JSON (a UTF-8 byte-order mark is skipped, as
+/// Cursor on Windows sends one), then the harness's fields.
+pub fn parse_input(harness: Harness, bytes: &[u8]) -> Result<Call, String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("the hook input is not valid JSON ({e})"))?;
+    if !v.is_object() {
+        return Err("the hook input is not a JSON object".into());
+    }
+    let call = harness.parse(&v)?;
+    if let Call::Shell(c) = &call {
+        if let Some(cwd) = &c.cwd {
+            if cwd.contains('\0') || !cwd.starts_with('/') {
+                return Err(format!(
+                    "the working directory {cwd:?} is not an absolute path"
+                ));
+            }
+        }
+    }
+    Ok(call)
+}
+
+/// A deny for input shellgate could not use.
+fn invalid(harness: Harness, why: &str) -> Reply {
+    harness.reply(&Answer {
+        verdict: Verdict::Deny,
+        hard: true,
+        asks_user: false,
+        invalid_input: true,
+        message: format!(
+            "shellgate denied this tool call [{INVALID_INPUT}]: {why}; the hook is registered for a {} tool-call event and expects its input (see `shellgate install {}`)",
+            harness.name(),
+            harness.name()
+        ),
+    })
+}
+
+/// Judges a shell call with the harness's session, records it, and
+/// returns the answer.
+fn judge(harness: Harness, opts: &Options, call: ToolCall) -> Answer {
+    let asks = harness.can_ask() && !opts.no_ask;
+    let setup = crate::setup_with(crate::SetupArgs {
+        cwd: call.cwd.as_deref().map(Path::new),
+        policy: opts.policy,
+        audit_log: opts.audit_log,
+        session: call.session.clone(),
+        harness: Some(harness.name()),
+        tool_use_id: call.tool_use_id.clone(),
+    });
+    let mut s = match setup {
+        Ok(s) => s,
+        Err(e) => {
+            return Answer {
+                verdict: Verdict::Deny,
+                hard: true,
+                asks_user: false,
+                invalid_input: false,
+                message: format!("shellgate denied this command [{AUDIT_FAILED}]: {e}"),
+            }
+        }
+    };
+    let (out, us) = crate::decide_command(
+        &s,
+        call.command.as_bytes(),
+        Effects {
+            write: true,
+            approval_codes: !asks,
+        },
+    );
+    if let Err(e) = crate::record(&mut s, "hook", &call.command, &out, us) {
+        return Answer {
+            verdict: Verdict::Deny,
+            hard: true,
+            asks_user: false,
+            invalid_input: false,
+            message: format!(
+                "shellgate denied this command [{AUDIT_FAILED}]: {e}; no command runs without an audit record"
+            ),
+        };
+    }
+    answer(&out, asks)
+}
+
+/// The answer for an outcome; `asks` is false when an ask must become a
+/// deny.
+pub fn answer(out: &Outcome, asks: bool) -> Answer {
+    let d = &out.eval.decision;
+    let rules = d.rule_ids().join(", ");
+    let hard = d.decision == Verdict::Deny
+        && d.findings.iter().any(|f| {
+            f.verdict == Verdict::Deny
+                && matches!(
+                    f.section,
+                    Section::HardDeny | Section::DenyLayer | Section::Input
+                )
+        });
+    match d.decision {
+        Verdict::Allow => Answer {
+            verdict: Verdict::Allow,
+            hard: false,
+            asks_user: false,
+            invalid_input: false,
+            message: if rules.is_empty() {
+                format!("shellgate allowed this command: {}", d.reason)
+            } else {
+                format!("shellgate allowed this command [{rules}]: {}", d.reason)
+            },
+        },
+        Verdict::Ask if asks => Answer {
+            verdict: Verdict::Ask,
+            hard: false,
+            asks_user: false,
+            invalid_input: false,
+            message: format!("shellgate asks for your approval [{rules}]: {}", d.reason),
+        },
+        Verdict::Ask => Answer {
+            verdict: Verdict::Deny,
+            hard: false,
+            asks_user: true,
+            invalid_input: false,
+            message: match &out.code {
+                Some(_) => format!(
+                    "shellgate needs the user's approval for this command [{rules}]: {}; tell the user the command and the code, and run it again after they approve",
+                    d.reason.trim_end_matches('.')
+                ),
+                None => format!(
+                    "shellgate needs the user's approval for this command [{rules}]: {}; this harness cannot ask, so the user has to run it themselves or change the policy",
+                    d.reason.trim_end_matches('.')
+                ),
+            },
+        },
+        Verdict::Deny => Answer {
+            verdict: Verdict::Deny,
+            hard,
+            asks_user: false,
+            invalid_input: false,
+            message: format!("shellgate denied this command [{rules}]: {}", d.reason),
+        },
+    }
+}
+
+/// A string field of `v`, or None when absent or null.
+///
+/// # Errors
+/// When the field is present with another type.
+pub(crate) fn opt_str(v: &Value, key: &str) -> Result<Option<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("the field `{key}` is not a string")),
+    }
+}
+
+/// A required string field of `v`.
+pub(crate) fn req_str(v: &Value, key: &str) -> Result<String, String> {
+    opt_str(v, key)?.ok_or_else(|| format!("the field `{key}` is missing"))
+}
+
+/// Checks `hook_event_name` (or another event field) when present: a hook
+/// registered under the wrong event is refused rather than guessed at.
+pub(crate) fn expect_event(v: &Value, key: &str, expected: &str) -> Result<(), String> {
+    match opt_str(v, key)? {
+        Some(e) if e != expected => Err(format!(
+            "shellgate answers `{expected}` events, not `{e}`: register it under {expected} only"
+        )),
+        _ => Ok(()),
+    }
+}
