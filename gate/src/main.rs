@@ -8,7 +8,11 @@
 //!   log that cannot be written). A policy that does not load is a deny
 //!   (rule `policy.invalid`, or `policy.managed-required`), never an allow.
 //! * `policy check`: 0 no findings, 1 warnings only, 3 errors.
-//! * `approve`, `session`, `init`, `policy show|defaults|schema`: 0 done, 3 error.
+//! * `approve`, `session`, `init`, `install`, `policy show|defaults|schema`:
+//!   0 done, 3 error.
+//! * `hook HARNESS`: 0, or 2 where the harness blocks on it (the answer is
+//!   on stdout in the harness's protocol; see `hook`).
+//! * `doctor`: 0 all ok, 1 warnings, 3 errors.
 //! * `run` and `shellgate -c` (shell mode): the command's own exit status when it ran (128+N for signal N);
 //!   126 when shellgate refused it (ask or deny; the reason is on stderr);
 //!   125 when shellgate failed (policy, audit log, or the sandbox cannot be
