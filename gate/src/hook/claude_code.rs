@@ -16,21 +16,16 @@
 use serde_json::{json, Value};
 use shellgate_rules::Verdict;
 
-use super::{expect_event, opt_str, req_str, Answer, Call, Reply, ToolCall};
+use super::{opt_str, req_str, shell_tool_input, Answer, Call, Reply, ToolCall};
 
 /// Claude Code's shell tool (`PowerShell` is Windows-only).
 const SHELL_TOOLS: &[&str] = &["Bash"];
 
 /// Reads a `PreToolUse` input.
 pub fn parse(v: &Value) -> Result<Call, String> {
-    expect_event(v, "hook_event_name", "PreToolUse")?;
-    let tool = req_str(v, "tool_name")?;
-    if !SHELL_TOOLS.contains(&tool.as_str()) {
+    let Some(input) = shell_tool_input(v, "PreToolUse", SHELL_TOOLS)? else {
         return Ok(Call::OtherTool);
-    }
-    let input = v
-        .get("tool_input")
-        .ok_or("the field `tool_input` is missing")?;
+    };
     Ok(Call::Shell(ToolCall {
         command: req_str(input, "command")?,
         cwd: opt_str(v, "cwd")?,

@@ -17,21 +17,16 @@
 use serde_json::{json, Value};
 use shellgate_rules::Verdict;
 
-use super::{expect_event, opt_str, req_str, Answer, Call, Reply, ToolCall};
+use super::{opt_str, req_str, shell_tool_input, Answer, Call, Reply, ToolCall};
 
 /// Gemini CLI's shell tool.
 const SHELL_TOOLS: &[&str] = &["run_shell_command"];
 
 /// Reads a `BeforeTool` input.
 pub fn parse(v: &Value) -> Result<Call, String> {
-    expect_event(v, "hook_event_name", "BeforeTool")?;
-    let tool = req_str(v, "tool_name")?;
-    if !SHELL_TOOLS.contains(&tool.as_str()) {
+    let Some(input) = shell_tool_input(v, "BeforeTool", SHELL_TOOLS)? else {
         return Ok(Call::OtherTool);
-    }
-    let input = v
-        .get("tool_input")
-        .ok_or("the field `tool_input` is missing")?;
+    };
     let base = opt_str(v, "cwd")?;
     let dir = match opt_str(input, "dir_path")? {
         Some(d) => Some(d),

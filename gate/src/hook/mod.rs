@@ -366,6 +366,27 @@ pub(crate) fn req_str(v: &Value, key: &str) -> Result<String, String> {
     opt_str(v, key)?.ok_or_else(|| format!("the field `{key}` is missing"))
 }
 
+/// The `tool_input` of a `hook_event_name`/`tool_name`/`tool_input` hook
+/// input (Claude Code, Codex, Gemini CLI) when `tool_name` is one of
+/// `shell_tools`; None for other tools.
+///
+/// # Errors
+/// The wrong event, or a missing `tool_name` or `tool_input`.
+pub(crate) fn shell_tool_input<'a>(
+    v: &'a Value,
+    event: &str,
+    shell_tools: &[&str],
+) -> Result<Option<&'a Value>, String> {
+    expect_event(v, "hook_event_name", event)?;
+    let tool = req_str(v, "tool_name")?;
+    if !shell_tools.contains(&tool.as_str()) {
+        return Ok(None);
+    }
+    v.get("tool_input")
+        .map(Some)
+        .ok_or_else(|| "the field `tool_input` is missing".into())
+}
+
 /// Checks `hook_event_name` (or another event field) when present: a hook
 /// registered under the wrong event is refused rather than guessed at.
 pub(crate) fn expect_event(v: &Value, key: &str, expected: &str) -> Result<(), String> {
