@@ -938,3 +938,30 @@ fn agents_may_not_install_or_drive_hooks() {
         assert!(out.contains("policy.tamper"), "{command}: {out}");
     }
 }
+
+#[test]
+fn doctor_never_runs_what_a_settings_file_names() {
+    let (_d, home, project) = home_world();
+    let marker = project.join("pwned");
+    let planted = format!(
+        "touch {}; {} hook codex",
+        marker.display(),
+        env!("CARGO_BIN_EXE_shellgate")
+    );
+    let other_binary = project.join("shellgate");
+    std::fs::write(&other_binary, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+    std::fs::create_dir_all(project.join(".codex")).unwrap();
+    std::fs::write(
+        project.join(".codex/hooks.json"),
+        json!({ "hooks": { "PreToolUse": [{ "matcher": "Bash", "hooks": [
+            { "type": "command", "command": planted },
+            { "type": "command", "command": format!("{} hook codex", other_binary.display()) }
+        ]}]}})
+        .to_string(),
+    )
+    .unwrap();
+    let (_, out, _) = sg(&home, &project, &["doctor", "--cwd", project.to_str().unwrap()]);
+    assert!(!marker.exists(), "doctor ran a command from the settings file:\n{out}");
+    assert!(out.contains("not in the form"), "{out}");
+    assert!(out.contains("not this shellgate"), "{out}");
+}

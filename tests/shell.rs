@@ -23,6 +23,7 @@ set -u
 "$SHELL" -lc 'wc -l < a.txt'; echo "login:$?"
 "$SHELL" -c 'printf "%s|%s|%s\n" "$0" "$1" "$2"' name first 'second word'; echo "args:$?"
 "$SHELL" -c 'exit 7'; echo "status:$?"
+"$SHELL" -c - 'echo after-dash'; echo "dash:$?"
 "$SHELL" -c 'kill -TERM $$'; echo "signal:$?"
 "$SHELL" -c "cat $HOME/notes.txt" 2>/dev/null; echo "home-direct:$?"
 "$SHELL" -c 'bash ./peek.sh "$1"' peek "$HOME/notes.txt" 2>/dev/null; echo "home-sandboxed:$?"
@@ -62,6 +63,8 @@ set -u
             "name|first|second word",
             "args:0",
             "status:7",
+            "after-dash",
+            "dash:0",
             "signal:143",
             "home-direct:1",
             "home-sandboxed:1",
@@ -80,7 +83,7 @@ set -u
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(records.len(), 9, "one record per judged command");
+    assert_eq!(records.len(), 10, "one record per judged command");
     assert!(records.iter().all(|r| r["mode"] == "shell"));
     let refused = records.iter().find(|r| r["command"] == "rm -rf ~").unwrap();
     assert_eq!(refused["decision"], "deny");
@@ -89,5 +92,5 @@ set -u
     assert!(records
         .iter()
         .all(|r| r["session"] == records[0]["session"]));
-    assert_eq!(records[8]["source"], "session_escalation");
+    assert_eq!(records[9]["source"], "session_escalation");
 }

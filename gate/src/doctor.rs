@@ -5,10 +5,11 @@
 //! state directory can be opened; the sandbox's mandatory parts (Landlock,
 //! seccomp, no_new_privs) are available and which optional layers are; and,
 //! for every harness, each settings file that registers shellgate's hook,
-//! with a self-test that runs the registered command the way the harness
-//! would (`sh -c`) on two tool calls — a harmless one and `rm -rf /` — and
-//! compares its answers with the decision made here. The self-test writes
-//! its audit records and session state to a temporary directory.
+//! with a self-test that runs the registered hook (only when it names this
+//! very binary, and then directly, with no shell) on two tool calls — a
+//! harmless one and `rm -rf /` — and compares its answers with the decision
+//! made here, giving up after 10 s. The self-test writes its audit records
+//! and session state to a temporary directory.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -188,7 +189,8 @@ fn harnesses(cwd: &str, home: Option<&Path>, policy: Option<&Policy>) -> Vec<Che
                 }
             };
             let commands = install::registered(h, &doc);
-            if commands.is_empty() {
+            let odd = install::unrecognised(h, &doc);
+            if commands.is_empty() && odd.is_empty() {
                 continue;
             }
             any = true;
@@ -202,6 +204,33 @@ fn harnesses(cwd: &str, home: Option<&Path>, policy: Option<&Policy>) -> Vec<Che
                     ),
                 ));
             }
+            if h == Harness::Gemini
+                && doc
+                    .pointer("/hooksConfig/disabled")
+                    .and_then(Value::as_array)
+                    .is_some_and(|d| d.iter().any(|n| n == "shellgate"))
+            {
+                out.push(check(
+                    Level::Error,
+                    subject.clone(),
+                    format!(
+                        "{} lists shellgate in hooksConfig.disabled: the hook never runs",
+                        path.display()
+                    ),
+                ));
+            }
+            for c in odd {
+                out.push(check(
+                    Level::Warn,
+                    subject.clone(),
+                    format!(
+                        "`{c}` in {} is not in the form `shellgate hook {} [--no-ask] [--policy F] [--audit-log F]`; not run (reinstall with `shellgate install {}`)",
+                        path.display(),
+                        h.name(),
+                        h.name()
+                    ),
+                ));
+            }
             for c in commands {
                 out.push(match self_test(h, &c, cwd, policy) {
                     Ok(()) => check(
@@ -209,8 +238,8 @@ fn harnesses(cwd: &str, home: Option<&Path>, policy: Option<&Policy>) -> Vec<Che
                         subject.clone(),
                         format!("`{c}` in {} answers the self-test", path.display()),
                     ),
-                    Err(e) => check(
-                        Level::Error,
+                    Err((level, e)) => check(
+                        level,
                         subject.clone(),
                         format!("`{c}` in {}: {e}", path.display()),
                     ),
@@ -302,15 +331,45 @@ pub fn reply_verdict(harness: Harness, reply: &Reply) -> Result<Option<Verdict>,
 }
 
 /// Runs the registered `command` on a harmless call and on `rm -rf /` and
-/// compares with the answers computed here.
+/// compares with the answers computed here. Only a command naming this
+/// very binary is run, directly (no shell), with its own options: doctor
+/// never runs a program a settings file names.
 fn self_test(
     harness: Harness,
     command: &str,
     cwd: &str,
     policy: Option<&Policy>,
-) -> Result<(), String> {
-    let policy = policy.ok_or("the policy does not load, so the expected answers are unknown")?;
-    let tmp = tempfile::tempdir().map_err(|e| format!("no temporary directory: {e}"))?;
+) -> Result<(), (Level, String)> {
+    let err = |e: String| (Level::Error, e);
+    let hook = install::parse_hook_command(harness, command)
+        .ok_or_else(|| err("not a shellgate hook command".into()))?;
+    match std::fs::metadata(&hook.binary) {
+        Ok(m) if m.is_file() => {}
+        _ => {
+            return Err(err(format!(
+                "{} does not exist: the harness cannot run the hook and lets commands through; reinstall with `shellgate install {}`",
+                hook.binary.display(),
+                harness.name()
+            )))
+        }
+    }
+    let me = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| err(format!("cannot tell where this shellgate is: {e}")))?;
+    if std::fs::canonicalize(&hook.binary).ok().as_deref() != Some(me.as_path()) {
+        return Err((
+            Level::Warn,
+            format!(
+                "it runs {}, not this shellgate ({}): not self-tested; run that binary's `doctor`, or reinstall",
+                hook.binary.display(),
+                me.display()
+            ),
+        ));
+    }
+    let policy = policy.ok_or_else(|| {
+        err("the policy does not load, so the expected answers are unknown".into())
+    })?;
+    let tmp = tempfile::tempdir().map_err(|e| err(format!("no temporary directory: {e}")))?;
     for probe in ["true", "rm -rf /"] {
         let eval = decide_bytes(
             policy,
@@ -318,6 +377,7 @@ fn self_test(
             cwd,
             std::env::var("HOME").ok().as_deref(),
         );
+        let asks = harness.can_ask() && !hook.options.iter().any(|o| o == "--no-ask");
         let expected_answer = hook::answer(
             &Outcome {
                 eval,
@@ -325,34 +385,43 @@ fn self_test(
                 code: None,
                 warnings: Vec::new(),
             },
-            harness.can_ask(),
+            asks,
         );
-        let expected = reply_verdict(harness, &harness.reply(&expected_answer))?;
+        let expected = reply_verdict(harness, &harness.reply(&expected_answer)).map_err(err)?;
         let input = sample_input(harness, probe, cwd).to_string();
-        let reply = spawn(command, &input, cwd, tmp.path())?;
-        let got = reply_verdict(harness, &reply)?;
+        let mut args = vec!["hook".to_string(), harness.name().to_string()];
+        args.extend(hook.options.iter().cloned());
+        let reply = spawn(&me, &args, &input, cwd, tmp.path()).map_err(err)?;
+        let got = reply_verdict(harness, &reply).map_err(err)?;
         if probe != "true" && got != Some(Verdict::Deny) {
-            return Err(format!(
+            return Err(err(format!(
                 "`{probe}` was not denied (answer: {}); the hook does not protect this project",
                 got.map(Verdict::as_str).unwrap_or("none")
-            ));
+            )));
         }
         if got != expected {
-            return Err(format!(
-                "`{probe}` got {} where this policy gives {} (does the command pass another --policy?)",
+            return Err(err(format!(
+                "`{probe}` got {} where the policy here gives {} (does the command pass another --policy?)",
                 got.map(Verdict::as_str).unwrap_or("no answer"),
                 expected.map(Verdict::as_str).unwrap_or("no answer"),
-            ));
+            )));
         }
     }
     Ok(())
 }
 
-/// Runs `command` with `sh -c`, input on stdin, state in `tmp`; bounded.
-fn spawn(command: &str, input: &str, cwd: &str, tmp: &Path) -> Result<Reply, String> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
+/// Runs `binary ARGS` with `input` on stdin and state in `tmp`; gives up
+/// after [`SELF_TEST_TIMEOUT`]. Output is read on threads, so a full pipe
+/// cannot stall the wait.
+fn spawn(
+    binary: &Path,
+    args: &[String],
+    input: &str,
+    cwd: &str,
+    tmp: &Path,
+) -> Result<Reply, String> {
+    let mut child = Command::new(binary)
+        .args(args)
         .current_dir(cwd)
         .env(crate::audit::ENV_VAR, tmp.join("audit.jsonl"))
         .env(crate::state::ENV_VAR, tmp.join("state"))
@@ -361,6 +430,27 @@ fn spawn(command: &str, input: &str, cwd: &str, tmp: &Path) -> Result<Reply, Str
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start it: {e}"))?;
+    let reader = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(r) = r {
+                let _ = r.take(1 << 20).read_to_string(&mut s);
+            }
+            s
+        })
+    };
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|e| Box::new(e) as Box<dyn Read + Send>),
+    );
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input.as_bytes());
     }
@@ -380,24 +470,12 @@ fn spawn(command: &str, input: &str, cwd: &str, tmp: &Path) -> Result<Reply, Str
             Err(e) => return Err(format!("cannot wait for it: {e}")),
         }
     };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        let _ = o.read_to_string(&mut stdout);
-    }
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut stderr);
-    }
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
     let exit = status
         .code()
         .and_then(|c| u8::try_from(c).ok())
         .unwrap_or(255);
-    if exit == 127 {
-        return Err(format!(
-            "the command was not found ({}); reinstall with `shellgate install`",
-            stderr.trim()
-        ));
-    }
     Ok(Reply {
         stdout,
         stderr,

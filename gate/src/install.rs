@@ -1,12 +1,14 @@
 //! `shellgate install HARNESS`: the settings that register shellgate's hook
 //! with a harness, printed, or merged into the harness's settings file.
 //!
-//! Merging keeps every unrelated key and its order, removes shellgate's
-//! earlier entries for the same harness (so installing twice, or from a new
-//! path, leaves one entry), backs the old file up beside it
+//! Merging keeps every unrelated key and its order, replaces shellgate's
+//! earlier entry for the same harness (so installing twice, or from a new
+//! path, leaves one entry; its options such as `--policy` are kept), backs
+//! the old file up beside it
 //! (`FILE.shellgate-backup-UNIXTIME`) and replaces it atomically (a
 //! temporary file in the same directory, then `rename(2)`), keeping its
-//! mode. A file that is not plain JSON (comments, trailing commas) is never
+//! mode; a symlinked file is updated at its target, and a read-only file is
+//! left alone. A file that is not plain JSON (comments, trailing commas) is never
 //! rewritten: the snippet is printed for the user to add by hand.
 
 use std::io::Write;
@@ -125,16 +127,75 @@ pub fn entry_commands(harness: Harness, e: &Value) -> Vec<String> {
     out
 }
 
-/// True when `command` runs shellgate's hook for `harness`.
-pub fn is_our_command(harness: Harness, command: &str) -> bool {
-    let words = shell_words::split(command).unwrap_or_default();
-    words.windows(3).any(|w| {
-        Path::new(&w[0])
-            .file_name()
-            .is_some_and(|n| n == "shellgate")
-            && w[1] == "hook"
-            && w[2] == harness.name()
+/// A registered hook command in the only form shellgate writes and
+/// recognises: `BINARY hook HARNESS [--no-ask] [--policy FILE]
+/// [--audit-log FILE]`, with no shell syntax beyond quoting.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HookCommand {
+    /// The program (its file name is `shellgate`).
+    pub binary: PathBuf,
+    /// The options after `hook HARNESS`, in order.
+    pub options: Vec<String>,
+}
+
+/// Characters that would make `sh -c` do more than run one program.
+const SHELL_SYNTAX: &[char] = &[
+    ';', '|', '&', '<', '>', '$', '`', '(', ')', '{', '}', '\n', '*', '?', '[', ']', '~', '!', '#',
+    '\\',
+];
+
+/// Parses `command` as shellgate's hook for `harness`; None for anything
+/// else, including a command with shell syntax around it.
+pub fn parse_hook_command(harness: Harness, command: &str) -> Option<HookCommand> {
+    if command.contains(SHELL_SYNTAX) {
+        return None;
+    }
+    let words = shell_words::split(command).ok()?;
+    let [binary, hook, name, rest @ ..] = words.as_slice() else {
+        return None;
+    };
+    if Path::new(binary).file_name()? != "shellgate" || hook != "hook" || name != harness.name() {
+        return None;
+    }
+    let mut options = Vec::new();
+    let mut it = rest.iter();
+    while let Some(w) = it.next() {
+        match w.as_str() {
+            "--no-ask" => options.push(w.clone()),
+            "--policy" | "--audit-log" => {
+                options.push(w.clone());
+                options.push(it.next()?.clone());
+            }
+            _ if w.starts_with("--policy=") || w.starts_with("--audit-log=") => {
+                options.push(w.clone())
+            }
+            _ => return None,
+        }
+    }
+    Some(HookCommand {
+        binary: PathBuf::from(binary),
+        options,
     })
+}
+
+/// True when `command` runs shellgate's hook for `harness` (in the strict
+/// form of [`parse_hook_command`]).
+pub fn is_our_command(harness: Harness, command: &str) -> bool {
+    parse_hook_command(harness, command).is_some()
+}
+
+/// Hook commands for `harness` that mention shellgate but are not in the
+/// strict form: reported by `doctor`, never run.
+pub fn unrecognised(harness: Harness, doc: &Value) -> Vec<String> {
+    let (path, _) = entry(harness, "");
+    list_at(doc, path)
+        .map(|l| {
+            l.iter()
+                .flat_map(|e| entry_commands(harness, e))
+                .filter(|c| c.contains("shellgate") && !is_our_command(harness, c))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The hook commands registered for `harness` in a settings document.
@@ -168,7 +229,24 @@ pub fn snippet(harness: Harness, command: &str) -> Value {
 /// When a value on the path has another type than the format expects
 /// (e.g. `hooks` is a list): the file is left to the user.
 pub fn merge(harness: Harness, mut doc: Value, command: &str) -> Result<Value, String> {
-    let (path, new) = entry(harness, command);
+    // Options of an earlier entry (`--policy`, `--no-ask` …) are kept.
+    let kept: Vec<String> = registered(harness, &doc)
+        .first()
+        .and_then(|c| parse_hook_command(harness, c))
+        .map(|h| h.options)
+        .unwrap_or_default();
+    let command = if kept.is_empty()
+        || parse_hook_command(harness, command).is_some_and(|h| !h.options.is_empty())
+    {
+        command.to_string()
+    } else {
+        let quoted: Vec<String> = kept
+            .iter()
+            .map(|o| shell_words::quote(o).into_owned())
+            .collect();
+        format!("{command} {}", quoted.join(" "))
+    };
+    let (path, new) = entry(harness, &command);
     let root = doc
         .as_object_mut()
         .ok_or("the settings file is not a JSON object")?;
@@ -253,6 +331,23 @@ pub struct Written {
 /// A file that cannot be read, is not plain JSON, or cannot be replaced;
 /// the message says what to do. Nothing is changed then.
 pub fn write(harness: Harness, path: &Path, command: &str) -> Result<Written, String> {
+    // A symlinked settings file (dotfiles) is updated where it points.
+    let resolved;
+    let path = match std::fs::canonicalize(path) {
+        Ok(p) => {
+            resolved = p;
+            resolved.as_path()
+        }
+        Err(_) => path,
+    };
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.permissions().readonly() {
+            return Err(format!(
+                "{} is read-only; shellgate does not override that: make it writable or add the snippet below by hand",
+                path.display()
+            ));
+        }
+    }
     let existing = match std::fs::read(path) {
         Ok(b) => Some(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -282,8 +282,10 @@ fn resolve_cwd(flag: Option<&Path>) -> Result<String, String> {
         Some(d) => here.join(d),
         None => here,
     };
+    // Lexically normal (no `.`, `..` or doubled slashes), as bash's `cd`
+    // leaves `$PWD`: the project root and every relative path start here.
     cwd.to_str()
-        .map(str::to_string)
+        .map(|c| shellgate_parsers::join_path("/", c))
         .ok_or_else(|| "the working directory is not valid UTF-8".into())
 }
 
@@ -666,6 +668,14 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         );
         return ExitCode::from(EXIT_REFUSED);
     }
+    // What runs is exactly what was judged: never a lossy decoding.
+    let Ok(command) = std::str::from_utf8(bytes) else {
+        let _ = record(s, mode, &shown, &out, us);
+        return fail(
+            "the command is not valid UTF-8; shellgate runs only commands it can pass to bash unchanged",
+            EXIT_RUN_ERROR,
+        );
+    };
     // The decision is on record before the command can do anything.
     if let Err(e) = record(s, mode, &shown, &out, us) {
         return fail(
@@ -681,7 +691,7 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
     let config = shellgate_sandbox::SandboxConfig::new(&eval.project_root);
     match shellgate_sandbox::run_bash_args(
         &config,
-        &shown,
+        command,
         args,
         Path::new(&s.cwd),
         shellgate_sandbox::ChildStdio::inherit(),
@@ -701,11 +711,15 @@ fn shell_mode(argv: &[OsString]) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(&e, EXIT_RUN_ERROR),
     };
+    let (script, args) = match parsed.script() {
+        Ok(s) => s,
+        Err(e) => return fail(&e, EXIT_RUN_ERROR),
+    };
     let mut s = match setup_with(SetupArgs::default()) {
         Ok(s) => s,
         Err(e) => return fail(&e, EXIT_RUN_ERROR),
     };
-    execute(&mut s, parsed.command.as_bytes(), &parsed.args, "shell")
+    execute(&mut s, script.as_bytes(), &args, "shell")
 }
 
 fn policy_command(cmd: PolicyCmd) -> ExitCode {

@@ -45,12 +45,17 @@ pub fn parse(args: &[OsString]) -> Result<ShellArgs, String> {
     while i < args.len() {
         let a = args[i].as_bytes();
         match a {
-            b"--" => {
+            // A lone `-` ends the options like `--` (bash manual,
+            // "Invoking Bash").
+            b"--" | b"-" => {
                 i += 1;
                 break;
             }
             b"--login" | b"--noprofile" | b"--norc" => {}
             _ if a.starts_with(b"--") => return Err(unsupported(&args[i])),
+            // `+x`-style options turn a setting off: bash would take them
+            // as options, never as the command string.
+            _ if a.len() > 1 && a[0] == b'+' => return Err(unsupported(&args[i])),
             _ if a.len() > 1 && a[0] == b'-' => {
                 for &flag in &a[1..] {
                     match flag {
@@ -79,6 +84,37 @@ pub fn parse(args: &[OsString]) -> Result<ShellArgs, String> {
     })
 }
 
+impl ShellArgs {
+    /// The script shellgate judges and runs: the command string, preceded
+    /// by `set -- ARGS…` when positional parameters were given, so that
+    /// what `$1`, `$@` … expand to is part of the decision (and of the
+    /// approval hash). Run as `bash -c SCRIPT NAME`, it behaves as
+    /// `bash -c COMMAND NAME ARGS…`.
+    ///
+    /// # Errors
+    /// When the command or an argument is not UTF-8.
+    pub fn script(&self) -> Result<(String, Vec<OsString>), String> {
+        let text = |o: &OsString| {
+            o.to_str()
+                .map(str::to_string)
+                .ok_or("the command and its arguments must be valid UTF-8")
+        };
+        let command = text(&self.command)?;
+        let (name, rest) = match self.args.split_first() {
+            Some((n, r)) => (vec![n.clone()], r),
+            None => (Vec::new(), &[][..]),
+        };
+        if rest.is_empty() {
+            return Ok((command, name));
+        }
+        let quoted = rest
+            .iter()
+            .map(|a| text(a).map(|t| shell_words::quote(&t).into_owned()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((format!("set -- {}\n{command}", quoted.join(" ")), name))
+    }
+}
+
 fn unsupported(opt: &OsStr) -> String {
     format!(
         "unsupported shell option `{}`: as a shell, shellgate accepts -c, -l/--login, --noprofile and --norc",
@@ -105,6 +141,7 @@ mod tests {
             &["--login", "-c", "ls"],
             &["--noprofile", "--norc", "-c", "ls"],
             &["-c", "--", "ls"],
+            &["-c", "-", "ls"],
         ] {
             let p = parse(&os(argv)).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
             assert_eq!(p.command, "ls", "{argv:?}");
@@ -127,6 +164,19 @@ mod tests {
             .unwrap_err()
             .contains("--rcfile"));
         assert!(parse(&os(&["-ce", "ls"])).unwrap_err().contains("`-e`"));
+        assert!(parse(&os(&["-c", "+x", "ls"]))
+            .unwrap_err()
+            .contains("`+x`"));
+    }
+
+    #[test]
+    fn positional_parameters_are_part_of_the_judged_script() {
+        let p = parse(&os(&["-c", "cat \"$1\"", "name", "~/.ssh/id_rsa", "a b"])).unwrap();
+        let (script, args) = p.script().unwrap();
+        assert_eq!(script, "set -- '~/.ssh/id_rsa' 'a b'\ncat \"$1\"");
+        assert_eq!(args, os(&["name"]));
+        let p = parse(&os(&["-c", "ls"])).unwrap();
+        assert_eq!(p.script().unwrap(), ("ls".to_string(), vec![]));
     }
 
     #[test]

@@ -156,7 +156,7 @@ fn with_context_at<R>(
 ) -> Result<(R, Script), ParseError> {
     let opts = Options {
         home: home.map(str::to_string),
-        cwd: Some(cwd.to_string()),
+        cwd: Some(shellgate_parsers::join_path("/", cwd)),
         ..Default::default()
     };
     let mut script = shellgate_parsers::parse(command, &opts)?;
@@ -164,7 +164,7 @@ fn with_context_at<R>(
     let project_root = policy
         .project_root
         .clone()
-        .unwrap_or_else(|| cwd.to_string());
+        .unwrap_or_else(|| shellgate_parsers::join_path("/", cwd));
     let cx = detectors::Cx {
         script: &script,
         policy,

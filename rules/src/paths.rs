@@ -157,10 +157,17 @@ impl PathContext {
             return Place::Device;
         }
         let root = &self.project_root;
-        if abs == root {
+        // A "project" at `/`, a top-level system directory, `$HOME` or an
+        // ancestor of `$HOME` would put the user's files or the system
+        // inside it (an agent started there, or a hook told so): then
+        // nothing is in the project.
+        let usable = root != "/"
+            && !SYSTEM_DIRS.contains(&root.as_str())
+            && !self.home.as_ref().is_some_and(|h| under(h, root));
+        if usable && abs == root {
             return Place::ProjectRoot;
         }
-        if under(abs, root) {
+        if usable && under(abs, root) {
             return Place::InProject;
         }
         if let Some(h) = &self.home {

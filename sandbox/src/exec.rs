@@ -114,16 +114,35 @@ pub(crate) fn spawn_and_wait(plan: Plan<'_>) -> Result<ExitStatus, SandboxError>
     };
 
     let mut cmd = Command::new(plan.bash);
+    // `--` so a command string starting with `-` or `+` is never read as
+    // options (bash manual, "Invoking Bash").
     cmd.arg("-c")
+        .arg("--")
         .arg(plan.command)
         .args(plan.args)
         .current_dir(plan.cwd)
         .env("TMPDIR", plan.tmpdir)
+        // Variables that make bash run or redefine code the decision did
+        // not see: a startup file (`BASH_ENV`, `ENV`), exported functions
+        // (`BASH_FUNC_name%%`), options (`SHELLOPTS`, `BASHOPTS`) and path
+        // lookups (`CDPATH`, `GLOBIGNORE`) (bash manual, "Bash Startup
+        // Files" and "Bash Variables").
+        .env_remove("BASH_ENV")
+        .env_remove("ENV")
+        .env_remove("SHELLOPTS")
+        .env_remove("BASHOPTS")
+        .env_remove("CDPATH")
+        .env_remove("GLOBIGNORE")
         .env("TMP", plan.tmpdir)
         .env("TEMP", plan.tmpdir)
         .stdin(plan.stdio.stdin)
         .stdout(plan.stdio.stdout)
         .stderr(plan.stdio.stderr);
+    for (k, _) in std::env::vars_os() {
+        if k.as_encoded_bytes().starts_with(b"BASH_FUNC_") {
+            cmd.env_remove(k);
+        }
+    }
     // SAFETY: `apply` only makes raw syscalls on integers and on memory
     // (`filters`) allocated before fork; it does not allocate, lock or touch
     // thread-local state, as required of a pre_exec closure.

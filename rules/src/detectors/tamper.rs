@@ -23,8 +23,11 @@ const PROJECT_PATHS: &[&str] = &[
     ".claude/settings.local.json",
     ".cursor/hooks.json",
     ".codex/config.toml",
+    ".codex/hooks.json",
     ".gemini/settings.json",
     ".github/hooks",
+    ".github/copilot/settings.json",
+    ".github/copilot/settings.local.json",
 ];
 
 /// Files and directories under `$HOME`.
@@ -35,12 +38,22 @@ const HOME_PATHS: &[&str] = &[
     ".claude/settings.local.json",
     ".cursor/hooks.json",
     ".codex/config.toml",
+    ".codex/hooks.json",
     ".gemini/settings.json",
     ".copilot/config.json",
+    ".copilot/settings.json",
+    ".copilot/hooks",
 ];
 
 /// System paths.
-const SYSTEM_PATHS: &[&str] = &["/etc/shellgate", "/etc/claude-code", "/etc/codex"];
+const SYSTEM_PATHS: &[&str] = &[
+    "/etc/shellgate",
+    "/etc/claude-code",
+    "/etc/codex",
+    "/etc/cursor",
+    "/etc/gemini-cli",
+    "/etc/github-copilot",
+];
 
 /// `shellgate` subcommands an agent may run: they only decide or print.
 const READ_ONLY_SUBCOMMANDS: &[&str] = &["check", "explain", "policy", "doctor", "help"];
@@ -275,6 +288,10 @@ mod tests {
             "mv .claude x",
             "cd \"$DIR\" && printf x >> .shellgateignore",
             "rm -rf .s*",
+            "mkdir -p .codex && echo x > .codex/hooks.json",
+            "echo '{}' > ~/.codex/hooks.json",
+            "cp h.json ~/.copilot/hooks/shellgate.json",
+            "echo '{}' > .github/copilot/settings.json",
         ] {
             assert_verdict(c, Deny, Some(RULE));
         }
