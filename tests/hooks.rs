@@ -949,7 +949,11 @@ fn doctor_never_runs_what_a_settings_file_names() {
         env!("CARGO_BIN_EXE_shellgate")
     );
     let other_binary = project.join("shellgate");
-    std::fs::write(&other_binary, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+    std::fs::write(
+        &other_binary,
+        format!("#!/bin/sh\ntouch {}\n", marker.display()),
+    )
+    .unwrap();
     std::fs::create_dir_all(project.join(".codex")).unwrap();
     std::fs::write(
         project.join(".codex/hooks.json"),
@@ -960,8 +964,15 @@ fn doctor_never_runs_what_a_settings_file_names() {
         .to_string(),
     )
     .unwrap();
-    let (_, out, _) = sg(&home, &project, &["doctor", "--cwd", project.to_str().unwrap()]);
-    assert!(!marker.exists(), "doctor ran a command from the settings file:\n{out}");
+    let (_, out, _) = sg(
+        &home,
+        &project,
+        &["doctor", "--cwd", project.to_str().unwrap()],
+    );
+    assert!(
+        !marker.exists(),
+        "doctor ran a command from the settings file:\n{out}"
+    );
     assert!(out.contains("not in the form"), "{out}");
     assert!(out.contains("not this shellgate"), "{out}");
 }

@@ -32,6 +32,7 @@ pub mod static_output;
 mod word;
 
 pub use ansi_c::{decode as decode_ansi_c, decode_echo};
+pub use lower::{MAX_COMMANDS, MAX_PIPELINE_STAGES, PARSE_DEADLINE};
 pub use model::*;
 pub use state::join_path;
 
@@ -94,6 +95,9 @@ pub enum ParseError {
         /// Measured depth.
         depth: usize,
     },
+    /// tree-sitter-bash did not finish within `PARSE_DEADLINE` (its error
+    /// recovery is super-linear on some adversarial inputs).
+    TooComplex,
     /// tree-sitter-bash found an ERROR or MISSING node.
     Syntax {
         /// Where.
@@ -112,6 +116,7 @@ impl std::fmt::Display for ParseError {
             ParseError::NulByte { offset } => write!(f, "command contains a NUL byte at offset {offset}; bash cannot run it as written"),
             ParseError::TooLarge { len } => write!(f, "command is {len} bytes, over the {MAX_INPUT_BYTES}-byte limit; put long scripts in a file and run that"),
             ParseError::TooDeep { depth } => write!(f, "command nests {depth} levels deep, over the limit of {MAX_TREE_DEPTH}"),
+            ParseError::TooComplex => write!(f, "command is too complex to parse within shellgate's time limit; split it into shorter commands or put it in a script file"),
             ParseError::Syntax { span, message } => write!(f, "bash syntax error at bytes {}..{}: {message}", span.start, span.end),
             ParseError::Internal(m) => write!(f, "parser failure: {m}"),
         }
@@ -131,7 +136,7 @@ pub fn parse_bytes(input: &[u8], opts: &Options) -> Result<Script, ParseError> {
 /// Parses a command string into the commands bash would run.
 ///
 /// Errors: [`ParseError::NulByte`], [`ParseError::TooLarge`],
-/// [`ParseError::TooDeep`], [`ParseError::Syntax`] (any ERROR or MISSING
+/// [`ParseError::TooDeep`], [`ParseError::TooComplex`], [`ParseError::Syntax`] (any ERROR or MISSING
 /// node). Nested scripts that fail to parse do not fail the whole input;
 /// they are reported in [`Script::opaque`].
 pub fn parse(text: &str, opts: &Options) -> Result<Script, ParseError> {

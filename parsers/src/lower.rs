@@ -24,6 +24,11 @@ use crate::{Options, ParseError};
 /// nested scripts); beyond it the rest is reported as unanalysed.
 pub const MAX_COMMANDS: usize = 10_000;
 
+/// Most stages one pipeline may have. Every stage records the commands
+/// upstream of it (their output can reach its stdin), which grows with the
+/// square of the length; a longer pipeline is reported as unanalysed.
+pub const MAX_PIPELINE_STAGES: usize = 1_000;
+
 /// Loops nested deeper than this are lowered once with every variable
 /// unknown, instead of iterating to a fixed point.
 const MAX_ITERATED_LOOP_DEPTH: usize = 3;
@@ -197,20 +202,78 @@ fn repaired_for_grammar(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Longest one tree-sitter parse may take. tree-sitter's error recovery
+/// is super-linear on some adversarial inputs (a megabyte of `a|a|…|`
+/// takes minutes and tens of gigabytes); a harness whose hook times out
+/// lets the command through, so shellgate gives up first and denies
+/// ([`ParseError::TooComplex`]). Ordinary commands parse in microseconds,
+/// a megabyte of ordinary script in well under this.
+pub const PARSE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Inputs up to this many bytes are parsed on the calling thread: the
+/// worst case found at this size takes tens of milliseconds, and a thread
+/// per parse would double the cost of an ordinary decision.
+const INLINE_PARSE_BYTES: usize = 4096;
+
+/// Parses `text` once on a worker thread and waits at most
+/// [`PARSE_DEADLINE`]; None when the parse did not finish in time. The
+/// slow phase of tree-sitter's error recovery does not call the progress
+/// callback, so the caller does not wait for it: on time-out the worker is
+/// told to stop (at its next progress callback) and left to finish alone.
+fn parse_bounded(text: &str) -> Option<tree_sitter::Tree> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if text.len() <= INLINE_PARSE_BYTES {
+        let mut parser = Parser::new();
+        parser
+            .set_language(&tree_sitter_bash::LANGUAGE.into())
+            .ok()?;
+        return parser.parse(text, None);
+    }
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = text.to_string();
+    let flag = Arc::clone(&stop);
+    let worker = std::thread::Builder::new()
+        .name("shellgate-parse".into())
+        .spawn(move || {
+            let mut parser = Parser::new();
+            if parser
+                .set_language(&tree_sitter_bash::LANGUAGE.into())
+                .is_err()
+            {
+                let _ = tx.send(None);
+                return;
+            }
+            let mut progress = |_: &tree_sitter::ParseState| flag.load(Ordering::Relaxed);
+            let bytes = owned.as_bytes();
+            let tree = parser.parse_with_options(
+                &mut |i, _| bytes.get(i..).unwrap_or_default(),
+                None,
+                Some(tree_sitter::ParseOptions::new().progress_callback(&mut progress)),
+            );
+            let _ = tx.send(tree);
+        });
+    if worker.is_err() {
+        return None;
+    }
+    match rx.recv_timeout(PARSE_DEADLINE) {
+        Ok(tree) => tree,
+        Err(_) => {
+            stop.store(true, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
 /// Parses `text` with tree-sitter-bash. Returns the tree, or the span and
 /// description of the first ERROR or MISSING node.
 pub(crate) fn parse_tree(text: &str) -> Result<tree_sitter::Tree, ParseError> {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_bash::LANGUAGE.into())
-        .map_err(|e| ParseError::Internal(format!("tree-sitter-bash grammar: {e}")))?;
-    let mut tree = parser
-        .parse(text, None)
-        .ok_or_else(|| ParseError::Internal("tree-sitter gave no tree".into()))?;
+    let mut tree = parse_bounded(text).ok_or(ParseError::TooComplex)?;
     let mut across = word_across_lines(tree.root_node(), text).map(|n| n.byte_range());
     if tree.root_node().has_error() || across.is_some() {
         if let Some(repaired) = repaired_for_grammar(text) {
-            if let Some(t) = parser.parse(&repaired, None) {
+            if let Some(t) = parse_bounded(&repaired) {
                 if !t.root_node().has_error() && word_across_lines(t.root_node(), text).is_none() {
                     tree = t;
                     across = None;
@@ -798,6 +861,22 @@ impl<'o> Lowerer<'o> {
         st: &mut State,
         ctx: &Ctx,
     ) -> Option<String> {
+        if stages.len() > MAX_PIPELINE_STAGES {
+            let span = match (stages.first(), stages.last()) {
+                (Some(a), Some(b)) => {
+                    let (a, b) = (src.span(a.node()), src.span(b.node()));
+                    Span::new(a.start, b.end)
+                }
+                _ => Span::new(0, 0),
+            };
+            self.aborted = true;
+            self.emit_opaque(Opaque::UnanalysedScript {
+                span,
+                via: "pipeline".into(),
+                reason: format!("has more than {MAX_PIPELINE_STAGES} stages"),
+            });
+            return None;
+        }
         let pid = self.out.pipelines.len();
         self.out.pipelines.push(stages.len());
         let mut data: Option<String> = None;
@@ -4410,6 +4489,15 @@ enum StageSrc<'t> {
         redirects: Vec<Redirect>,
         extra: Vec<Node<'t>>,
     },
+}
+
+impl<'t> StageSrc<'t> {
+    /// The stage's statement node.
+    fn node(&self) -> Node<'t> {
+        match self {
+            StageSrc::Node(n) | StageSrc::Redirected { node: n, .. } => *n,
+        }
+    }
 }
 
 /// Node kinds that are statements rather than words.

@@ -218,3 +218,29 @@ ttl_seconds = 60
     }
     assert!(loaded > 0, "some mangled files still load");
 }
+
+/// Inputs whose analysis grows faster than their length are refused, not
+/// left to run into a harness's hook time-out (which lets the command
+/// through): a pipeline over the stage limit, and tree-sitter's
+/// super-linear error recovery on a long `a|a|…|` chain.
+#[test]
+fn inputs_too_costly_to_analyse_are_refused() {
+    let p = Policy::from_toml("version = 1\n", None).unwrap();
+    let long = format!(
+        "{}rm -rf ~",
+        "a|".repeat(shellgate_parsers::MAX_PIPELINE_STAGES + 5)
+    );
+    let d = decide_bytes(&p, long.as_bytes(), "/home/dev/project", Some("/home/dev")).decision;
+    assert_ne!(d.decision, Verdict::Allow, "{}", d.reason);
+    assert!(d.reason.contains("stages"), "{}", d.reason);
+    let costly = "a|".repeat(20_000);
+    let d = decide_bytes(
+        &p,
+        costly.as_bytes(),
+        "/home/dev/project",
+        Some("/home/dev"),
+    )
+    .decision;
+    assert_eq!(d.decision, Verdict::Deny, "{}", d.reason);
+    assert!(d.reason.contains("too complex"), "{}", d.reason);
+}
