@@ -548,6 +548,25 @@ fn copilot_allow_ask_deny() {
 }
 
 #[test]
+fn copilot_write_bash_is_judged_on_what_it_types() {
+    let w = World::new();
+    let mut input = copilot("");
+    input["toolName"] = json!("write_bash");
+    input["toolArgs"] = json!(json!({ "sessionId": "1", "input": "y" }).to_string());
+    assert_eq!(
+        w.hook("copilot", &[], &bytes(&input)),
+        (0, String::new(), String::new()),
+        "an answer to a prompt passes"
+    );
+    input["toolArgs"] = json!(json!({ "sessionId": "1", "input": HARD }).to_string());
+    let (_, out, _) = w.hook("copilot", &[], &bytes(&input));
+    assert_eq!(parse(&out)["permissionDecision"], "deny");
+    input["toolArgs"] = json!(json!({ "sessionId": "1", "keys": "rm -rf ~" }).to_string());
+    let (_, out, _) = w.hook("copilot", &[], &bytes(&input));
+    assert!(out.contains("hook.invalid-input"), "{out}");
+}
+
+#[test]
 fn copilot_accepts_tool_args_as_an_object_and_passes_other_tools() {
     let w = World::new();
     let mut input = copilot("");

@@ -491,7 +491,6 @@ mod tests {
         hook::Answer {
             verdict,
             hard,
-            asks_user: false,
             invalid_input: false,
             message: "m".into(),
         }

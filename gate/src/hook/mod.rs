@@ -124,15 +124,12 @@ pub struct ToolCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     /// The verdict. For a harness that cannot ask, an ask arrives here
-    /// already turned into a deny (see [`Answer::asks_user`]).
+    /// already turned into a deny whose message carries the approval code.
     pub verdict: Verdict,
     /// The refusal comes from a rule nothing overrides (hard_deny, the
     /// deny layer, input that cannot be analysed): harnesses that support
     /// it also get a blocking exit status.
     pub hard: bool,
-    /// True when this deny stands for an ask the harness cannot show: the
-    /// user may approve the command with the code in `message`.
-    pub asks_user: bool,
     /// The hook input could not be used (not a decision about a command).
     pub invalid_input: bool,
     /// One line for the agent and the user: rule ids and the reason.
@@ -235,7 +232,6 @@ fn invalid(harness: Harness, why: &str) -> Reply {
     harness.reply(&Answer {
         verdict: Verdict::Deny,
         hard: true,
-        asks_user: false,
         invalid_input: true,
         message: format!(
             "shellgate denied this tool call [{INVALID_INPUT}]: {why}; the hook is registered for a {} tool-call event and expects its input (see `shellgate install {}`)",
@@ -263,7 +259,6 @@ fn judge(harness: Harness, opts: &Options, call: ToolCall) -> Answer {
             return Answer {
                 verdict: Verdict::Deny,
                 hard: true,
-                asks_user: false,
                 invalid_input: false,
                 message: format!("shellgate denied this command [{AUDIT_FAILED}]: {e}"),
             }
@@ -281,7 +276,6 @@ fn judge(harness: Harness, opts: &Options, call: ToolCall) -> Answer {
         return Answer {
             verdict: Verdict::Deny,
             hard: true,
-            asks_user: false,
             invalid_input: false,
             message: format!(
                 "shellgate denied this command [{AUDIT_FAILED}]: {e}; no command runs without an audit record"
@@ -308,7 +302,6 @@ pub fn answer(out: &Outcome, asks: bool) -> Answer {
         Verdict::Allow => Answer {
             verdict: Verdict::Allow,
             hard: false,
-            asks_user: false,
             invalid_input: false,
             message: if rules.is_empty() {
                 format!("shellgate allowed this command: {}", d.reason)
@@ -319,14 +312,12 @@ pub fn answer(out: &Outcome, asks: bool) -> Answer {
         Verdict::Ask if asks => Answer {
             verdict: Verdict::Ask,
             hard: false,
-            asks_user: false,
             invalid_input: false,
             message: format!("shellgate asks for your approval [{rules}]: {}", d.reason),
         },
         Verdict::Ask => Answer {
             verdict: Verdict::Deny,
             hard: false,
-            asks_user: true,
             invalid_input: false,
             message: match &out.code {
                 Some(_) => format!(
@@ -342,7 +333,6 @@ pub fn answer(out: &Outcome, asks: bool) -> Answer {
         Verdict::Deny => Answer {
             verdict: Verdict::Deny,
             hard,
-            asks_user: false,
             invalid_input: false,
             message: format!("shellgate denied this command [{rules}]: {}", d.reason),
         },
