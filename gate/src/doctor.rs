@@ -507,6 +507,10 @@ mod tests {
             assert_ne!(allow, Some(Verdict::Deny), "{h:?}");
             assert_ne!(allow, Some(Verdict::Ask), "{h:?}");
         }
+        for h in Harness::ALL {
+            let crash = reply_verdict(h, &hook::internal_error(h)).unwrap();
+            assert_eq!(crash, Some(Verdict::Deny), "{h:?}: a panic must still deny");
+        }
         for h in [Harness::ClaudeCode, Harness::Cursor] {
             let ask = reply_verdict(h, &h.reply(&answer(Verdict::Ask, false))).unwrap();
             assert_eq!(ask, Some(Verdict::Ask), "{h:?}");

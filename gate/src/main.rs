@@ -465,15 +465,21 @@ fn main() -> ExitCode {
             audit_log,
             no_ask,
         } => {
-            let reply = hook::run(
-                harness,
-                &hook::Options {
-                    policy: policy.as_deref(),
-                    audit_log: audit_log.as_deref(),
-                    no_ask,
-                },
-                &mut std::io::stdin().lock(),
-            );
+            // A panic anywhere (setup, state, audit) must still answer
+            // with a deny: most harnesses let the call through when the
+            // hook crashes.
+            let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                hook::run(
+                    harness,
+                    &hook::Options {
+                        policy: policy.as_deref(),
+                        audit_log: audit_log.as_deref(),
+                        no_ask,
+                    },
+                    &mut std::io::stdin().lock(),
+                )
+            }))
+            .unwrap_or_else(|_| hook::internal_error(harness));
             let _ = std::io::stdout().write_all(reply.stdout.as_bytes());
             let _ = std::io::stderr().write_all(reply.stderr.as_bytes());
             ExitCode::from(reply.exit)

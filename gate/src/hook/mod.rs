@@ -227,6 +227,17 @@ pub fn parse_input(harness: Harness, bytes: &[u8]) -> Result<Call, String> {
     Ok(call)
 }
 
+/// The deny written when shellgate itself failed (a panic) while
+/// answering: blocking wherever the harness allows.
+pub fn internal_error(harness: Harness) -> Reply {
+    harness.reply(&Answer {
+        verdict: Verdict::Deny,
+        hard: true,
+        invalid_input: true,
+        message: "shellgate denied this tool call [internal.error]: shellgate failed while answering (a bug; please report it with the hook input)".into(),
+    })
+}
+
 /// A deny for input shellgate could not use.
 fn invalid(harness: Harness, why: &str) -> Reply {
     harness.reply(&Answer {
