@@ -105,14 +105,19 @@ fn extras(harness: Harness) -> Vec<(&'static str, Value)> {
     }
 }
 
-/// The command strings of hook handlers inside one list entry (a matcher
-/// group's `hooks`, or the entry itself).
-pub fn entry_commands(harness: Harness, e: &Value) -> Vec<String> {
-    let key = if harness == Harness::Copilot {
+/// The key of a handler's command line: Copilot's `bash`, else `command`.
+fn command_key(harness: Harness) -> &'static str {
+    if harness == Harness::Copilot {
         "bash"
     } else {
         "command"
-    };
+    }
+}
+
+/// The command strings of hook handlers inside one list entry (a matcher
+/// group's `hooks`, or the entry itself).
+fn entry_commands(harness: Harness, e: &Value) -> Vec<String> {
+    let key = command_key(harness);
     let mut out = Vec::new();
     if let Some(c) = e.get(key).and_then(Value::as_str) {
         out.push(c.to_string());
@@ -187,28 +192,25 @@ pub fn is_our_command(harness: Harness, command: &str) -> bool {
 /// Hook commands for `harness` that mention shellgate but are not in the
 /// strict form: reported by `doctor`, never run.
 pub fn unrecognised(harness: Harness, doc: &Value) -> Vec<String> {
+    commands(harness, doc)
+        .filter(|c| c.contains("shellgate") && !is_our_command(harness, c))
+        .collect()
+}
+
+/// Every handler command in `harness`'s hook list of a settings document.
+fn commands(harness: Harness, doc: &Value) -> impl Iterator<Item = String> + '_ {
     let (path, _) = entry(harness, "");
     list_at(doc, path)
-        .map(|l| {
-            l.iter()
-                .flat_map(|e| entry_commands(harness, e))
-                .filter(|c| c.contains("shellgate") && !is_our_command(harness, c))
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .flat_map(move |e| entry_commands(harness, e))
 }
 
 /// The hook commands registered for `harness` in a settings document.
 pub fn registered(harness: Harness, doc: &Value) -> Vec<String> {
-    let (path, _) = entry(harness, "");
-    list_at(doc, path)
-        .map(|l| {
-            l.iter()
-                .flat_map(|e| entry_commands(harness, e))
-                .filter(|c| is_our_command(harness, c))
-                .collect()
-        })
-        .unwrap_or_default()
+    commands(harness, doc)
+        .filter(|c| is_our_command(harness, c))
+        .collect()
 }
 
 fn list_at<'a>(doc: &'a Value, path: &[&str]) -> Option<&'a Vec<Value>> {
@@ -291,11 +293,7 @@ pub fn merge(harness: Harness, mut doc: Value, command: &str) -> Result<Value, S
 /// Removes shellgate's handlers for `harness` from a hook list; matcher
 /// groups left with no handler are removed too.
 fn remove_ours(harness: Harness, list: &mut Vec<Value>) {
-    let key = if harness == Harness::Copilot {
-        "bash"
-    } else {
-        "command"
-    };
+    let key = command_key(harness);
     let ours = |v: &Value| {
         v.get(key)
             .and_then(Value::as_str)
