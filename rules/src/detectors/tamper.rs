@@ -14,36 +14,45 @@ use crate::finding::{Finding, Section, Verdict};
 /// Rule id.
 pub const RULE: &str = "policy.tamper";
 
-/// Files and directories under the project root.
-const PROJECT_PATHS: &[&str] = &[
-    ".shellgate",
-    ".shellgateignore",
-    ".claudeignore",
+/// Harness settings that exist both in a project and in `$HOME`
+/// (each harness's hook documentation names both places).
+const HARNESS_PATHS: &[&str] = &[
     ".claude/settings.json",
     ".claude/settings.local.json",
     ".cursor/hooks.json",
     ".codex/config.toml",
     ".codex/hooks.json",
     ".gemini/settings.json",
+];
+
+/// Files and directories under the project root, besides [`HARNESS_PATHS`].
+const PROJECT_ONLY_PATHS: &[&str] = &[
+    ".shellgate",
+    ".shellgateignore",
+    ".claudeignore",
     ".github/hooks",
     ".github/copilot/settings.json",
     ".github/copilot/settings.local.json",
 ];
 
-/// Files and directories under `$HOME`.
-const HOME_PATHS: &[&str] = &[
+/// Files and directories under `$HOME`, besides [`HARNESS_PATHS`].
+const HOME_ONLY_PATHS: &[&str] = &[
     ".config/shellgate",
     ".local/state/shellgate",
-    ".claude/settings.json",
-    ".claude/settings.local.json",
-    ".cursor/hooks.json",
-    ".codex/config.toml",
-    ".codex/hooks.json",
-    ".gemini/settings.json",
     ".copilot/config.json",
     ".copilot/settings.json",
     ".copilot/hooks",
 ];
+
+/// Every protected path under the project root.
+fn project_paths() -> impl Iterator<Item = &'static &'static str> {
+    PROJECT_ONLY_PATHS.iter().chain(HARNESS_PATHS)
+}
+
+/// Every protected path under `$HOME`.
+fn home_paths() -> impl Iterator<Item = &'static &'static str> {
+    HOME_ONLY_PATHS.iter().chain(HARNESS_PATHS)
+}
 
 /// System paths.
 const SYSTEM_PATHS: &[&str] = &[
@@ -197,7 +206,7 @@ fn hit(cx: &Cx, cmd: &Command, w: &Word, ancestors: bool) -> Option<(String, &'s
     }
     if literal.is_none() && !w.text.starts_with('/') {
         let t = w.text.trim_start_matches("./");
-        let relative_hit = PROJECT_PATHS.iter().any(|p| {
+        let relative_hit = project_paths().any(|p| {
             t == *p
                 || t.ends_with(&format!("/{p}"))
                 || t.starts_with(&format!("{p}/"))
@@ -233,13 +242,13 @@ fn protected(cx: &Cx, abs: &str, ancestors: bool) -> Option<&'static str> {
                     .is_some_and(|rest| rest.starts_with('/')))
     };
     if let Some(r) = rel(&cx.paths.project_root) {
-        if PROJECT_PATHS.iter().any(|p| covers(&r, p)) {
+        if project_paths().any(|p| covers(&r, p)) {
             return Some("shellgate's or the agent harness's configuration for this project");
         }
     }
     if let Some(h) = &cx.paths.home {
         if let Some(r) = rel(h) {
-            if HOME_PATHS.iter().any(|p| covers(&r, p)) {
+            if home_paths().any(|p| covers(&r, p)) {
                 return Some("shellgate's or the agent harness's user configuration");
             }
         }
