@@ -78,12 +78,25 @@ set -u
         std::fs::read_to_string(project.join("a.txt")).unwrap(),
         "one\ntwo\n"
     );
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+    let all: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let (records, exits): (Vec<serde_json::Value>, Vec<serde_json::Value>) =
+        all.into_iter().partition(|r| r["event"] == "decision");
     assert_eq!(records.len(), 10, "one record per judged command");
+    // Each command that ran has an exit record naming its decision.
+    assert_eq!(exits.len(), 8, "{exits:?}");
+    for e in &exits {
+        assert_eq!(e["event"], "exit");
+        assert!(records.iter().any(|r| r["id"] == e["decision_id"]
+            && r["decision"] == "allow"
+            && r["command"] == e["command"]));
+    }
+    assert!(exits
+        .iter()
+        .any(|e| e["exit_status"] == 7 || e["signal"].is_number()));
     assert!(records.iter().all(|r| r["mode"] == "shell"));
     let refused = records.iter().find(|r| r["command"] == "rm -rf ~").unwrap();
     assert_eq!(refused["decision"], "deny");

@@ -19,6 +19,7 @@
 //!   enforced on this kernel).
 
 mod audit;
+mod audit_cmd;
 mod doctor;
 mod hook;
 mod install;
@@ -159,6 +160,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: SessionCmd,
     },
+    /// Read the audit log: reports, policy replay, rule suggestions.
+    Audit {
+        #[command(subcommand)]
+        cmd: audit_cmd::AuditCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -249,6 +255,8 @@ struct Setup {
     harness: Option<&'static str>,
     /// The harness's id of this tool call (hooks only).
     tool_use_id: Option<String>,
+    /// The harness's name of the tool (hooks only).
+    tool: Option<String>,
 }
 
 /// Where a [`Setup`] comes from: command-line flags, or a hook's input.
@@ -260,6 +268,7 @@ struct SetupArgs<'a> {
     session: Option<String>,
     harness: Option<&'static str>,
     tool_use_id: Option<String>,
+    tool: Option<String>,
 }
 
 /// Environment variable naming the managed policy (for tests and
@@ -331,6 +340,7 @@ fn setup_with(a: SetupArgs) -> Result<Setup, String> {
         state_dir: state::default_dir(),
         harness: a.harness,
         tool_use_id: a.tool_use_id,
+        tool: a.tool,
     })
 }
 
@@ -397,35 +407,87 @@ fn decide_command(s: &Setup, command: &[u8], effects: Effects) -> (Outcome, u128
     (out, us)
 }
 
-/// Appends the audit record of one decision.
-fn record(s: &mut Setup, mode: &str, command: &str, out: &Outcome, us: u128) -> Result<(), String> {
+/// Most judged commands kept in an audit record, and most characters of
+/// each: a megabyte-long command must not make a megabyte-long record.
+const JUDGED_KEPT: usize = 64;
+const JUDGED_CHARS: usize = 500;
+
+fn truncate_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// The simple commands a decision was judged on, each as one shell-quoted
+/// line (assignments, then the words after unwrapping).
+fn judged_lines(eval: &Evaluation) -> Vec<String> {
+    let Some(script) = &eval.script else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = script
+        .commands
+        .iter()
+        .take(JUDGED_KEPT)
+        .map(|c| {
+            let words = c
+                .assignments
+                .iter()
+                .map(|a| format!("{}={}", a.name, a.value.text))
+                .chain(c.argv.iter().map(|w| w.text.clone()));
+            let line = shell_words::join(words);
+            truncate_chars(&line, JUDGED_CHARS)
+        })
+        .collect();
+    if script.commands.len() > JUDGED_KEPT {
+        out.push(format!("… {} more", script.commands.len() - JUDGED_KEPT));
+    }
+    out
+}
+
+/// Appends the audit record of one decision; returns its id.
+fn record(
+    s: &mut Setup,
+    mode: &str,
+    command: &str,
+    out: &Outcome,
+    us: u128,
+) -> Result<String, String> {
     let d = &out.eval.decision;
     let (tier, digest) = match &s.policy {
         Ok(p) => (p.tier.as_str(), p.digest.clone()),
         Err(_) => ("none", "none".to_string()),
     };
-    s.audit.append(&audit::Record {
-        time: audit::now(),
-        mode,
-        session: &s.session,
-        cwd: &s.cwd,
-        command,
-        decision: d.decision.as_str(),
-        source: out.source.as_str(),
-        rules: d.rule_ids(),
-        sections: d
-            .findings
-            .iter()
-            .map(|f| (f.rule, f.section.as_str()))
-            .collect(),
-        reason: &d.reason,
-        tier,
-        policy_digest: &digest,
-        approval_code: out.code.as_deref(),
-        harness: s.harness,
-        tool_use_id: s.tool_use_id.as_deref(),
-        duration_us: us,
-    })
+    let mut r = audit::Record::new(audit::Event::Decision, mode);
+    r.session = s.session.clone();
+    r.harness = s.harness.map(str::to_string);
+    r.tool = s.tool.clone();
+    r.tool_use_id = s.tool_use_id.clone();
+    r.cwd = s.cwd.clone();
+    r.command = command.to_string();
+    r.judged = judged_lines(&out.eval);
+    r.decision = d.decision.as_str().to_string();
+    r.source = out.source.as_str().to_string();
+    r.rules = d.rule_ids().into_iter().map(str::to_string).collect();
+    r.fired = d
+        .findings
+        .iter()
+        .map(|f| audit::Fired {
+            rule: f.rule.to_string(),
+            section: f.section.as_str().to_string(),
+            matched: command
+                .get(f.span.start..f.span.end)
+                .map(|m| truncate_chars(m, audit::MATCHED_CHARS))
+                .unwrap_or_default(),
+        })
+        .collect();
+    r.reason = d.reason.clone();
+    r.tier = tier.to_string();
+    r.policy_digest = digest;
+    r.approval_code = out.code.clone();
+    r.duration_us = Some(u64::try_from(us).unwrap_or(u64::MAX));
+    s.audit.append(&mut r)?;
+    Ok(r.id)
 }
 
 fn verdict_code(v: Verdict) -> u8 {
@@ -496,6 +558,7 @@ fn main() -> ExitCode {
         Cmd::Init { dir, force } => init(dir, force),
         Cmd::Approve { code, list } => approve(code.as_deref(), list),
         Cmd::Session { cmd } => session(cmd),
+        Cmd::Audit { cmd } => audit_cmd::run(cmd),
     }
 }
 
@@ -683,18 +746,22 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         );
     };
     // The decision is on record before the command can do anything.
-    if let Err(e) = record(s, mode, &shown, &out, us) {
-        return fail(
-            &format!("{e}; not running the command without an audit record"),
-            EXIT_RUN_ERROR,
-        );
-    }
+    let decision_id = match record(s, mode, &shown, &out, us) {
+        Ok(id) => id,
+        Err(e) => {
+            return fail(
+                &format!("{e}; not running the command without an audit record"),
+                EXIT_RUN_ERROR,
+            )
+        }
+    };
     let eval = out.eval;
     let caps = shellgate_sandbox::probe();
     if let Err(e) = caps.check() {
         return fail(&format!("{e}"), EXIT_RUN_ERROR);
     }
     let config = shellgate_sandbox::SandboxConfig::new(&eval.project_root);
+    let started = Instant::now();
     match shellgate_sandbox::run_bash_args(
         &config,
         command,
@@ -703,10 +770,39 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         shellgate_sandbox::ChildStdio::inherit(),
     ) {
         Ok(status) => {
+            record_exit(s, mode, &shown, decision_id, &status, started);
             let code = shellgate_sandbox::exit_code(&status);
             ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
         }
         Err(e) => fail(&format!("{e}"), EXIT_RUN_ERROR),
+    }
+}
+
+/// Appends the `exit` record of a command that ran. The command has
+/// already run, so a failure to record is a warning, not a change of its
+/// exit status.
+fn record_exit(
+    s: &mut Setup,
+    mode: &str,
+    command: &str,
+    decision_id: String,
+    status: &std::process::ExitStatus,
+    started: Instant,
+) {
+    use std::os::unix::process::ExitStatusExt;
+    let mut r = audit::Record::new(audit::Event::Exit, mode);
+    r.session = s.session.clone();
+    r.harness = s.harness.map(str::to_string);
+    r.tool = s.tool.clone();
+    r.tool_use_id = s.tool_use_id.clone();
+    r.cwd = s.cwd.clone();
+    r.command = command.to_string();
+    r.decision_id = Some(decision_id);
+    r.exit_status = status.code();
+    r.signal = status.signal();
+    r.run_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    if let Err(e) = s.audit.append(&mut r) {
+        eprintln!("shellgate: warning: the command ran, but its exit was not recorded: {e}");
     }
 }
 
@@ -999,6 +1095,7 @@ fn approve(code: Option<&str>, list: bool) -> ExitCode {
     match confirm_on_tty(&question) {
         Ok(true) => match open_state().and_then(|st| st.approve(&pending.code)) {
             Ok(a) => {
+                record_answer(&pending, true);
                 println!(
                     "approved {} once (valid {} s); the agent can run it now",
                     a.code, a.ttl
@@ -1007,8 +1104,33 @@ fn approve(code: Option<&str>, list: bool) -> ExitCode {
             }
             Err(e) => fail(&e, EXIT_ERROR),
         },
-        Ok(false) => fail("not approved", EXIT_ERROR),
+        Ok(false) => {
+            record_answer(&pending, false);
+            fail("not approved", EXIT_ERROR)
+        }
         Err(e) => fail(&e, EXIT_ERROR),
+    }
+}
+
+/// Appends the `approval` record of the user's answer to a refusal. The
+/// answer already took effect, so a failure is a warning.
+fn record_answer(pending: &state::Approval, approved: bool) {
+    let result = audit::default_path(None)
+        .ok_or_else(|| format!("no audit log location: set {}", audit::ENV_VAR))
+        .and_then(|p| audit::AuditLog::open(&p))
+        .and_then(|mut log| {
+            let mut r = audit::Record::new(audit::Event::Approval, "approve");
+            r.session = pending.session.clone();
+            r.cwd = pending.cwd.clone();
+            r.command = pending.command.clone();
+            r.reason = pending.reason.clone();
+            r.source = "user".into();
+            r.approval_code = Some(pending.code.clone());
+            r.approved = Some(approved);
+            log.append(&mut r)
+        });
+    if let Err(e) = result {
+        eprintln!("shellgate: warning: your answer was not recorded in the audit log: {e}");
     }
 }
 

@@ -31,6 +31,7 @@ pub fn parse(v: &Value) -> Result<Call, String> {
         cwd: opt_str(v, "cwd")?,
         session: opt_str(v, "session_id")?,
         tool_use_id: opt_str(v, "tool_use_id")?,
+        tool: req_str(v, "tool_name")?,
     }))
 }
 

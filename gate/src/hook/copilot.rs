@@ -53,6 +53,7 @@ pub fn parse(v: &Value) -> Result<Call, String> {
         cwd: opt_str(v, "cwd")?,
         session: opt_str(v, "sessionId")?,
         tool_use_id: None,
+        tool,
     }))
 }
 

@@ -34,6 +34,8 @@ pub fn parse(v: &Value) -> Result<Call, String> {
         cwd,
         session: opt_str(v, "conversation_id")?,
         tool_use_id: opt_str(v, "generation_id")?,
+        // Cursor's hook is per event, not per tool: its shell tool.
+        tool: "Shell".into(),
     }))
 }
 

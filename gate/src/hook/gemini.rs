@@ -47,6 +47,7 @@ pub fn parse(v: &Value) -> Result<Call, String> {
         cwd,
         session: opt_str(v, "session_id")?,
         tool_use_id: None,
+        tool: req_str(v, "tool_name")?,
     }))
 }
 

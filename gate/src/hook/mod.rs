@@ -118,6 +118,8 @@ pub struct ToolCall {
     pub session: Option<String>,
     /// The harness's id of this tool call.
     pub tool_use_id: Option<String>,
+    /// The harness's name of the tool (`Bash`, `run_shell_command` …).
+    pub tool: String,
 }
 
 /// shellgate's answer, before it is put in a harness's protocol.
@@ -189,18 +191,25 @@ pub struct Options<'a> {
 pub fn run(harness: Harness, opts: &Options, stdin: &mut dyn Read) -> Reply {
     let mut buf = Vec::new();
     if let Err(e) = stdin.take(MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut buf) {
-        return invalid(harness, &format!("cannot read the hook input: {e}"));
+        return refuse_input(
+            harness,
+            opts,
+            &buf,
+            &format!("cannot read the hook input: {e}"),
+        );
     }
     if buf.len() > MAX_INPUT_BYTES {
-        return invalid(
+        return refuse_input(
             harness,
+            opts,
+            &buf,
             &format!("the hook input is over {} MiB", MAX_INPUT_BYTES >> 20),
         );
     }
     let call = match parse_input(harness, &buf) {
         Ok(Call::Shell(c)) => c,
         Ok(Call::OtherTool) => return Reply::none(),
-        Err(e) => return invalid(harness, &e),
+        Err(e) => return refuse_input(harness, opts, &buf, &e),
     };
     harness.reply(&judge(harness, opts, call))
 }
@@ -238,6 +247,38 @@ pub fn internal_error(harness: Harness) -> Reply {
     })
 }
 
+/// Most bytes of unusable hook input kept in its audit record.
+const INPUT_KEPT: usize = 2048;
+
+/// Denies input shellgate could not use, and records the refusal (source
+/// `hook`, rule [`INVALID_INPUT`]) with the start of the input, so a
+/// harness sending malformed calls shows in `audit report`. The deny
+/// stands even when the record cannot be written.
+fn refuse_input(harness: Harness, opts: &Options, input: &[u8], why: &str) -> Reply {
+    let logged = crate::audit::default_path(opts.audit_log)
+        .ok_or_else(|| "no audit log location".to_string())
+        .and_then(|p| crate::audit::AuditLog::open(&p))
+        .and_then(|mut log| {
+            let mut r = crate::audit::Record::new(crate::audit::Event::Decision, "hook");
+            r.harness = Some(harness.name().into());
+            r.command = String::from_utf8_lossy(&input[..input.len().min(INPUT_KEPT)]).into_owned();
+            r.decision = Verdict::Deny.as_str().into();
+            r.source = "hook".into();
+            r.rules = vec![INVALID_INPUT.into()];
+            r.fired = vec![crate::audit::Fired {
+                rule: INVALID_INPUT.into(),
+                section: Section::Input.as_str().into(),
+                matched: String::new(),
+            }];
+            r.reason = why.to_string();
+            log.append(&mut r)
+        });
+    if let Err(e) = logged {
+        eprintln!("shellgate: warning: the refusal of unusable hook input was not recorded: {e}");
+    }
+    invalid(harness, why)
+}
+
 /// A deny for input shellgate could not use.
 fn invalid(harness: Harness, why: &str) -> Reply {
     harness.reply(&Answer {
@@ -263,6 +304,7 @@ fn judge(harness: Harness, opts: &Options, call: ToolCall) -> Answer {
         session: call.session.clone(),
         harness: Some(harness.name()),
         tool_use_id: call.tool_use_id.clone(),
+        tool: Some(call.tool.clone()),
     });
     let mut s = match setup {
         Ok(s) => s,
@@ -283,7 +325,7 @@ fn judge(harness: Harness, opts: &Options, call: ToolCall) -> Answer {
             approval_codes: !asks,
         },
     );
-    if let Err(e) = crate::record(&mut s, "hook", &call.command, &out, us) {
+    if let Err(e) = crate::record(&mut s, "hook", &call.command, &out, us).map(drop) {
         return Answer {
             verdict: Verdict::Deny,
             hard: true,

@@ -1,0 +1,373 @@
+//! Redaction of secrets before a command reaches the audit log or
+//! telemetry.
+//!
+//! The audit log keeps what was decided, not the credentials a command
+//! carried. Every text field that can hold part of a command is passed
+//! through [`redact`], which replaces the *value* of a secret with
+//! [`MARK`] and keeps everything else, so the record still shows which
+//! command, flag or variable was used. The rules (docs/audit.md repeats
+//! them):
+//!
+//! 1. **Assignments** `NAME=VALUE` (prefix assignments, `export`, `env`,
+//!    `declare`, config-style `key=value` arguments) whose name, split at
+//!    `_`, `-` and `.`, has a part that names a secret: `TOKEN`, `SECRET`,
+//!    `PASSWORD`, `PASSWD`, `PASS`, `PASSPHRASE`, `PW`, `APIKEY`,
+//!    `CREDENTIAL(S)`, `AUTH`, `COOKIE`, `PAT`, `DSN`, or `KEY` after `API`,
+//!    `ACCESS`, `PRIVATE`, `SECRET`, `SIGNING`, `ENCRYPTION`, `MASTER`,
+//!    `ACCOUNT`, `LICENSE`, `CLIENT` or `SERVICE`.
+//! 2. **Options** `--NAME VALUE` and `--NAME=VALUE` whose name has such a
+//!    part (`--password`, `--token`, `--api-key`, `--client-secret` …),
+//!    unless the value is a file (`--*-file`, `--*-path`, `--*-env`).
+//! 3. **HTTP headers** `Authorization`, `Proxy-Authorization`, `Cookie`,
+//!    `Set-Cookie`, `Private-Token` and any header whose name has a
+//!    secret part (`X-Api-Key`, `X-Auth-Token` …): the value after the
+//!    scheme word (`Bearer`, `Basic`, `token` …).
+//! 4. **Credentials in URLs and `-u`**: the password of `user:pass@host`
+//!    and of `curl -u/--user/--proxy-user user:pass`, and query
+//!    parameters with a secret part or named `sig`/`signature`.
+//! 5. **Token shapes** anywhere: GitHub (`ghp_` `gho_` `ghu_` `ghs_`
+//!    `ghr_` `github_pat_`), GitLab `glpat-`, Slack `xox?-`, AWS access
+//!    key ids (`AKIA`/`ASIA`), OpenAI/Anthropic `sk-`, Google `AIza`,
+//!    npm `npm_`, PyPI `pypi-`, JSON Web Tokens, and PEM private-key
+//!    blocks.
+//!
+//! A value ends where the shell word ends: at unquoted white space or an
+//! operator, or at its closing quote. Redaction errs towards hiding: a
+//! non-secret value under a secret-looking name is hidden too.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// What a redacted value is replaced with: a plain shell word, so a
+/// redacted command still parses the same way for `audit replay`.
+pub const MARK: &str = "__REDACTED__";
+
+/// Parts of a variable, option or header name that mark its value secret.
+const SECRET_PARTS: &[&str] = &[
+    "TOKEN",
+    "TOKENS",
+    "SECRET",
+    "SECRETS",
+    "PASSWORD",
+    "PASSWORDS",
+    "PASSWD",
+    "PASS",
+    "PASSPHRASE",
+    "PW",
+    "APIKEY",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "CREDS",
+    "AUTH",
+    "COOKIE",
+    "PAT",
+    "DSN",
+];
+
+/// Words that, right before `KEY`, make it a secret key.
+const KEY_QUALIFIERS: &[&str] = &[
+    "API",
+    "ACCESS",
+    "PRIVATE",
+    "SECRET",
+    "SIGNING",
+    "ENCRYPTION",
+    "MASTER",
+    "ACCOUNT",
+    "LICENSE",
+    "CLIENT",
+    "SERVICE",
+];
+
+/// Option-name endings whose value names where a secret is, not the
+/// secret itself.
+const FILE_SUFFIXES: &[&str] = &["FILE", "PATH", "ENV", "DIR", "LENGTH", "PROMPT", "STDIN"];
+
+/// True when `name` (a variable, option or header name) names a secret
+/// (rule 1).
+pub fn secret_name(name: &str) -> bool {
+    let parts: Vec<String> = name
+        .split(['_', '-', '.'])
+        .filter(|p| !p.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    if parts.len() == 1 && parts[0] == "PWD" {
+        return false;
+    }
+    parts.iter().enumerate().any(|(i, p)| {
+        SECRET_PARTS.contains(&p.as_str())
+            || (p == "KEY" && i > 0 && KEY_QUALIFIERS.contains(&parts[i - 1].as_str()))
+            || (p.ends_with("APIKEY") || p.ends_with("PASSWORD") || p.ends_with("TOKEN"))
+    })
+}
+
+static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:^|[\s;&|(`'"{:/,])([A-Za-z_][A-Za-z0-9_.-]*)(?:\[[^\]\s]*\])?\+?="#)
+        .expect("valid regex")
+});
+static OPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:^|[\s'"])--?([A-Za-z][A-Za-z0-9_.-]*)(=|[ \t]+)"#).expect("valid regex")
+});
+static HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:^|[\s'"])((?:proxy-)?authorization|cookie|set-cookie|private-token|x-[a-z0-9-]+)[ \t]*:[ \t]*(?:(?:bearer|basic|token|digest|negotiate|bot|apikey)[ \t]+)?"#)
+        .expect("valid regex")
+});
+static USER_OPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:^|\s)(?:-u|--user|--proxy-user|-U)(?:[ \t]+|=)?['"]?[^\s:'"@]*:"#)
+        .expect("valid regex")
+});
+static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'"]*:([^@\s/'"]+)@"#).expect("valid regex")
+});
+static URL_PARAM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r##"[?&;]([A-Za-z0-9_.-]+)=([^&\s'"#;]+)"##).expect("valid regex"));
+static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
+        r"|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})",
+        r"|\bglpat-[A-Za-z0-9_-]{20,}",
+        r"|\bxox[abeoprs]-[A-Za-z0-9-]{10,}",
+        r"|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
+        r"|\bsk-[A-Za-z0-9_-]{20,}",
+        r"|\bAIza[0-9A-Za-z_-]{35}",
+        r"|\bnpm_[A-Za-z0-9]{36}",
+        r"|\bpypi-[A-Za-z0-9_-]{40,}",
+        r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    ))
+    .expect("valid regex")
+});
+
+/// End (byte offset) of the shell word that starts at `start`: unquoted
+/// white space or an operator ends it; quotes (`'…'`, `"…"`, `$'…'`) and
+/// backslash escapes are skipped over.
+fn word_end(s: &str, start: usize) -> usize {
+    let b = s.as_bytes();
+    let mut i = start;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'`' => break,
+            b'\\' => i += 2,
+            q @ (b'\'' | b'"') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if q == b'"' && b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    i.min(b.len())
+}
+
+/// End of a value inside a quoted string or a bare word: stops at a quote
+/// or white space (used for header values and URL parts, which usually
+/// sit inside a quoted argument).
+fn value_end(s: &str, start: usize, spaces: bool) -> usize {
+    s[start..]
+        .find(|c: char| c == '\'' || c == '"' || c == '\n' || (!spaces && c.is_whitespace()))
+        .map_or(s.len(), |n| start + n)
+}
+
+/// Replaces the byte ranges in `cuts` (sorted or not, possibly
+/// overlapping) with [`MARK`].
+fn apply(s: &str, mut cuts: Vec<(usize, usize)>) -> Cow<'_, str> {
+    cuts.retain(|(a, b)| a < b);
+    if cuts.is_empty() {
+        return Cow::Borrowed(s);
+    }
+    cuts.sort_unstable();
+    let mut out = String::with_capacity(s.len());
+    let mut at = 0;
+    for (a, b) in cuts {
+        if b <= at {
+            continue;
+        }
+        let a = a.max(at);
+        out.push_str(&s[at..a]);
+        out.push_str(MARK);
+        at = b;
+    }
+    out.push_str(&s[at..]);
+    Cow::Owned(out)
+}
+
+/// Returns `text` with every secret value replaced by [`MARK`] (rules in
+/// the module docs); borrows when nothing was redacted.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let mut cuts = Vec::new();
+    for c in ASSIGNMENT.captures_iter(text) {
+        let (name, whole) = (c.get(1).expect("group"), c.get(0).expect("match"));
+        if secret_name(name.as_str()) {
+            cuts.push((whole.end(), word_end(text, whole.end())));
+        }
+    }
+    for c in OPTION.captures_iter(text) {
+        let (name, sep, whole) = (
+            c.get(1).expect("group"),
+            c.get(2).expect("group"),
+            c.get(0).expect("match"),
+        );
+        let upper = name.as_str().to_ascii_uppercase();
+        let names_file = FILE_SUFFIXES
+            .iter()
+            .any(|s| upper.ends_with(&format!("-{s}")) || upper.ends_with(&format!("_{s}")));
+        if !secret_name(name.as_str()) || names_file {
+            continue;
+        }
+        let start = whole.end();
+        // `--token --other`: the option takes no value here.
+        if sep.as_str() != "=" && text[start..].starts_with('-') {
+            continue;
+        }
+        cuts.push((start, word_end(text, start)));
+    }
+    for c in HEADER.captures_iter(text) {
+        let (name, whole) = (c.get(1).expect("group"), c.get(0).expect("match"));
+        let n = name.as_str().to_ascii_lowercase();
+        let secret = !n.starts_with("x-") || secret_name(&n[2..]) || n.ends_with("-key");
+        if secret {
+            cuts.push((whole.end(), value_end(text, whole.end(), false)));
+        }
+    }
+    for m in USER_OPTION.find_iter(text) {
+        cuts.push((m.end(), value_end(text, m.end(), false)));
+    }
+    for c in URL_USERINFO.captures_iter(text) {
+        let pass = c.get(1).expect("group");
+        cuts.push((pass.start(), pass.end()));
+    }
+    for c in URL_PARAM.captures_iter(text) {
+        let (name, value) = (c.get(1).expect("group"), c.get(2).expect("group"));
+        let n = name.as_str().to_ascii_lowercase();
+        if secret_name(&n) || n == "sig" || n == "signature" || n == "key" || n == "x-amz-signature"
+        {
+            cuts.push((value.start(), value.end()));
+        }
+    }
+    for m in TOKENS.find_iter(text) {
+        cuts.push((m.start(), m.end()));
+    }
+    apply(text, cuts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> String {
+        redact(s).into_owned()
+    }
+
+    #[test]
+    fn assignments_with_secret_names_lose_their_values() {
+        assert_eq!(
+            r("GITHUB_TOKEN=abc123 gh pr list"),
+            "GITHUB_TOKEN=__REDACTED__ gh pr list"
+        );
+        assert_eq!(
+            r("export AWS_SECRET_ACCESS_KEY='a b c'; aws s3 ls"),
+            "export AWS_SECRET_ACCESS_KEY=__REDACTED__; aws s3 ls"
+        );
+        assert_eq!(
+            r(r#"env DB_PASSWORD="p\"w d" psql"#),
+            "env DB_PASSWORD=__REDACTED__ psql"
+        );
+        assert_eq!(
+            r("OPENAI_API_KEY=x make"),
+            "OPENAI_API_KEY=__REDACTED__ make"
+        );
+        assert_eq!(
+            r("npm config set //r/:_authToken=zz"),
+            "npm config set //r/:_authToken=__REDACTED__"
+        );
+    }
+
+    #[test]
+    fn ordinary_assignments_stay() {
+        for s in [
+            "PWD=/tmp ls",
+            "GIT_AUTHOR_NAME=me git commit",
+            "KEY=1 ./run",
+            "MONKEY=1 x",
+            "PATH=/bin:$PATH make",
+            "RUST_LOG=debug cargo test",
+            "ls --color=auto",
+            "git log --format=%H",
+        ] {
+            assert_eq!(r(s), s);
+        }
+    }
+
+    #[test]
+    fn secret_options_lose_their_values() {
+        assert_eq!(
+            r("mysql --password=hunter2 -h db"),
+            "mysql --password=__REDACTED__ -h db"
+        );
+        assert_eq!(
+            r("gh auth login --with-token tok && vault login -token=s.abc"),
+            "gh auth login --with-token __REDACTED__ && vault login -token=__REDACTED__"
+        );
+        assert_eq!(
+            r("docker login --password-stdin -u me"),
+            "docker login --password-stdin -u me"
+        );
+        assert_eq!(
+            r("tool --api-key 'k e y' --verbose"),
+            "tool --api-key __REDACTED__ --verbose"
+        );
+        assert_eq!(r("ssh-add --token-file ./t"), "ssh-add --token-file ./t");
+    }
+
+    #[test]
+    fn headers_urls_and_user_options() {
+        assert_eq!(
+            r(r#"curl -H "Authorization: Bearer abc.def" https://api.example.com"#),
+            r#"curl -H "Authorization: Bearer __REDACTED__" https://api.example.com"#
+        );
+        assert_eq!(
+            r("curl -H 'X-Api-Key: 123' -H 'Accept: json' u"),
+            "curl -H 'X-Api-Key: __REDACTED__' -H 'Accept: json' u"
+        );
+        assert_eq!(
+            r("curl -u admin:s3cret https://x"),
+            "curl -u admin:__REDACTED__ https://x"
+        );
+        assert_eq!(
+            r("git clone https://me:tok@github.com/o/r.git"),
+            "git clone https://me:__REDACTED__@github.com/o/r.git"
+        );
+        assert_eq!(
+            r("curl 'https://x.test/a?id=3&access_token=zzz&x=1'"),
+            "curl 'https://x.test/a?id=3&access_token=__REDACTED__&x=1'"
+        );
+    }
+
+    #[test]
+    fn token_shapes_anywhere() {
+        let gh = format!("ghp_{}", "a".repeat(36));
+        assert_eq!(
+            r(&format!("echo {gh} | gh auth login")),
+            "echo __REDACTED__ | gh auth login"
+        );
+        let aws = "AKIAIOSFODNN7EXAMPLE";
+        assert_eq!(r(&format!("echo {aws}")), "echo __REDACTED__");
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijk";
+        assert_eq!(r(&format!("x {jwt} y")), "x __REDACTED__ y");
+        assert_eq!(
+            r("printf '-----BEGIN OPENSSH PRIVATE KEY-----\nAAA\n-----END OPENSSH PRIVATE KEY-----' > k"),
+            "printf '__REDACTED__' > k"
+        );
+    }
+
+    #[test]
+    fn nothing_to_hide_borrows() {
+        assert!(matches!(redact("git status"), Cow::Borrowed(_)));
+    }
+}
