@@ -18,7 +18,15 @@ pub fn bin() -> Command {
     .env_remove("XDG_STATE_HOME")
     .env_remove("SHELLGATE_STATE_DIR")
     .env_remove("SHELLGATE_SESSION")
-    .env_remove("SHELLGATE_REQUIRE_MANAGED");
+    .env_remove("SHELLGATE_REQUIRE_MANAGED")
+    .env_remove("SHELLGATE_AUDIT_MAX_BYTES")
+    .env_remove("SHELLGATE_AUDIT_KEEP");
+    // No telemetry from the machine running the tests.
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("OTEL_") {
+            c.env_remove(k);
+        }
+    }
     c
 }
 

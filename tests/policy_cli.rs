@@ -53,6 +53,7 @@ impl Env {
             .current_dir(self.dir.path())
             .env("HOME", self.path("home"))
             .env("SHELLGATE_STATE_DIR", self.path("state"))
+            .env("SHELLGATE_AUDIT_LOG", self.path("audit.jsonl"))
             .env(
                 "SHELLGATE_MANAGED_POLICY",
                 "/nonexistent/shellgate/managed.toml",
@@ -255,6 +256,21 @@ fn soft_deny_can_be_approved_once_on_a_terminal() {
         text(&out.stderr)
     );
     assert!(text(&out.stdout).contains("terraform apply"));
+    // Both answers are in the audit log, tied to the refusal by its code.
+    let answers: Vec<Value> = std::fs::read_to_string(e.path("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["event"] == "approval")
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(answers[0]["approved"], false);
+    assert_eq!(answers[1]["approved"], true);
+    for a in &answers {
+        assert_eq!(a["approval_code"], approval.as_str());
+        assert_eq!(a["command"], "terraform apply");
+        assert_eq!(a["session"], "s1");
+    }
     let other = [
         "--session",
         "s1",

@@ -106,6 +106,12 @@ impl LogProcessor for Reporting {
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
         Ok(())
     }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        if let Ok(mut e) = self.exporter.lock() {
+            e.set_resource(resource);
+        }
+    }
 }
 
 /// An OTLP log exporter for audit records.

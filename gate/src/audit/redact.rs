@@ -104,7 +104,7 @@ pub fn secret_name(name: &str) -> bool {
 }
 
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s;&|(`'"{:/,])([A-Za-z_][A-Za-z0-9_.-]*)(?:\[[^\]\s]*\])?\+?="#)
+    Regex::new(r#"(?:^|[\s;|(`'"{:/,])([A-Za-z_][A-Za-z0-9_.-]*)(?:\[[^\]\s]*\])?\+?="#)
         .expect("valid regex")
 });
 static OPTION: LazyLock<Regex> = LazyLock::new(|| {
@@ -174,21 +174,24 @@ fn value_end(s: &str, start: usize, spaces: bool) -> usize {
         .map_or(s.len(), |n| start + n)
 }
 
-/// Replaces the byte ranges in `cuts` (sorted or not, possibly
-/// overlapping) with [`MARK`].
+/// Replaces the byte ranges in `cuts` (in any order, possibly
+/// overlapping) with [`MARK`], one mark per run of overlapping ranges.
 fn apply(s: &str, mut cuts: Vec<(usize, usize)>) -> Cow<'_, str> {
     cuts.retain(|(a, b)| a < b);
     if cuts.is_empty() {
         return Cow::Borrowed(s);
     }
     cuts.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(cuts.len());
+    for (a, b) in cuts {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
     let mut out = String::with_capacity(s.len());
     let mut at = 0;
-    for (a, b) in cuts {
-        if b <= at {
-            continue;
-        }
-        let a = a.max(at);
+    for (a, b) in merged {
         out.push_str(&s[at..a]);
         out.push_str(MARK);
         at = b;
@@ -197,14 +200,53 @@ fn apply(s: &str, mut cuts: Vec<(usize, usize)>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The quote each byte of `s` stands inside (`'`, `"`, or 0 outside
+/// quotes), following bash's quoting (backslash escapes outside single
+/// quotes; bash manual 3.1.2).
+fn quote_states(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut states = vec![0u8; b.len() + 1];
+    let mut q = 0u8;
+    let mut i = 0;
+    while i < b.len() {
+        states[i] = q;
+        match (q, b[i]) {
+            (0 | b'"', b'\\') if i + 1 < b.len() => {
+                states[i + 1] = q;
+                i += 2;
+                continue;
+            }
+            (0, c @ (b'\'' | b'"')) => q = c,
+            (b'\'', b'\'') | (b'"', b'"') => q = 0,
+            _ => {}
+        }
+        i += 1;
+    }
+    states[b.len()] = q;
+    states
+}
+
+/// End of a value starting at `start`: inside a quoted string, at its
+/// closing quote; outside, at the end of the shell word.
+fn value_end_at(s: &str, start: usize, states: &[u8]) -> usize {
+    match states.get(start).copied().unwrap_or(0) {
+        0 => word_end(s, start),
+        q => s[start..]
+            .find(|c: char| c as u32 == u32::from(q) || c == '\n')
+            .map_or(s.len(), |n| start + n),
+    }
+}
+
 /// Returns `text` with every secret value replaced by [`MARK`] (rules in
 /// the module docs); borrows when nothing was redacted.
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut cuts = Vec::new();
+    let states = std::cell::OnceCell::new();
+    let states = || states.get_or_init(|| quote_states(text));
     for c in ASSIGNMENT.captures_iter(text) {
         let (name, whole) = (c.get(1).expect("group"), c.get(0).expect("match"));
         if secret_name(name.as_str()) {
-            cuts.push((whole.end(), word_end(text, whole.end())));
+            cuts.push((whole.end(), value_end_at(text, whole.end(), states())));
         }
     }
     for c in OPTION.captures_iter(text) {
@@ -225,7 +267,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         if sep.as_str() != "=" && text[start..].starts_with('-') {
             continue;
         }
-        cuts.push((start, word_end(text, start)));
+        cuts.push((start, value_end_at(text, start, states())));
     }
     for c in HEADER.captures_iter(text) {
         let (name, whole) = (c.get(1).expect("group"), c.get(0).expect("match"));
@@ -363,6 +405,24 @@ mod tests {
         assert_eq!(
             r("printf '-----BEGIN OPENSSH PRIVATE KEY-----\nAAA\n-----END OPENSSH PRIVATE KEY-----' > k"),
             "printf '__REDACTED__' > k"
+        );
+    }
+
+    #[test]
+    fn values_inside_quoted_words_end_at_the_quote() {
+        // How `judged` lines are quoted: one word per argument.
+        assert_eq!(
+            r("mysql '--password=sekrit' -e 'select 1'"),
+            "mysql '--password=__REDACTED__' -e 'select 1'"
+        );
+        assert_eq!(
+            r("'GITHUB_TOKEN=abc' curl -H 'Authorization: Bearer x' u"),
+            "'GITHUB_TOKEN=__REDACTED__' curl -H 'Authorization: Bearer __REDACTED__' u"
+        );
+        let gh = format!("ghp_{}", "a".repeat(36));
+        assert_eq!(
+            r(&format!("GITHUB_TOKEN={gh} x")),
+            "GITHUB_TOKEN=__REDACTED__ x"
         );
     }
 
