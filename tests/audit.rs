@@ -197,9 +197,11 @@ fn refused_hook_input_is_on_record() {
     assert_eq!(r["command"], "{not json");
 }
 
-/// A one-request OTLP/HTTP collector on loopback: returns the request's
-/// head and body.
-fn collector() -> (u16, std::thread::JoinHandle<Option<(String, Vec<u8>)>>) {
+/// What the collector received: the request head (lowercased) and body.
+type Received = std::thread::JoinHandle<Option<(String, Vec<u8>)>>;
+
+/// A one-request OTLP/HTTP collector on loopback.
+fn collector() -> (u16, Received) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let h = std::thread::spawn(move || {
@@ -437,7 +439,7 @@ fn report_on_a_generated_log_of_100k_records() {
     assert_eq!(tools, e.decisions);
     // Claude Code and Codex both call their shell tool `Bash`.
     assert_eq!(s["by_tool"].as_array().unwrap().len(), 3);
-    assert_eq!(s["top_refused"][0]["count"].as_u64().unwrap() > 0, true);
+    assert!(s["top_refused"][0]["count"].as_u64().unwrap() > 0);
     assert_eq!(s["top_user_rejected"][0]["pattern"], "git push --force");
     let c = &r["comparison"];
     assert_eq!(c["before"]["decisions"], e.before);
