@@ -419,6 +419,39 @@ fn truncate_chars(s: &str, n: usize) -> String {
     }
 }
 
+/// A simple command as one shell-quoted line: its assignments, the words
+/// of the wrappers that run it (`sudo -u x`, `env`, `xargs` …), then its
+/// own words, all after expansion; at most [`JUDGED_CHARS`] characters.
+fn command_line(c: &shellgate_parsers::Command) -> String {
+    let words = c
+        .assignments
+        .iter()
+        .map(|a| format!("{}={}", a.name, a.value.text))
+        .chain(
+            c.wrappers
+                .iter()
+                .flat_map(|w| w.argv.iter().map(|x| x.text.clone())),
+        )
+        .chain(c.argv.iter().map(|w| w.text.clone()));
+    truncate_chars(&shell_words::join(words), JUDGED_CHARS)
+}
+
+/// The simple command a finding was made on: the one with the smallest
+/// span that holds the finding's span (an unwrapped or nested command
+/// lies inside the command that carries it).
+fn finding_command(eval: &Evaluation, span: shellgate_parsers::Span) -> String {
+    let Some(script) = &eval.script else {
+        return String::new();
+    };
+    script
+        .commands
+        .iter()
+        .filter(|c| c.span.start <= span.start && span.end <= c.span.end)
+        .min_by_key(|c| c.span.end - c.span.start)
+        .map(command_line)
+        .unwrap_or_default()
+}
+
 /// The simple commands a decision was judged on, each as one shell-quoted
 /// line (assignments, then the words after unwrapping).
 fn judged_lines(eval: &Evaluation) -> Vec<String> {
@@ -429,15 +462,7 @@ fn judged_lines(eval: &Evaluation) -> Vec<String> {
         .commands
         .iter()
         .take(JUDGED_KEPT)
-        .map(|c| {
-            let words = c
-                .assignments
-                .iter()
-                .map(|a| format!("{}={}", a.name, a.value.text))
-                .chain(c.argv.iter().map(|w| w.text.clone()));
-            let line = shell_words::join(words);
-            truncate_chars(&line, JUDGED_CHARS)
-        })
+        .map(command_line)
         .collect();
     if script.commands.len() > JUDGED_KEPT {
         out.push(format!("… {} more", script.commands.len() - JUDGED_KEPT));
@@ -479,6 +504,7 @@ fn record(
                 .get(f.span.start..f.span.end)
                 .map(|m| truncate_chars(m, audit::MATCHED_CHARS))
                 .unwrap_or_default(),
+            command: finding_command(&out.eval, f.span),
         })
         .collect();
     r.reason = d.reason.clone();

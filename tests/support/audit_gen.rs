@@ -192,10 +192,11 @@ pub fn generate(path: &Path, n: u64) -> Expected {
             String::new()
         } else {
             format!(
-                r#","rules":["{}"],"fired":[{{"rule":"{}","section":"{}","matched":{}}}]"#,
+                r#","rules":["{}"],"fired":[{{"rule":"{}","section":"{}","matched":{},"command":{}}}]"#,
                 kind.rule,
                 kind.rule,
                 kind.section,
+                serde_json::to_string(kind.command).unwrap(),
                 serde_json::to_string(kind.command).unwrap()
             )
         };

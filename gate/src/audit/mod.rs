@@ -70,6 +70,10 @@ pub struct Fired {
     /// [`MATCHED_CHARS`] characters), redacted.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub matched: String,
+    /// The simple command the rule fired on, after unwrapping, as a
+    /// shell-quoted line (as in [`Record::judged`]), redacted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub command: String,
 }
 
 /// Most characters of a matched span kept in [`Fired::matched`].
@@ -160,10 +164,6 @@ pub struct Record {
     /// `exit` records: wall-clock run time in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_ms: Option<u64>,
-    /// `exit` records: what the sandbox refused the command, one entry
-    /// per kind (e.g. `seccomp: ptrace`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sandbox_violations: Vec<String>,
 }
 
 impl Record {
@@ -190,6 +190,7 @@ impl Record {
                 rule: rule.clone(),
                 section: section.clone(),
                 matched: String::new(),
+                command: String::new(),
             })
             .collect()
     }
@@ -200,7 +201,11 @@ impl Record {
         for s in std::iter::once(&mut self.command)
             .chain(self.judged.iter_mut())
             .chain(std::iter::once(&mut self.reason))
-            .chain(self.fired.iter_mut().map(|f| &mut f.matched))
+            .chain(
+                self.fired
+                    .iter_mut()
+                    .flat_map(|f| [&mut f.matched, &mut f.command]),
+            )
         {
             if let std::borrow::Cow::Owned(r) = redact::redact(s) {
                 *s = r;
@@ -606,6 +611,7 @@ mod tests {
                 rule: "a.b".into(),
                 section: "hard_deny".into(),
                 matched: String::new(),
+                command: String::new(),
             }]
         );
     }

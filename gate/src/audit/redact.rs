@@ -32,8 +32,12 @@
 //!    blocks.
 //!
 //! A value ends where the shell word ends: at unquoted white space or an
-//! operator, or at its closing quote. Redaction errs towards hiding: a
-//! non-secret value under a secret-looking name is hidden too.
+//! operator, or at its closing quote. Values of rules 1 and 2 that name a
+//! place rather than hold a secret stay: paths (`/…`, `./…`, `~…`,
+//! `@file`), file names with a key or config extension (`.pem`, `.key`,
+//! `.json` …) and expansions (`$VAR`, `$(…)`). Otherwise redaction errs
+//! towards hiding: a non-secret value under a secret-looking name is
+//! hidden too.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -226,6 +230,33 @@ fn quote_states(s: &str) -> Vec<u8> {
     states
 }
 
+/// File extensions that mark a value as a file name.
+const FILE_EXTENSIONS: &[&str] = &[
+    "pem", "key", "crt", "cer", "der", "p12", "pfx", "jks", "asc", "gpg", "pub", "json", "yaml",
+    "yml", "toml", "ini", "cfg", "conf", "env", "txt",
+];
+
+/// True when a value names where a secret is rather than being one: a
+/// path (`/…`, `./…`, `../…`, `~…`, `@file`), a file name with a known
+/// extension, or an expansion (`$VAR`, `$(…)`). Such values stay, since
+/// they say which file or variable a command used (and decide rules such
+/// as secret reads when the log is replayed).
+fn names_a_place(value: &str) -> bool {
+    let v = value.trim_matches(|c| c == '\'' || c == '"');
+    if v.is_empty() {
+        return false;
+    }
+    // `$'…'` is a quoted literal, not an expansion.
+    let prefixed = ["/", "./", "../", "~", "$", "@"]
+        .iter()
+        .any(|p| v.starts_with(p))
+        && !v.starts_with("$'");
+    let extension = v.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty() && FILE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+    });
+    prefixed || extension
+}
+
 /// End of a value starting at `start`: inside a quoted string, at its
 /// closing quote; outside, at the end of the shell word.
 fn value_end_at(s: &str, start: usize, states: &[u8]) -> usize {
@@ -246,7 +277,10 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     for c in ASSIGNMENT.captures_iter(text) {
         let (name, whole) = (c.get(1).expect("group"), c.get(0).expect("match"));
         if secret_name(name.as_str()) {
-            cuts.push((whole.end(), value_end_at(text, whole.end(), states())));
+            let end = value_end_at(text, whole.end(), states());
+            if !names_a_place(&text[whole.end()..end]) {
+                cuts.push((whole.end(), end));
+            }
         }
     }
     for c in OPTION.captures_iter(text) {
@@ -267,7 +301,10 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         if sep.as_str() != "=" && text[start..].starts_with('-') {
             continue;
         }
-        cuts.push((start, value_end_at(text, start, states())));
+        let end = value_end_at(text, start, states());
+        if !names_a_place(&text[start..end]) {
+            cuts.push((start, end));
+        }
     }
     for c in HEADER.captures_iter(text) {
         let (name, whole) = (c.get(1).expect("group"), c.get(0).expect("match"));
@@ -365,6 +402,25 @@ mod tests {
             "tool --api-key __REDACTED__ --verbose"
         );
         assert_eq!(r("ssh-add --token-file ./t"), "ssh-add --token-file ./t");
+    }
+
+    #[test]
+    fn paths_and_expansions_are_not_secrets() {
+        for s in [
+            "ukify build --secureboot-private-key path/to/private_key.pem",
+            "gh auth login --with-token \"$GH_TOKEN\"",
+            "GITHUB_TOKEN=$(cat ~/.gh-token) gh pr list",
+            "tool --api-key @keyfile",
+            "openssl req --passphrase ~/.secret",
+        ] {
+            assert_eq!(r(s), s);
+        }
+        assert_eq!(r("TOKEN=$'abc\\x41' x"), "TOKEN=__REDACTED__ x");
+        // A base64 secret with slashes is still a secret.
+        assert_eq!(
+            r("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCY aws s3 ls"),
+            "AWS_SECRET_ACCESS_KEY=__REDACTED__ aws s3 ls"
+        );
     }
 
     #[test]

@@ -188,6 +188,7 @@ mod tests {
                 rule: rule.into(),
                 section: "soft_deny".into(),
                 matched: cmd.into(),
+                command: cmd.into(),
             }];
         }
         r

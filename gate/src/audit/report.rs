@@ -127,14 +127,13 @@ pub struct Stats {
     pub runs: u64,
     /// Runs that exited non-zero or by a signal.
     pub runs_failed: u64,
-    /// Runs in which the sandbox refused something.
-    pub runs_with_violations: u64,
 }
 
 /// A command's pattern: the basename of its command name, then its
 /// subcommand (the first operand when it looks like one: lowercase
-/// letters, digits and `-`), then the options it used (`-rf` split into
-/// `-f -r`, `--opt=value` cut to `--opt`), sorted; operands are dropped.
+/// letters, digits and `-`), then up to four options it used, sorted
+/// (`-rf` split into `-f -r` up to three letters, `--opt=value` cut to
+/// `--opt`); operands and longer single-dash words (`-name`) are dropped.
 /// Leading assignments are skipped. `rm -rf /tmp/x` → `rm -f -r`,
 /// `git push --force origin main` → `git push --force`.
 pub fn pattern(command: &str) -> String {
@@ -172,23 +171,28 @@ pub fn pattern(command: &str) -> String {
                 flags.push(format!("--{}", long.split('=').next().unwrap_or(long)));
             }
         } else if let Some(short) = w.strip_prefix('-') {
-            if short.chars().all(|c| c.is_ascii_alphabetic()) {
+            // Up to three letters: combined short options (`-rf`, `-xvf`).
+            // Longer single-dash words (`find -name`, `-auto-approve`) are
+            // predicates and arguments more than switches: left out, so
+            // that one program's uses group together.
+            if short.len() <= 3 && short.chars().all(|c| c.is_ascii_alphabetic()) {
                 flags.extend(short.chars().map(|c| format!("-{c}")));
             }
         }
     }
     flags.sort();
     flags.dedup();
-    out.extend(flags.into_iter().take(6));
+    out.extend(flags.into_iter().take(4));
     out.join(" ")
 }
 
-/// The text a record's pattern comes from: what its strictest rule
-/// matched, else its first judged command, else the command.
+/// The text a record's pattern comes from: the simple command its
+/// strictest rule fired on, else its first judged command, else the
+/// command as received.
 pub fn pattern_source(r: &Record) -> &str {
     r.fired
         .first()
-        .map(|f| f.matched.as_str())
+        .map(|f| f.command.as_str())
         .filter(|m| !m.is_empty())
         .or_else(|| r.judged.first().map(String::as_str))
         .unwrap_or(&r.command)
@@ -281,9 +285,6 @@ pub fn stats<'a>(records: impl IntoIterator<Item = &'a Record>) -> Stats {
                 s.runs += 1;
                 if r.exit_status.is_some_and(|c| c != 0) || r.signal.is_some() {
                     s.runs_failed += 1;
-                }
-                if !r.sandbox_violations.is_empty() {
-                    s.runs_with_violations += 1;
                 }
             }
         }
@@ -573,8 +574,8 @@ fn stats_text(s: &Stats) -> String {
     if s.runs > 0 {
         let _ = writeln!(
             o,
-            "{} commands ran: {} failed, {} hit the sandbox",
-            s.runs, s.runs_failed, s.runs_with_violations
+            "{} commands ran; {} exited non-zero or by a signal",
+            s.runs, s.runs_failed
         );
     }
     o += "\nApproval rate by tool\n";
@@ -892,6 +893,7 @@ mod tests {
             pattern("git push --force-with-lease=main"),
             "git push --force-with-lease"
         );
+        assert_eq!(pattern("find . -name x -delete"), "find");
         assert_eq!(pattern(""), "");
     }
 
@@ -907,6 +909,7 @@ mod tests {
                 rule: rule.into(),
                 section: section.into(),
                 matched: cmd.into(),
+                command: cmd.into(),
             }];
         }
         r

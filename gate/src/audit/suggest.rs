@@ -274,6 +274,7 @@ mod tests {
             rule: rule.into(),
             section: section.into(),
             matched: cmd.into(),
+            command: cmd.into(),
         }];
         r
     }

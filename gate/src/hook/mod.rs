@@ -269,6 +269,7 @@ fn refuse_input(harness: Harness, opts: &Options, input: &[u8], why: &str) -> Re
                 rule: INVALID_INPUT.into(),
                 section: Section::Input.as_str().into(),
                 matched: String::new(),
+                command: String::new(),
             }];
             r.reason = why.to_string();
             log.append(&mut r)
