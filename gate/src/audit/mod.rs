@@ -231,14 +231,22 @@ impl Rotation {
     /// A value that is not a whole number, or a `keep` of 0 with rotation
     /// on (which would delete the log), is an error naming the variable.
     pub fn from_env() -> Result<Rotation, String> {
-        fn num(var: &str, default: u64) -> Result<u64, String> {
-            match std::env::var(var) {
-                Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+        Rotation::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// As [`Rotation::from_env`], with the variables looked up by `get`.
+    ///
+    /// # Errors
+    /// As [`Rotation::from_env`].
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Rotation, String> {
+        let num = |var: &str, default: u64| -> Result<u64, String> {
+            match get(var) {
+                Some(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
                     format!("{var}={v:?} is not a whole number; unset it or give a number")
                 }),
                 _ => Ok(default),
             }
-        }
+        };
         let max_bytes = num(MAX_BYTES_VAR, DEFAULT_MAX_BYTES)?;
         let keep = num(KEEP_VAR, u64::from(DEFAULT_KEEP))?;
         if max_bytes > 0 && keep == 0 {
@@ -336,8 +344,10 @@ impl AuditLog {
         })?;
         let regular = file.metadata().is_ok_and(|m| m.is_file());
         // Devices and pipes (`/dev/stderr`, a FIFO to a collector) are
-        // neither locked nor rotated.
-        let lock = if regular {
+        // neither locked nor rotated; without rotation no lock is needed
+        // (each append is one atomic write), so a log in a directory
+        // shellgate cannot write to works with rotation off.
+        let lock = if regular && rotation.max_bytes > 0 {
             Some(
                 OpenOptions::new()
                     .read(true)
@@ -592,10 +602,18 @@ mod tests {
 
     #[test]
     fn rotation_settings_fail_with_the_variable_named() {
-        std::env::set_var(KEEP_VAR, "many");
-        let e = Rotation::from_env().unwrap_err();
-        std::env::remove_var(KEEP_VAR);
+        let e = Rotation::from_vars(|k| (k == KEEP_VAR).then(|| "many".into())).unwrap_err();
         assert!(e.contains(KEEP_VAR), "{e}");
+        let e = Rotation::from_vars(|k| (k == KEEP_VAR).then(|| "0".into())).unwrap_err();
+        assert!(e.contains(MAX_BYTES_VAR), "{e}");
+        let off = Rotation::from_vars(|k| {
+            [(MAX_BYTES_VAR, "0"), (KEEP_VAR, "0")]
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        assert_eq!(off.max_bytes, 0);
     }
 
     #[test]
