@@ -259,6 +259,21 @@ struct Setup {
     tool: Option<String>,
 }
 
+impl Setup {
+    /// A new audit record of `event` about `command`, with this setup's
+    /// session, harness, tool, tool-use id and working directory.
+    fn record(&self, event: audit::Event, mode: &str, command: &str) -> audit::Record {
+        let mut r = audit::Record::new(event, mode);
+        r.session = self.session.clone();
+        r.harness = self.harness.map(str::to_string);
+        r.tool = self.tool.clone();
+        r.tool_use_id = self.tool_use_id.clone();
+        r.cwd = self.cwd.clone();
+        r.command = command.to_string();
+        r
+    }
+}
+
 /// Where a [`Setup`] comes from: command-line flags, or a hook's input.
 #[derive(Default)]
 struct SetupArgs<'a> {
@@ -323,11 +338,7 @@ fn setup_with(a: SetupArgs) -> Result<Setup, String> {
     let cwd = resolve_cwd(a.cwd)?;
     let policy = Policy::discover(&discovery(&cwd, a.policy));
     let home = std::env::var("HOME").ok().filter(|h| h.starts_with('/'));
-    let path = audit::default_path(a.audit_log).ok_or(format!(
-        "no audit log location: set --audit-log or {}",
-        audit::ENV_VAR
-    ))?;
-    let audit = audit::AuditLog::open(&path)?;
+    let audit = audit::AuditLog::open_default(a.audit_log)?;
     let given = a
         .session
         .or_else(|| std::env::var("SHELLGATE_SESSION").ok());
@@ -483,13 +494,7 @@ fn record(
         Ok(p) => (p.tier.as_str(), p.digest.clone()),
         Err(_) => ("none", "none".to_string()),
     };
-    let mut r = audit::Record::new(audit::Event::Decision, mode);
-    r.session = s.session.clone();
-    r.harness = s.harness.map(str::to_string);
-    r.tool = s.tool.clone();
-    r.tool_use_id = s.tool_use_id.clone();
-    r.cwd = s.cwd.clone();
-    r.command = command.to_string();
+    let mut r = s.record(audit::Event::Decision, mode, command);
     r.judged = judged_lines(&out.eval);
     r.decision = d.decision.as_str().to_string();
     r.source = out.source.as_str().to_string();
@@ -816,13 +821,7 @@ fn record_exit(
     started: Instant,
 ) {
     use std::os::unix::process::ExitStatusExt;
-    let mut r = audit::Record::new(audit::Event::Exit, mode);
-    r.session = s.session.clone();
-    r.harness = s.harness.map(str::to_string);
-    r.tool = s.tool.clone();
-    r.tool_use_id = s.tool_use_id.clone();
-    r.cwd = s.cwd.clone();
-    r.command = command.to_string();
+    let mut r = s.record(audit::Event::Exit, mode, command);
     r.decision_id = Some(decision_id);
     r.exit_status = status.code();
     r.signal = status.signal();
@@ -1141,20 +1140,17 @@ fn approve(code: Option<&str>, list: bool) -> ExitCode {
 /// Appends the `approval` record of the user's answer to a refusal. The
 /// answer already took effect, so a failure is a warning.
 fn record_answer(pending: &state::Approval, approved: bool) {
-    let result = audit::default_path(None)
-        .ok_or_else(|| format!("no audit log location: set {}", audit::ENV_VAR))
-        .and_then(|p| audit::AuditLog::open(&p))
-        .and_then(|mut log| {
-            let mut r = audit::Record::new(audit::Event::Approval, "approve");
-            r.session = pending.session.clone();
-            r.cwd = pending.cwd.clone();
-            r.command = pending.command.clone();
-            r.reason = pending.reason.clone();
-            r.source = "user".into();
-            r.approval_code = Some(pending.code.clone());
-            r.approved = Some(approved);
-            log.append(&mut r)
-        });
+    let result = audit::AuditLog::open_default(None).and_then(|mut log| {
+        let mut r = audit::Record::new(audit::Event::Approval, "approve");
+        r.session = pending.session.clone();
+        r.cwd = pending.cwd.clone();
+        r.command = pending.command.clone();
+        r.reason = pending.reason.clone();
+        r.source = "user".into();
+        r.approval_code = Some(pending.code.clone());
+        r.approved = Some(approved);
+        log.append(&mut r)
+    });
     if let Err(e) = result {
         eprintln!("shellgate: warning: your answer was not recorded in the audit log: {e}");
     }

@@ -326,6 +326,17 @@ impl AuditLog {
         Ok(log)
     }
 
+    /// Opens the log at [`default_path`]`(flag)` as [`AuditLog::open`].
+    ///
+    /// # Errors
+    /// No location can be told (no flag, variable or `$HOME`), or
+    /// [`AuditLog::open`] fails.
+    pub fn open_default(flag: Option<&Path>) -> Result<AuditLog, String> {
+        let path = default_path(flag)
+            .ok_or_else(|| format!("no audit log location: set --audit-log or {ENV_VAR}"))?;
+        AuditLog::open(&path)
+    }
+
     /// Opens the log with an explicit rotation and no telemetry.
     ///
     /// # Errors

@@ -255,25 +255,22 @@ const INPUT_KEPT: usize = 2048;
 /// harness sending malformed calls shows in `audit report`. The deny
 /// stands even when the record cannot be written.
 fn refuse_input(harness: Harness, opts: &Options, input: &[u8], why: &str) -> Reply {
-    let logged = crate::audit::default_path(opts.audit_log)
-        .ok_or_else(|| "no audit log location".to_string())
-        .and_then(|p| crate::audit::AuditLog::open(&p))
-        .and_then(|mut log| {
-            let mut r = crate::audit::Record::new(crate::audit::Event::Decision, "hook");
-            r.harness = Some(harness.name().into());
-            r.command = String::from_utf8_lossy(&input[..input.len().min(INPUT_KEPT)]).into_owned();
-            r.decision = Verdict::Deny.as_str().into();
-            r.source = "hook".into();
-            r.rules = vec![INVALID_INPUT.into()];
-            r.fired = vec![crate::audit::Fired {
-                rule: INVALID_INPUT.into(),
-                section: Section::Input.as_str().into(),
-                matched: String::new(),
-                command: String::new(),
-            }];
-            r.reason = why.to_string();
-            log.append(&mut r)
-        });
+    let logged = crate::audit::AuditLog::open_default(opts.audit_log).and_then(|mut log| {
+        let mut r = crate::audit::Record::new(crate::audit::Event::Decision, "hook");
+        r.harness = Some(harness.name().into());
+        r.command = String::from_utf8_lossy(&input[..input.len().min(INPUT_KEPT)]).into_owned();
+        r.decision = Verdict::Deny.as_str().into();
+        r.source = "hook".into();
+        r.rules = vec![INVALID_INPUT.into()];
+        r.fired = vec![crate::audit::Fired {
+            rule: INVALID_INPUT.into(),
+            section: Section::Input.as_str().into(),
+            matched: String::new(),
+            command: String::new(),
+        }];
+        r.reason = why.to_string();
+        log.append(&mut r)
+    });
     if let Err(e) = logged {
         eprintln!("shellgate: warning: the refusal of unusable hook input was not recorded: {e}");
     }
