@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
 use shellgate_rules::{decide_bytes, Policy};
@@ -148,16 +149,19 @@ fn run_inner(cmd: AuditCmd) -> Result<String, String> {
                 _ => None,
             };
             let loaded = read::load(&path, &[])?;
-            let in_window = |w: &read::Window, r: &audit::Record| {
-                read::record_time(r).is_some_and(|t| w.contains(t))
-            };
-            let stats = report::stats(loaded.records.iter().filter(|r| in_window(&window, r)));
+            // Each record's time is parsed once, for all three windows.
+            let timed: Vec<(Option<SystemTime>, &audit::Record)> = loaded
+                .records
+                .iter()
+                .map(|r| (read::record_time(r), r))
+                .collect();
+            let stats = report::stats(within(&timed, window));
             let comparison = compare.map(|(bw, aw)| {
                 report::compare(
                     before.as_deref().unwrap_or_default(),
-                    report::stats(loaded.records.iter().filter(|r| in_window(&bw, r))),
+                    report::stats(within(&timed, bw)),
                     after.as_deref().unwrap_or_default(),
-                    report::stats(loaded.records.iter().filter(|r| in_window(&aw, r))),
+                    report::stats(within(&timed, aw)),
                 )
             });
             let r = report::Report {
@@ -208,6 +212,17 @@ fn run_inner(cmd: AuditCmd) -> Result<String, String> {
             })
         }
     }
+}
+
+/// The records whose time lies in `w`.
+fn within<'a>(
+    timed: &'a [(Option<SystemTime>, &'a audit::Record)],
+    w: read::Window,
+) -> impl Iterator<Item = &'a audit::Record> + 'a {
+    timed
+        .iter()
+        .filter(move |(t, _)| t.is_some_and(|t| w.contains(t)))
+        .map(|(_, r)| *r)
 }
 
 /// Replays `records` under the policy file `candidate`, discovered per

@@ -71,9 +71,7 @@ pub fn parse_time(text: &str, now: SystemTime) -> Result<SystemTime, String> {
 
 /// The time of a record, if it has a readable one.
 pub fn record_time(r: &Record) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(r.time.trim_end_matches('Z'))
-        .ok()
-        .or_else(|| humantime::parse_rfc3339(&r.time).ok())
+    humantime::parse_rfc3339_weak(&r.time).ok()
 }
 
 /// The files of a log, oldest first: `LOG.N` … `LOG.1`, `LOG`; only

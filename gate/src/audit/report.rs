@@ -620,20 +620,7 @@ fn stats_text(s: &Stats) -> String {
             o += "  (none)\n";
             continue;
         }
-        o += &table(
-            &["pattern", "rule", "count", "example"],
-            &rows
-                .iter()
-                .map(|p| {
-                    vec![
-                        cut(&p.pattern, 40),
-                        p.rule.clone(),
-                        p.count.to_string(),
-                        cut(&p.example, 60),
-                    ]
-                })
-                .collect::<Vec<_>>(),
-        );
+        o += &table(&PATTERN_HEAD, &pattern_cells(rows, Some(40), 60));
     }
     o
 }
@@ -652,6 +639,47 @@ fn num(x: f64) -> String {
     } else {
         format!("{x:.1}")
     }
+}
+
+/// Columns of a pattern table.
+const PATTERN_HEAD: [&str; 4] = ["pattern", "rule", "count", "example"];
+
+/// The cells of a pattern table, for text and HTML alike: the pattern
+/// (cut to `pattern_chars` when given) and the example cut to
+/// `example_chars`.
+fn pattern_cells(
+    rows: &[PatternRow],
+    pattern_chars: Option<usize>,
+    example_chars: usize,
+) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|p| {
+            vec![
+                pattern_chars.map_or_else(|| p.pattern.clone(), |n| cut(&p.pattern, n)),
+                p.rule.clone(),
+                p.count.to_string(),
+                cut(&p.example, example_chars),
+            ]
+        })
+        .collect()
+}
+
+/// Columns of the before/after table.
+const CHANGE_HEAD: [&str; 4] = ["figure", "before", "after", "change"];
+
+/// The cells of the before/after table, for text and HTML alike.
+fn change_cells(c: &Comparison) -> Vec<Vec<String>> {
+    c.changes
+        .iter()
+        .map(|x| {
+            vec![
+                x.figure.clone(),
+                num(x.before),
+                num(x.after),
+                signed(x.change),
+            ]
+        })
+        .collect()
 }
 
 /// The report as plain-text tables.
@@ -677,20 +705,7 @@ pub fn text(r: &Report) -> String {
             "\nBefore ({}) and after ({})\n",
             c.before_window, c.after_window
         );
-        o += &table(
-            &["figure", "before", "after", "change"],
-            &c.changes
-                .iter()
-                .map(|x| {
-                    vec![
-                        x.figure.clone(),
-                        num(x.before),
-                        num(x.after),
-                        signed(x.change),
-                    ]
-                })
-                .collect::<Vec<_>>(),
-        );
+        o += &table(&CHANGE_HEAD, &change_cells(c));
     }
     o
 }
@@ -790,20 +805,7 @@ fn stats_html(s: &Stats) -> String {
         ("Most user-rejected command patterns", &s.top_user_rejected),
     ] {
         let _ = writeln!(o, "<h3>{}</h3>", esc(title));
-        o += &html_table(
-            &["pattern", "rule", "count", "example"],
-            &rows
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.pattern.clone(),
-                        p.rule.clone(),
-                        p.count.to_string(),
-                        cut(&p.example, 120),
-                    ]
-                })
-                .collect::<Vec<_>>(),
-        );
+        o += &html_table(&PATTERN_HEAD, &pattern_cells(rows, None, 120));
     }
     o
 }
@@ -840,20 +842,7 @@ figure{margin:1em 0}figcaption{font-weight:600}</style></head><body>\n",
             esc(&c.before_window),
             esc(&c.after_window)
         );
-        o += &html_table(
-            &["figure", "before", "after", "change"],
-            &c.changes
-                .iter()
-                .map(|x| {
-                    vec![
-                        x.figure.clone(),
-                        num(x.before),
-                        num(x.after),
-                        signed(x.change),
-                    ]
-                })
-                .collect::<Vec<_>>(),
-        );
+        o += &html_table(&CHANGE_HEAD, &change_cells(c));
         o += &bars(
             "Approval rate (%) before and after",
             &[
