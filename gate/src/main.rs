@@ -423,13 +423,6 @@ fn decide_command(s: &Setup, command: &[u8], effects: Effects) -> (Outcome, u128
 const JUDGED_KEPT: usize = 64;
 const JUDGED_CHARS: usize = 500;
 
-fn truncate_chars(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
-}
-
 /// A simple command as one shell-quoted line: its assignments, the words
 /// of the wrappers that run it (`sudo -u x`, `env`, `xargs` …), then its
 /// own words, all after expansion; at most [`JUDGED_CHARS`] characters.
@@ -444,7 +437,7 @@ fn command_line(c: &shellgate_parsers::Command) -> String {
                 .flat_map(|w| w.argv.iter().map(|x| x.text.clone())),
         )
         .chain(c.argv.iter().map(|w| w.text.clone()));
-    truncate_chars(&shell_words::join(words), JUDGED_CHARS)
+    audit::truncate_chars(&shell_words::join(words), JUDGED_CHARS)
 }
 
 /// The simple command a finding was made on: the one with the smallest
@@ -463,8 +456,8 @@ fn finding_command(eval: &Evaluation, span: shellgate_parsers::Span) -> String {
         .unwrap_or_default()
 }
 
-/// The simple commands a decision was judged on, each as one shell-quoted
-/// line (assignments, then the words after unwrapping).
+/// The simple commands a decision was judged on, each as one
+/// [`command_line`].
 fn judged_lines(eval: &Evaluation) -> Vec<String> {
     let Some(script) = &eval.script else {
         return Vec::new();
@@ -507,7 +500,7 @@ fn record(
             section: f.section.as_str().to_string(),
             matched: command
                 .get(f.span.start..f.span.end)
-                .map(|m| truncate_chars(m, audit::MATCHED_CHARS))
+                .map(|m| audit::truncate_chars(m, audit::MATCHED_CHARS))
                 .unwrap_or_default(),
             command: finding_command(&out.eval, f.span),
         })

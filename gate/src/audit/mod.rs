@@ -519,6 +519,15 @@ fn lock_bounded(mut file: File) -> Result<Flock<File>, File> {
     }
 }
 
+/// The first `n` characters of `s`, followed by `…` when anything was
+/// cut.
+pub fn truncate_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// Current time as RFC 3339 UTC with microseconds.
 pub fn now() -> String {
     humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()

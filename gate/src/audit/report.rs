@@ -544,11 +544,7 @@ fn cut(s: &str, n: usize) -> String {
     if one_line.chars().count() <= n {
         one_line
     } else {
-        one_line
-            .chars()
-            .take(n.saturating_sub(1))
-            .collect::<String>()
-            + "…"
+        super::truncate_chars(&one_line, n.saturating_sub(1))
     }
 }
 
