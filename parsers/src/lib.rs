@@ -226,6 +226,37 @@ mod tests {
         assert_eq!(targets, ["/dev/null", "f"]);
     }
 
+    /// A glob command word is expanded on the file system only when its
+    /// wildcards are in the last component (one directory read); with a
+    /// wildcard in a directory component it stays dynamic even when files
+    /// match, so a pattern like `/*/*/*/x` never walks a tree.
+    #[test]
+    fn command_glob_reads_one_directory_at_most() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/rmx"), "").unwrap();
+        let cwd = dir.path().to_str().unwrap().to_string();
+        let o = Options {
+            cwd: Some(cwd.clone()),
+            ..opts()
+        };
+        let program = |cmd: &str| {
+            let s = parse(cmd, &o).unwrap();
+            let dynamic = s
+                .opaque
+                .iter()
+                .any(|o| matches!(o, Opaque::DynamicCommandName { .. }));
+            (s.commands[0].argv[0].text.clone(), dynamic)
+        };
+        assert_eq!(program("sub/rm? -x"), ("sub/rmx".to_string(), true));
+        assert_eq!(
+            program(&format!("{cwd}/sub/rm? -x")).0,
+            format!("{cwd}/sub/rmx")
+        );
+        assert_eq!(program("s*/rmx -x"), ("s*/rmx".to_string(), true));
+        assert_eq!(program("'s*'/rm? -x").0, "s*/rm?");
+    }
+
     #[test]
     fn quoting_and_expansions() {
         let s = parse(

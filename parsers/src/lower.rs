@@ -1790,10 +1790,18 @@ impl<'o> Lowerer<'o> {
     /// analysed as what it would run now; the word stays a
     /// [`Opaque::DynamicCommandName`] finding either way, since the script
     /// may create other matching files first.
+    ///
+    /// Only a pattern whose wildcards are all in its last component is
+    /// expanded: one directory read. Wildcards in a directory component
+    /// could make the expansion walk a whole tree, so such a word is left
+    /// dynamic, as when nothing matches.
     fn command_glob(&mut self, pieces: &[Piece], word: &Word, st: &State) -> Vec<Word> {
         let Some(pattern) = glob_pattern(pieces) else {
             return vec![word.clone()];
         };
+        if wildcard_in_directory(pieces) {
+            return vec![word.clone()];
+        }
         let full = if pattern.starts_with('/') {
             pattern
         } else {
@@ -4144,6 +4152,29 @@ fn glob_pattern(pieces: &[Piece]) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// Whether an unquoted pattern character (`*`, `?`, `[`) comes before the
+/// last unquoted-or-quoted `/` of a word: a glob that reads more than one
+/// directory.
+fn wildcard_in_directory(pieces: &[Piece]) -> bool {
+    let chars = || {
+        pieces.iter().filter_map(|p| match p {
+            Piece::Char { c, quoted, .. } => Some((*c, *quoted)),
+            _ => None,
+        })
+    };
+    let Some(last_slash) = chars()
+        .enumerate()
+        .filter(|(_, (c, _))| *c == '/')
+        .map(|(i, _)| i)
+        .last()
+    else {
+        return false;
+    };
+    chars()
+        .take(last_slash)
+        .any(|(c, quoted)| !quoted && matches!(c, '*' | '?' | '['))
 }
 
 /// An integer constant as bash arithmetic reads it (bash manual 6.5): a
