@@ -15,7 +15,7 @@
 //! print their arguments (`echo`, `printf`) touch nothing.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use globset::GlobBuilder;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -90,14 +90,29 @@ impl Clone for IgnoreFile {
 struct Compiled {
     root: String,
     home: Option<String>,
-    project: Gitignore,
-    home_rules: Option<Gitignore>,
-    /// Example paths (absolute) that the patterns ignore, for glob operands.
-    samples: Vec<String>,
+    /// The pattern lines with their origins, for the matchers.
+    lines: Vec<(String, Option<PathBuf>)>,
+    /// The gitignore matchers, built the first time a path passes the
+    /// prefilter (most commands name no path that could match).
+    matchers: OnceLock<Matchers>,
+    /// Example paths (absolute) instantiated from the patterns, for glob
+    /// operands; [`Compiled::samples`] keeps those the patterns ignore.
+    candidates: Vec<String>,
+    /// The ignored candidates, worked out on first use (most commands
+    /// have no glob operand).
+    samples: OnceLock<Vec<String>>,
     /// Some pattern ends with `/` (matches directories only).
     dir_only: bool,
     /// A cheap necessary condition, checked before the gitignore matchers.
     prefilter: Prefilter,
+}
+
+/// The compiled gitignore rules: the project's (relative to the root) and
+/// the `~/` ones (relative to `$HOME`).
+#[derive(Debug)]
+struct Matchers {
+    project: Gitignore,
+    home_rules: Option<Gitignore>,
 }
 
 /// The last components of the positive patterns: a path can only match if
@@ -107,17 +122,44 @@ struct Compiled {
 struct Prefilter {
     /// Literal names (`.env`, `id_rsa`, `hooks`).
     names: std::collections::HashSet<String>,
-    /// Names with wildcards, as one anchored regex set.
-    wild: Option<regex::bytes::RegexSet>,
-    /// A pattern whose last component is `**`, or one that could not be
-    /// compiled: every path must be checked.
+    /// Names with wildcards, as their literal runs (`*key*.pem`: `key`,
+    /// `.pem`): a component the name matches contains every run.
+    fragments: Vec<Vec<String>>,
+    /// A pattern whose last component is `**` or has no literal text, or
+    /// one that could not be read: every path must be checked.
     any: bool,
+}
+
+/// The literal runs of a one-component glob (gitignore's wildcards: `*`,
+/// `?`, `[…]`, `\` escapes), or `None` when a bracket is not closed.
+fn literal_runs(name: &str) -> Option<Vec<String>> {
+    let mut runs = vec![String::new()];
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' | '?' => runs.push(String::new()),
+            '[' => {
+                // `[!]…]`, `[^]…]` and `[]…]` hold a literal `]` first.
+                if matches!(chars.peek(), Some('!' | '^')) {
+                    chars.next();
+                }
+                if chars.peek() == Some(&']') {
+                    chars.next();
+                }
+                chars.by_ref().find(|&c| c == ']')?;
+                runs.push(String::new());
+            }
+            '\\' => runs.last_mut()?.push(chars.next().unwrap_or('\\')),
+            c => runs.last_mut()?.push(c),
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    Some(runs)
 }
 
 impl Prefilter {
     fn new<'a>(patterns: impl Iterator<Item = &'a str>) -> Prefilter {
         let mut p = Prefilter::default();
-        let mut wild = Vec::new();
         for pat in patterns {
             let last = pat.trim_end_matches('/').rsplit('/').next().unwrap_or("");
             // Braces: whether gitignore treats them as alternation or as
@@ -125,18 +167,12 @@ impl Prefilter {
             if last.is_empty() || last == "**" || last.contains(['{', '}']) {
                 p.any = true;
             } else if last.contains(['*', '?', '[', '\\']) {
-                match globset::Glob::new(last) {
-                    Ok(g) => wild.push(g.regex().to_string()),
-                    Err(_) => p.any = true,
+                match literal_runs(last) {
+                    Some(runs) if !runs.is_empty() => p.fragments.push(runs),
+                    _ => p.any = true,
                 }
             } else {
                 p.names.insert(last.to_string());
-            }
-        }
-        if !wild.is_empty() {
-            match regex::bytes::RegexSet::new(&wild) {
-                Ok(set) => p.wild = Some(set),
-                Err(_) => p.any = true,
             }
         }
         p
@@ -146,7 +182,10 @@ impl Prefilter {
         self.any
             || abs.split('/').any(|c| {
                 self.names.contains(c)
-                    || self.wild.as_ref().is_some_and(|w| w.is_match(c.as_bytes()))
+                    || self
+                        .fragments
+                        .iter()
+                        .any(|runs| runs.iter().all(|r| c.contains(r.as_str())))
             })
     }
 }
@@ -219,42 +258,30 @@ impl IgnoreFile {
     }
 
     fn compile(&self, root: &str, home: Option<&str>) -> Compiled {
-        let mut project = GitignoreBuilder::new(root);
-        let mut home_b = home.map(GitignoreBuilder::new);
         let mut samples = Vec::new();
-        for (line, origin) in &self.lines {
-            let (neg, body) = match line.strip_prefix('!') {
-                Some(b) => ("!", b),
-                None => ("", line.as_str()),
-            };
-            // Lines that do not compile are skipped by the builder; the
-            // lint reports them.
-            if let Some(rest) = body.strip_prefix("~/") {
-                if let (Some(b), Some(h)) = (home_b.as_mut(), home) {
-                    let _ = b.add_line(origin.clone(), &format!("{neg}/{rest}"));
-                    if neg.is_empty() {
-                        samples.push(format!("{h}/{}", instantiate(rest)));
-                    }
+        for (line, _) in &self.lines {
+            if line.starts_with('!') {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("~/") {
+                if let Some(h) = home {
+                    samples.push(format!("{h}/{}", instantiate(rest)));
                 }
             } else {
-                let _ = project.add_line(origin.clone(), line);
-                if neg.is_empty() {
-                    let inst = instantiate(body.trim_start_matches('/'));
-                    samples.push(format!("{root}/{inst}"));
-                    if !body.trim_end_matches('/').contains('/') {
-                        samples.push(format!("{root}/x/{inst}"));
-                    }
+                let inst = instantiate(line.trim_start_matches('/'));
+                samples.push(format!("{root}/{inst}"));
+                if !line.trim_end_matches('/').contains('/') {
+                    samples.push(format!("{root}/x/{inst}"));
                 }
             }
         }
-        let project = project.build().unwrap_or_else(|_| Gitignore::empty());
-        let home_rules = home_b.and_then(|b| b.build().ok());
-        let mut c = Compiled {
+        Compiled {
             root: root.to_string(),
             home: home.map(str::to_string),
-            project,
-            home_rules,
-            samples: Vec::new(),
+            lines: self.lines.clone(),
+            matchers: OnceLock::new(),
+            candidates: samples,
+            samples: OnceLock::new(),
             dir_only: self.lines.iter().any(|(l, _)| l.trim_end().ends_with('/')),
             prefilter: Prefilter::new(
                 self.lines
@@ -262,10 +289,7 @@ impl IgnoreFile {
                     .map(|(l, _)| l.as_str())
                     .filter(|l| !l.starts_with('!')),
             ),
-        };
-        samples.retain(|s| c.matched(s).is_some());
-        c.samples = samples;
-        c
+        }
     }
 
     /// The pattern (and its origin) that makes `abs` untouchable, if any.
@@ -275,6 +299,44 @@ impl IgnoreFile {
 }
 
 impl Compiled {
+    /// The gitignore matchers, built on first use.
+    fn matchers(&self) -> &Matchers {
+        self.matchers.get_or_init(|| {
+            let mut project = GitignoreBuilder::new(&self.root);
+            let mut home_b = self.home.as_deref().map(GitignoreBuilder::new);
+            for (line, origin) in &self.lines {
+                let (neg, body) = match line.strip_prefix('!') {
+                    Some(b) => ("!", b),
+                    None => ("", line.as_str()),
+                };
+                // Lines that do not compile are skipped by the builder;
+                // the lint reports them.
+                if let Some(rest) = body.strip_prefix("~/") {
+                    if let Some(b) = home_b.as_mut() {
+                        let _ = b.add_line(origin.clone(), &format!("{neg}/{rest}"));
+                    }
+                } else {
+                    let _ = project.add_line(origin.clone(), line);
+                }
+            }
+            Matchers {
+                project: project.build().unwrap_or_else(|_| Gitignore::empty()),
+                home_rules: home_b.and_then(|b| b.build().ok()),
+            }
+        })
+    }
+
+    /// The candidate sample paths that the patterns do ignore.
+    fn samples(&self) -> &[String] {
+        self.samples.get_or_init(|| {
+            self.candidates
+                .iter()
+                .filter(|s| self.matched(s).is_some())
+                .cloned()
+                .collect()
+        })
+    }
+
     fn matched(&self, abs: &str) -> Option<(String, String)> {
         if !self.prefilter.may_match(abs) {
             return None;
@@ -302,10 +364,11 @@ impl Compiled {
             }
             None
         };
-        if let Some(m) = check(&self.project, &self.root) {
+        let matchers = self.matchers();
+        if let Some(m) = check(&matchers.project, &self.root) {
             return Some(m);
         }
-        match (&self.home_rules, &self.home) {
+        match (&matchers.home_rules, &self.home) {
             (Some(gi), Some(h)) => check(gi, h),
             _ => None,
         }
@@ -327,7 +390,12 @@ impl Compiled {
         let (dir, _) = abs_glob.rsplit_once('/').unwrap_or(("", abs_glob));
         let single_dir = !dir.contains(['*', '?', '[']);
         let pattern = abs_glob.replace("**", "*");
-        if let Ok(paths) = glob::glob_with(&pattern, opts).map(|p| p.filter(|_| single_dir)) {
+        // (Checked before walking: the glob crate's iterator would read
+        // every matching directory of a multi-level pattern, however many.)
+        let paths = single_dir
+            .then(|| glob::glob_with(&pattern, opts).ok())
+            .flatten();
+        if let Some(paths) = paths {
             for p in paths.take(MAX_GLOB_MATCHES).flatten() {
                 if let Some(s) = p.to_str() {
                     if self.matched(s).is_some() {
@@ -343,7 +411,7 @@ impl Compiled {
         }
         // Each component of the operand compiled once.
         let want: Vec<ComponentGlob> = want.iter().map(|w| ComponentGlob::new(w)).collect();
-        self.samples
+        self.samples()
             .iter()
             .find(|s| {
                 let got: Vec<&str> = s.split('/').collect();
@@ -566,6 +634,40 @@ pub fn findings(cx: &Cx, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_runs_of_wildcard_names() {
+        let runs = |n: &str| literal_runs(n);
+        assert_eq!(runs("*key*.pem"), Some(vec!["key".into(), ".pem".into()]));
+        assert_eq!(runs(".env.*"), Some(vec![".env.".into()]));
+        assert_eq!(
+            runs("a[0-9]b?c"),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(runs("x[!]]y"), Some(vec!["x".into(), "y".into()]));
+        assert_eq!(runs(r"\*.txt"), Some(vec!["*.txt".into()]));
+        assert_eq!(runs("*"), Some(vec![]));
+        assert_eq!(runs("a[bc"), None);
+    }
+
+    /// The prefilter never rules out a path a pattern matches: every
+    /// wildcard pattern here is checked through it against paths it matches.
+    #[test]
+    fn prefilter_keeps_every_match() {
+        let mut f = IgnoreFile::with_defaults();
+        f.add_text(
+            "secret[0-9].txt\n*.sqlite?\n[Tt]oken*\nback\\*up\n",
+            Some(Path::new("/p/.shellgateignore")),
+        );
+        let m = |p: &str| f.matched("/p", Some("/h"), p).map(|x| x.0);
+        assert_eq!(m("/p/a/secret7.txt").as_deref(), Some("secret[0-9].txt"));
+        assert_eq!(m("/p/db.sqlite3").as_deref(), Some("*.sqlite?"));
+        assert_eq!(m("/p/Tokens/x").as_deref(), Some("[Tt]oken*"));
+        assert_eq!(m("/p/back*up").as_deref(), Some("back\\*up"));
+        assert_eq!(m("/p/mykey-prod.pem").as_deref(), Some("*key*.pem"));
+        assert_eq!(m("/p/backup"), None);
+        assert_eq!(m("/p/secret.txt"), None);
+    }
 
     #[test]
     fn defaults_and_negation() {
