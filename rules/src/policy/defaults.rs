@@ -147,7 +147,7 @@ fn all_rules() -> &'static [Rule] {
         ] {
             for entry in sec.iter().flat_map(|s| &s.rules) {
                 if let RuleEntry::Rule(spec) = entry {
-                    let rule = compile_rule(&layer, section, spec, &mut ids)
+                    let rule = compile_rule(&layer, section, spec, &mut ids, true)
                         .unwrap_or_else(|e| panic!("built-in rule {}: {e}", spec.id));
                     out.push(rule);
                 }
@@ -180,6 +180,18 @@ mod tests {
                 let spec = r.spec.as_ref().unwrap();
                 assert!(!spec.examples.is_empty(), "{} has no examples", r.id);
                 check_examples(&p, r).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    }
+
+    /// Built-in patterns are parsed on first use ([`Pattern::builtin`]):
+    /// here every one is parsed as a policy file's would be.
+    #[test]
+    fn builtin_patterns_are_valid() {
+        for r in all_rules() {
+            if let Some(spec) = &r.spec {
+                crate::policy::matcher::Matcher::compile(spec, false)
+                    .unwrap_or_else(|e| panic!("built-in rule {}: {e}", r.id));
             }
         }
     }

@@ -10,43 +10,102 @@
 //! the subcommand, and the rule matches if either reading does; an allow
 //! rule matches only the reading that skips nothing unknown.
 
-use globset::{GlobBuilder, GlobMatcher};
+use std::sync::OnceLock;
+
+use globset::{Glob, GlobBuilder, GlobMatcher};
 use shellgate_parsers::{Command, Word};
 
 use super::file::{NetworkScope, PathScope, RuleSpec};
 use crate::detectors::{net, Cx};
 use crate::paths::Place;
 
-/// A compiled wildcard pattern (`*`, `?`, `[…]`; `(?i)` prefix ignores case).
+/// A wildcard pattern (`*`, `?`, `[…]`, `{a,b}`, `\\` escapes; a `(?i)`
+/// prefix ignores case), matched against a whole string.
+///
+/// A pattern from a policy file is parsed (and so validated) when it is
+/// created; the matcher, a compiled regular expression, is built the first
+/// time it is used, so loading a policy does not pay for the rules a
+/// command never reaches. A built-in pattern ([`Pattern::builtin`]) is
+/// parsed on first use too: the tests compile every one. A pattern
+/// without wildcard characters or case folding is compared as plain text
+/// and never compiled.
 #[derive(Clone, Debug)]
 pub struct Pattern {
     text: String,
-    glob: GlobMatcher,
+    kind: PatternKind,
+}
+
+#[derive(Clone, Debug)]
+enum PatternKind {
+    /// Matches exactly this string.
+    Literal(String),
+    /// A glob, parsed when the pattern was created, compiled on first use.
+    Glob(Box<Glob>, OnceLock<GlobMatcher>),
+    /// A built-in glob, parsed and compiled on first use.
+    Builtin(OnceLock<GlobMatcher>),
+}
+
+/// The glob of a pattern's body (after any `(?i)`).
+fn glob(body: &str, fold: bool) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(body)
+        .literal_separator(false)
+        .backslash_escape(true)
+        .case_insensitive(fold)
+        .build()
+}
+
+/// Splits off a leading `(?i)`: the body and whether case is ignored.
+fn split_fold(text: &str) -> (&str, bool) {
+    match text.strip_prefix("(?i)") {
+        Some(b) => (b, true),
+        None => (text, false),
+    }
 }
 
 impl Pattern {
-    /// Compiles `text`. Errors name the pattern.
+    /// Parses `text`. Errors name the pattern.
     pub fn new(text: &str) -> Result<Pattern, String> {
-        let (body, fold) = match text.strip_prefix("(?i)") {
-            Some(b) => (b, true),
-            None => (text, false),
+        Pattern::with(text, false)
+    }
+
+    /// A built-in pattern (from `defaults.toml`), parsed on first use.
+    /// Built-in patterns are known to be valid (a test compiles all of
+    /// them); one that was not would make the decision that reaches it
+    /// fail, which denies.
+    pub fn builtin(text: &str) -> Pattern {
+        Pattern::with(text, true).expect("built-in patterns are parsed on first use")
+    }
+
+    fn with(text: &str, builtin: bool) -> Result<Pattern, String> {
+        let (body, fold) = split_fold(text);
+        let kind = if !fold && !body.contains(['*', '?', '[', ']', '{', '}', '\\']) {
+            PatternKind::Literal(body.to_string())
+        } else if builtin {
+            PatternKind::Builtin(OnceLock::new())
+        } else {
+            let g = glob(body, fold).map_err(|e| format!("invalid pattern `{text}`: {e}"))?;
+            PatternKind::Glob(Box::new(g), OnceLock::new())
         };
-        let glob = GlobBuilder::new(body)
-            .literal_separator(false)
-            .backslash_escape(true)
-            .case_insensitive(fold)
-            .build()
-            .map_err(|e| format!("invalid pattern `{text}`: {e}"))?
-            .compile_matcher();
         Ok(Pattern {
             text: text.to_string(),
-            glob,
+            kind,
         })
     }
 
     /// True when `s` matches.
     pub fn is_match(&self, s: &str) -> bool {
-        self.glob.is_match(s)
+        match &self.kind {
+            PatternKind::Literal(l) => l == s,
+            PatternKind::Glob(g, m) => m.get_or_init(|| g.compile_matcher()).is_match(s),
+            PatternKind::Builtin(m) => m
+                .get_or_init(|| {
+                    let (body, fold) = split_fold(&self.text);
+                    glob(body, fold)
+                        .unwrap_or_else(|e| panic!("built-in pattern `{}`: {e}", self.text))
+                        .compile_matcher()
+                })
+                .is_match(s),
+        }
     }
 
     /// The pattern as written.
@@ -187,11 +246,17 @@ const VALUE_OPTIONS: &[(&str, &[&str])] = &[
 ];
 
 impl Matcher {
-    /// Compiles the matcher fields of `spec`. Errors name the field.
-    pub fn compile(spec: &RuleSpec) -> Result<Matcher, String> {
+    /// Compiles the matcher fields of `spec`; `builtin` when it comes
+    /// from `defaults.toml` (its patterns are parsed on first use, see
+    /// [`Pattern::builtin`]). Errors name the field.
+    pub fn compile(spec: &RuleSpec, builtin: bool) -> Result<Matcher, String> {
+        let pattern = |p: &str| match builtin {
+            true => Ok(Pattern::builtin(p)),
+            false => Pattern::new(p),
+        };
         let pats = |field: &str, v: &[String]| -> Result<Vec<Pattern>, String> {
             v.iter()
-                .map(|p| Pattern::new(p).map_err(|e| format!("{field}: {e}")))
+                .map(|p| pattern(p).map_err(|e| format!("{field}: {e}")))
                 .collect()
         };
         let flags = |field: &str, v: &[String]| -> Result<Vec<Flag>, String> {
@@ -221,7 +286,7 @@ impl Matcher {
             .env
             .iter()
             .map(|e| match e.split_once('=') {
-                Some((n, p)) => Pattern::new(p)
+                Some((n, p)) => pattern(p)
                     .map(|p| (n.to_string(), Some(p)))
                     .map_err(|err| format!("env: {err}")),
                 None => Ok((e.clone(), None)),
@@ -522,5 +587,11 @@ mod tests {
         assert!(Pattern::new("(?i)drop").unwrap().is_match("DROP"));
         assert!(!Pattern::new("drop").unwrap().is_match("DROP"));
         assert!(Pattern::new("[").is_err());
+        // Plain text is compared as is; escapes and braces are still globs.
+        assert!(Pattern::new("--force").unwrap().is_match("--force"));
+        assert!(!Pattern::new("--force").unwrap().is_match("--forc"));
+        assert!(Pattern::new(r"a\*").unwrap().is_match("a*"));
+        assert!(!Pattern::new(r"a\*").unwrap().is_match("ab"));
+        assert!(Pattern::new("{push,fetch}").unwrap().is_match("fetch"));
     }
 }

@@ -766,7 +766,7 @@ fn build_section(
             match entry {
                 RuleEntry::Defaults => place_defaults(&mut out, &mut defaults_placed),
                 RuleEntry::Rule(spec) => {
-                    out.push(compile_rule(layer, section, spec, seen_ids)?);
+                    out.push(compile_rule(layer, section, spec, seen_ids, false)?);
                 }
             }
         }
@@ -775,11 +775,14 @@ fn build_section(
     Ok(out)
 }
 
+/// Compiles one rule of `layer`; `builtin` for the rules of
+/// `defaults.toml` (see [`Matcher::compile`]).
 fn compile_rule(
     layer: &Layer,
     section: Section,
     spec: &RuleSpec,
     seen_ids: &mut HashSet<&'static str>,
+    builtin: bool,
 ) -> Result<Rule, PolicyError> {
     let invalid = |message: String| PolicyError::Invalid {
         path: layer.path.clone(),
@@ -823,7 +826,8 @@ fn compile_rule(
         (Section::HardDeny, None) => Verdict::Deny,
         _ => Verdict::Allow,
     };
-    let m = Matcher::compile(spec).map_err(|e| invalid(format!("{name}: rule `{id}`: {e}")))?;
+    let m = Matcher::compile(spec, builtin)
+        .map_err(|e| invalid(format!("{name}: rule `{id}`: {e}")))?;
     Ok(Rule {
         id,
         description: spec.description.trim().to_string(),
