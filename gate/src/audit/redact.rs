@@ -42,7 +42,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex_lite::Regex;
 
 /// What a redacted value is replaced with: a plain shell word, so a
 /// redacted command still parses the same way for `audit replay`.
@@ -127,20 +127,33 @@ static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
 });
 static URL_PARAM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r##"[?&;]([A-Za-z0-9_.-]+)=([^&\s'"#;]+)"##).expect("valid regex"));
+/// Known token shapes: the literals one of which every match contains
+/// (checked first, so the pattern is compiled and run only when one is
+/// there) and the pattern itself.
+const TOKEN_SHAPES: &[(&[&str], &str)] = &[
+    (
+        &["-----BEGIN "],
+        r"(?s:-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$))",
+    ),
+    (
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})",
+    ),
+    (&["glpat-"], r"\bglpat-[A-Za-z0-9_-]{20,}"),
+    (&["xox"], r"\bxox[abeoprs]-[A-Za-z0-9-]{10,}"),
+    (&["AKIA", "ASIA"], r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+    (&["sk-"], r"\bsk-[A-Za-z0-9_-]{20,}"),
+    (&["AIza"], r"\bAIza[0-9A-Za-z_-]{35}"),
+    (&["npm_"], r"\bnpm_[A-Za-z0-9]{36}"),
+    (&["pypi-"], r"\bpypi-[A-Za-z0-9_-]{40,}"),
+    (
+        &["eyJ"],
+        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    ),
+];
 static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
-        r"|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})",
-        r"|\bglpat-[A-Za-z0-9_-]{20,}",
-        r"|\bxox[abeoprs]-[A-Za-z0-9-]{10,}",
-        r"|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
-        r"|\bsk-[A-Za-z0-9_-]{20,}",
-        r"|\bAIza[0-9A-Za-z_-]{35}",
-        r"|\bnpm_[A-Za-z0-9]{36}",
-        r"|\bpypi-[A-Za-z0-9_-]{40,}",
-        r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    ))
-    .expect("valid regex")
+    let alternatives: Vec<&str> = TOKEN_SHAPES.iter().map(|(_, re)| *re).collect();
+    Regex::new(&alternatives.join("|")).expect("valid regex")
 });
 
 /// End (byte offset) of the shell word that starts at `start`: unquoted
@@ -274,7 +287,14 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     let mut cuts = Vec::new();
     let states = std::cell::OnceCell::new();
     let states = || states.get_or_init(|| quote_states(text));
-    for c in ASSIGNMENT.captures_iter(text) {
+    // Each pattern runs only when text it needs is there (its literal
+    // characters); most commands need none of them compiled.
+    let has = |needle: &str| text.contains(needle);
+    for c in has("=")
+        .then(|| ASSIGNMENT.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let (name, whole) = (c.get(1).expect("group"), c.get(0).expect("match"));
         if secret_name(name.as_str()) {
             let end = value_end_at(text, whole.end(), states());
@@ -283,7 +303,11 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             }
         }
     }
-    for c in OPTION.captures_iter(text) {
+    for c in has("-")
+        .then(|| OPTION.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let (name, sep, whole) = (
             c.get(1).expect("group"),
             c.get(2).expect("group"),
@@ -306,7 +330,11 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             cuts.push((start, end));
         }
     }
-    for c in HEADER.captures_iter(text) {
+    for c in has(":")
+        .then(|| HEADER.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let (name, whole) = (c.get(1).expect("group"), c.get(0).expect("match"));
         let n = name.as_str().to_ascii_lowercase();
         let secret = !n.starts_with("x-") || secret_name(&n[2..]) || n.ends_with("-key");
@@ -314,14 +342,28 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             cuts.push((whole.end(), value_end(text, whole.end(), false)));
         }
     }
-    for m in USER_OPTION.find_iter(text) {
+    let user_option = has("-u") || has("-U");
+    for m in user_option
+        .then(|| USER_OPTION.find_iter(text))
+        .into_iter()
+        .flatten()
+    {
         cuts.push((m.end(), value_end(text, m.end(), false)));
     }
-    for c in URL_USERINFO.captures_iter(text) {
+    let userinfo = has("://") && has("@");
+    for c in userinfo
+        .then(|| URL_USERINFO.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let pass = c.get(1).expect("group");
         cuts.push((pass.start(), pass.end()));
     }
-    for c in URL_PARAM.captures_iter(text) {
+    for c in has("=")
+        .then(|| URL_PARAM.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let (name, value) = (c.get(1).expect("group"), c.get(2).expect("group"));
         let n = name.as_str().to_ascii_lowercase();
         if secret_name(&n) || n == "sig" || n == "signature" || n == "key" || n == "x-amz-signature"
@@ -329,7 +371,10 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             cuts.push((value.start(), value.end()));
         }
     }
-    for m in TOKENS.find_iter(text) {
+    let token = TOKEN_SHAPES
+        .iter()
+        .any(|(lits, _)| lits.iter().any(|l| has(l)));
+    for m in token.then(|| TOKENS.find_iter(text)).into_iter().flatten() {
         cuts.push((m.start(), m.end()));
     }
     apply(text, cuts)
@@ -445,6 +490,39 @@ mod tests {
             r("curl 'https://x.test/a?id=3&access_token=zzz&x=1'"),
             "curl 'https://x.test/a?id=3&access_token=__REDACTED__&x=1'"
         );
+    }
+
+    /// One example per token shape: the cheap literal check lets it
+    /// through to the pattern, and it is redacted.
+    #[test]
+    fn every_token_shape_passes_its_literal_check() {
+        let examples = [
+            "-----BEGIN RSA PRIVATE KEY-----\nMII\n-----END RSA PRIVATE KEY-----".to_string(),
+            format!("ghp_{}", "a".repeat(36)),
+            format!("gho_{}", "b".repeat(36)),
+            format!("github_pat_{}", "c".repeat(40)),
+            format!("glpat-{}", "d".repeat(20)),
+            "xoxb-1234567890-abcdef".to_string(),
+            "AKIAIOSFODNN7EXAMPLE".to_string(),
+            "ASIAIOSFODNN7EXAMPLE".to_string(),
+            format!("sk-{}", "e".repeat(40)),
+            format!("AIza{}", "f".repeat(35)),
+            format!("npm_{}", "g".repeat(36)),
+            format!("pypi-{}", "h".repeat(50)),
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijk".to_string(),
+        ];
+        for (i, (lits, re)) in TOKEN_SHAPES.iter().enumerate() {
+            let one = Regex::new(re).expect("shape compiles");
+            let hits: Vec<&String> = examples.iter().filter(|e| one.is_match(e)).collect();
+            assert!(!hits.is_empty(), "token shape {i} has no example");
+            for e in hits {
+                assert!(
+                    lits.iter().any(|l| e.contains(l)),
+                    "{e}: no literal of shape {i}"
+                );
+                assert_eq!(r(&format!("echo '{e}'")), "echo '__REDACTED__'");
+            }
+        }
     }
 
     #[test]
