@@ -17,7 +17,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use globset::GlobBuilder;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::Match;
 use shellgate_parsers::{Stdin, Word};
@@ -120,8 +119,9 @@ struct Matchers {
 /// path or one of its parents, by its last component among others).
 #[derive(Debug, Default)]
 struct Prefilter {
-    /// Literal names (`.env`, `id_rsa`, `hooks`).
-    names: std::collections::HashSet<String>,
+    /// Literal names (`.env`, `id_rsa`, `hooks`); a short list, compared
+    /// directly (cheaper here than hashing every component).
+    names: Vec<String>,
     /// Names with wildcards, as their literal runs (`*key*.pem`: `key`,
     /// `.pem`): a component the name matches contains every run.
     fragments: Vec<Vec<String>>,
@@ -172,7 +172,9 @@ impl Prefilter {
                     _ => p.any = true,
                 }
             } else {
-                p.names.insert(last.to_string());
+                if !p.names.iter().any(|n| n == last) {
+                    p.names.push(last.to_string());
+                }
             }
         }
         p
@@ -181,7 +183,7 @@ impl Prefilter {
     fn may_match(&self, abs: &str) -> bool {
         self.any
             || abs.split('/').any(|c| {
-                self.names.contains(c)
+                self.names.iter().any(|n| n == c)
                     || self
                         .fragments
                         .iter()
@@ -426,20 +428,39 @@ impl Compiled {
 /// globs (bash manual 3.5.8.1).
 struct ComponentGlob {
     leading_dot: bool,
-    glob: Option<globset::GlobMatcher>,
+    glob: Option<glob::Pattern>,
 }
 
 impl ComponentGlob {
+    /// `component` as the operand spells it, `\\` escaping the next
+    /// character. The `glob` crate's syntax has no escapes, so an escaped
+    /// pattern character becomes a one-member class (`[*]`), and it
+    /// negates a class with `!` only, so bash's `[^…]` becomes `[!…]`.
     fn new(component: &str) -> ComponentGlob {
-        let escaped = component.replace('{', "\\{").replace('}', "\\}");
+        let mut pattern = String::with_capacity(component.len());
+        let mut chars = component.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '[' if chars.peek() == Some(&'^') => {
+                    chars.next();
+                    pattern.push_str("[!");
+                }
+                '\\' => match chars.next() {
+                    Some(e @ ('*' | '?' | '[' | ']')) => {
+                        pattern.push('[');
+                        pattern.push(e);
+                        pattern.push(']');
+                    }
+                    Some(e) => pattern.push(e),
+                    None => pattern.push('\\'),
+                },
+                c => pattern.push(c),
+            }
+        }
         ComponentGlob {
-            leading_dot: component.starts_with('.'),
-            glob: GlobBuilder::new(&escaped)
-                .literal_separator(true)
-                .backslash_escape(true)
-                .build()
-                .ok()
-                .map(|g| g.compile_matcher()),
+            // An escaped dot is matched explicitly too (checked with bash).
+            leading_dot: component.starts_with('.') || component.starts_with("\\."),
+            glob: glob::Pattern::new(&pattern).ok(),
         }
     }
 
@@ -447,7 +468,7 @@ impl ComponentGlob {
         if name.starts_with('.') && !self.leading_dot {
             return false;
         }
-        self.glob.as_ref().is_some_and(|g| g.is_match(name))
+        self.glob.as_ref().is_some_and(|g| g.matches(name))
     }
 }
 
@@ -733,5 +754,11 @@ mod tests {
         assert!(c.glob_hits("/p/*.key").is_some());
         assert!(c.glob_hits("/p/{*}").is_none());
         assert!(c.glob_hits("/h/.ss?").is_some());
+        // Escapes and both class negations, as bash reads them.
+        assert!(c.glob_hits("/p/.en[v]").is_some());
+        assert!(c.glob_hits("/p/.en[^x]").is_some());
+        assert!(c.glob_hits("/p/.en[!v]").is_none());
+        assert!(c.glob_hits(r"/p/\.en?").is_some());
+        assert!(c.glob_hits(r"/p/\*.key").is_none());
     }
 }
