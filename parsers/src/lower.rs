@@ -340,6 +340,9 @@ pub(crate) fn parse_tree(text: &str) -> Result<tree_sitter::Tree, ParseError> {
 /// The first `word` node whose text holds a newline that no backslash
 /// escapes: bash never reads such a word.
 fn word_across_lines<'t>(root: Node<'t>, text: &str) -> Option<Node<'t>> {
+    if !text.contains('\n') {
+        return None;
+    }
     let mut cursor = root.walk();
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {

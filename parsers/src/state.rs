@@ -419,22 +419,26 @@ impl State {
 
 /// Joins `path` onto `base` lexically, resolving `.` and `..` (never below `/`).
 pub fn join_path(base: &str, path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let full = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{base}/{path}")
-    };
-    for comp in full.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
+    let mut out = String::with_capacity(base.len() + path.len() + 1);
+    let mut push = |comp: &str| match comp {
+        "" | "." => {}
+        ".." => {
+            let parent = out.rfind('/').unwrap_or(0);
+            out.truncate(parent);
         }
+        c => {
+            out.push('/');
+            out.push_str(c);
+        }
+    };
+    if !path.starts_with('/') {
+        base.split('/').for_each(&mut push);
     }
-    format!("/{}", parts.join("/"))
+    path.split('/').for_each(&mut push);
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -447,6 +451,10 @@ mod tests {
         assert_eq!(join_path("/home/dev/project", "/var/./log/"), "/var/log");
         assert_eq!(join_path("/", "../../.."), "/");
         assert_eq!(join_path("/a", "b/../c"), "/a/c");
+        assert_eq!(join_path("/a/../b", "c"), "/b/c");
+        assert_eq!(join_path("relative", "x"), "/relative/x");
+        assert_eq!(join_path("/a", ""), "/a");
+        assert_eq!(join_path("", ""), "/");
     }
 
     #[test]

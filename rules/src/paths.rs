@@ -112,26 +112,28 @@ impl PathContext {
             let cut = text.find(['*', '?', '[']).unwrap_or(text.len());
             let prefix = &text[..cut];
             match prefix.rfind('/') {
-                Some(0) => "/".to_string(),
-                Some(i) => prefix[..i].to_string(),
-                None => ".".to_string(),
+                Some(0) => "/",
+                Some(i) => &prefix[..i],
+                None => ".",
             }
         } else {
-            text.to_string()
+            text
         };
         if t.is_empty() {
             return None;
         }
         if t.starts_with('/') {
-            return Some(join_path("/", &t));
+            return Some(join_path("/", t));
         }
-        cwd.map(|c| join_path(c, &t))
+        cwd.map(|c| join_path(c, t))
     }
 
     /// Classifies an absolute, normalised path.
     pub fn place(&self, abs: &str) -> Place {
         let under = |p: &str, dir: &str| {
-            p == dir || p.starts_with(&format!("{}/", dir.trim_end_matches('/')))
+            p == dir
+                || p.strip_prefix(dir.trim_end_matches('/'))
+                    .is_some_and(|tail| tail.starts_with('/'))
         };
         if abs == "/" {
             return Place::Root;
@@ -214,12 +216,13 @@ impl PathContext {
                 .and_then(|r| r.strip_prefix(rest))
                 .is_some_and(|tail| tail.is_empty() || tail.starts_with('/'))
         };
+        let components: Vec<&str> = abs.split('/').collect();
         BUILTIN_SECRETS
             .iter()
             .copied()
             .chain(self.extra_secrets.iter().map(String::as_str))
             .any(|pat| {
-                if pat.contains('/') {
+                if pat.as_bytes().contains(&b'/') {
                     match (pat.strip_prefix("~/"), &self.home) {
                         (Some(rest), Some(h)) => under(h.trim_end_matches('/'), rest),
                         (Some(_), None) => false,
@@ -228,7 +231,7 @@ impl PathContext {
                             .is_some_and(|tail| tail.is_empty() || tail.starts_with('/')),
                     }
                 } else {
-                    crate::policy::wildcard(pat, name) || abs.split('/').any(|comp| comp == pat)
+                    crate::policy::wildcard(pat, name) || components.contains(&pat)
                 }
             })
     }

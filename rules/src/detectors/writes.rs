@@ -256,9 +256,16 @@ fn persistence(cx: &Cx, abs: &str) -> bool {
     let Some(h) = &cx.paths.home else {
         return false;
     };
-    PERSISTENCE_FILES
-        .iter()
-        .any(|p| abs == format!("{h}/{p}") || abs.starts_with(&format!("{h}/{p}/")))
+    let Some(rel) = abs
+        .strip_prefix(h.as_str())
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return false;
+    };
+    PERSISTENCE_FILES.iter().any(|p| {
+        rel.strip_prefix(p)
+            .is_some_and(|tail| tail.is_empty() || tail.starts_with('/'))
+    })
 }
 
 /// Like [`Cx::place`], but a dynamic word is judged by its known directory

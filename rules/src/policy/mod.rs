@@ -841,24 +841,20 @@ fn compile_rule(
 
 /// Matches `*` wildcards (any run of characters).
 pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
+    let Some((first, pattern)) = pattern.split_once('*') else {
         return pattern == text;
-    }
-    let mut rest = text;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            match rest.strip_prefix(part) {
-                Some(r) => rest = r,
-                None => return false,
-            }
-        } else if i == parts.len() - 1 {
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts = pattern.split('*').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
             return rest.ends_with(part);
-        } else {
-            match rest.find(part) {
-                Some(pos) => rest = &rest[pos + part.len()..],
-                None => return false,
-            }
+        }
+        match rest.find(part) {
+            Some(pos) => rest = &rest[pos + part.len()..],
+            None => return false,
         }
     }
     true
@@ -867,6 +863,26 @@ pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wildcard_matches_whole_text() {
+        for (pat, text, want) in [
+            ("id_rsa", "id_rsa", true),
+            ("id_rsa", "id_rsa.pub", false),
+            ("id_rsa*", "id_rsa.pub", true),
+            ("*", "", true),
+            ("*.pem", "x.pem", true),
+            ("*.pem", "x.pem.bak", false),
+            ("a*b*c", "axbyc", true),
+            ("a*b*c", "acb", false),
+            ("a*a", "a", false),
+            ("ab*ab", "ab", false),
+            (".env.*", ".env.local", true),
+            (".env.*", ".env", false),
+        ] {
+            assert_eq!(wildcard(pat, text), want, "{pat} vs {text}");
+        }
+    }
 
     #[test]
     fn loads_eval_style_policy() {
