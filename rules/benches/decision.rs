@@ -9,6 +9,8 @@
 //!    p99 and max (µs), and commands per second (commands / sum of their
 //!    latencies). With `SHELLGATE_BENCH_JSON=FILE` the same table is also
 //!    written as JSON (bench/run.sh reads it for BENCHMARKS.md).
+//!    `SHELLGATE_BENCH_CORPORA=nl2bash,dev` limits the run to those
+//!    corpora (for profiling one of them).
 //! 2. **criterion throughput.** One iteration decides a whole corpus (or a
 //!    length bucket of it); criterion reports its time and elements/s.
 //!
@@ -238,7 +240,10 @@ fn main() {
         eprintln!("decision bench: eval-policy.toml does not load: {e}");
         std::process::exit(2)
     });
-    let corpora = corpora(&shared);
+    let mut corpora = corpora(&shared);
+    if let Ok(only) = std::env::var("SHELLGATE_BENCH_CORPORA") {
+        corpora.retain(|c| only.split(',').any(|n| n.trim() == c.name));
+    }
     let mut c = Criterion::default().configure_from_args();
     // `cargo test --benches` runs each bench once as a smoke test; criterion
     // handles that itself, the distribution is skipped.
