@@ -131,7 +131,8 @@ struct Prefilter {
 }
 
 /// The literal runs of a one-component glob (gitignore's wildcards: `*`,
-/// `?`, `[…]`, `\` escapes), or `None` when a bracket is not closed.
+/// `?`, `[…]`, `\` escapes), or `None` when a bracket is not closed or a
+/// `\` ends the name.
 fn literal_runs(name: &str) -> Option<Vec<String>> {
     let mut runs = vec![String::new()];
     let mut chars = name.chars().peekable();
@@ -149,7 +150,9 @@ fn literal_runs(name: &str) -> Option<Vec<String>> {
                 chars.by_ref().find(|&c| c == ']')?;
                 runs.push(String::new());
             }
-            '\\' => runs.last_mut()?.push(chars.next().unwrap_or('\\')),
+            // A trailing `\\` escapes nothing: how a matcher reads it is
+            // not ours to guess.
+            '\\' => runs.last_mut()?.push(chars.next()?),
             c => runs.last_mut()?.push(c),
         }
     }
@@ -161,10 +164,16 @@ impl Prefilter {
     fn new<'a>(patterns: impl Iterator<Item = &'a str>) -> Prefilter {
         let mut p = Prefilter::default();
         for pat in patterns {
-            let last = pat.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            let body = pat.trim_end_matches('/');
+            let last = body.rsplit('/').next().unwrap_or("");
             // Braces: whether gitignore treats them as alternation or as
-            // literals, checking every path is right.
-            if last.is_empty() || last == "**" || last.contains(['{', '}']) {
+            // literals, checking every path is right. A `/` inside a class
+            // or after a `\\` would make the split above wrong.
+            if last.is_empty()
+                || last == "**"
+                || last.contains(['{', '}'])
+                || (body.contains('/') && body.contains(['[', '\\']))
+            {
                 p.any = true;
             } else if last.contains(['*', '?', '[', '\\']) {
                 match literal_runs(last) {
@@ -669,6 +678,66 @@ mod tests {
         assert_eq!(runs(r"\*.txt"), Some(vec!["*.txt".into()]));
         assert_eq!(runs("*"), Some(vec![]));
         assert_eq!(runs("a[bc"), None);
+        assert_eq!(runs("a\\"), None);
+    }
+
+    /// The prefilter is a necessary condition of the gitignore matcher:
+    /// for random patterns over the glob metacharacters and random paths,
+    /// whenever `Gitignore` (the ground truth) ignores a path, the
+    /// prefilter lets it through.
+    #[test]
+    fn prefilter_never_hides_a_gitignore_match() {
+        const PAT: &[&str] = &[
+            "a",
+            "b",
+            ".",
+            "*",
+            "?",
+            "[",
+            "]",
+            "!",
+            "^",
+            "-",
+            "\\",
+            "/",
+            "**",
+            ":",
+            "[[:alpha:]]",
+        ];
+        const PATH: &[&str] = &["a", "b", ".", "]", "[", "!", "^", "-", "\\", ":", "ab", "x"];
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut checked = 0;
+        for _ in 0..4000 {
+            let pattern: String = (0..1 + next(5)).map(|_| PAT[next(PAT.len())]).collect();
+            let mut b = GitignoreBuilder::new("/p");
+            if b.add_line(None, &pattern).is_err() {
+                continue;
+            }
+            let Ok(gi) = b.build() else { continue };
+            let prefilter = Prefilter::new(std::iter::once(pattern.as_str()));
+            for _ in 0..20 {
+                let comps: Vec<String> = (0..1 + next(3))
+                    .map(|_| (0..1 + next(3)).map(|_| PATH[next(PATH.len())]).collect())
+                    .collect();
+                let rel = comps.join("/");
+                for is_dir in [false, true] {
+                    if gi.matched_path_or_any_parents(&rel, is_dir).is_ignore() {
+                        checked += 1;
+                        assert!(
+                            prefilter.may_match(&format!("/p/{rel}")),
+                            "pattern {pattern:?} ignores {rel:?} but the prefilter rules it out"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "only {checked} matches exercised");
     }
 
     /// The prefilter never rules out a path a pattern matches: every
