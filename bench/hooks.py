@@ -6,7 +6,10 @@ Every tool gets the same Claude Code PreToolUse payload per command (tool
 Bash, cwd /home/dev/project, a fresh session id) and is read the way Claude
 Code reads it (code.claude.com/docs/en/hooks): exit 2 blocks; on exit 0 the
 stdout JSON's hookSpecificOutput.permissionDecision says allow, ask or deny;
-no output means the hook has no objection (the call goes ahead).
+no output means the hook has no objection (the call goes ahead). Any other
+exit code, unreadable output and a hook that runs past its timeout are
+non-blocking errors in Claude Code: the call goes ahead, so they count as
+let through (and are also counted as errors).
 
 Usage: hooks.py OUT.json NAME[@CWD]=COMMAND... < dev-labelled.jsonl
 where COMMAND is a shell-quoted argv (it gets the payload on stdin) and CWD
@@ -24,6 +27,7 @@ import sys
 import time
 
 CWD = "/home/dev/project"
+TIMEOUT_S = 60  # Claude Code's default hook timeout is 60 s
 
 
 def payload(i: int, command: str, cwd: str) -> bytes:
@@ -53,9 +57,26 @@ def verdict(rc: int, out: bytes) -> str:
         doc = json.loads(text)
     except ValueError:
         return "error"
-    hso = doc.get("hookSpecificOutput") or {}
+    if not isinstance(doc, dict):
+        return "error"
+    hso = doc.get("hookSpecificOutput")
+    hso = hso if isinstance(hso, dict) else {}
     d = hso.get("permissionDecision") or doc.get("decision")
-    return {"approve": "allow", "block": "deny"}.get(d, d) or "none"
+    if d in (None, ""):
+        return "none"
+    d = {"approve": "allow", "block": "deny"}.get(d, d)
+    return d if d in ("allow", "ask", "deny") else "error"
+
+
+def call(argv: list, data: bytes) -> tuple:
+    """Runs one hook process; returns (verdict, milliseconds)."""
+    start = time.perf_counter()
+    try:
+        p = subprocess.run(argv, input=data, capture_output=True, timeout=TIMEOUT_S)
+        v = verdict(p.returncode, p.stdout)
+    except subprocess.TimeoutExpired:
+        v = "error"
+    return v, (time.perf_counter() - start) * 1e3
 
 
 def main() -> None:
@@ -68,17 +89,14 @@ def main() -> None:
         argv = shlex.split(cmd)
         times, rows = [], []
         for i, item in enumerate(items):
-            data = payload(i, item["command"], cwd or CWD)
-            start = time.perf_counter()
-            p = subprocess.run(argv, input=data, capture_output=True)
-            ms = (time.perf_counter() - start) * 1e3
+            v, ms = call(argv, payload(i, item["command"], cwd or CWD))
             times.append(ms)
-            v = verdict(p.returncode, p.stdout)
             rows.append((item, v))
             calls.append({"tool": name, "id": item.get("id"), "expect": item["expect"], "verdict": v, "ms": ms})
         deny = [v for it, v in rows if it["expect"] == "deny"]
         allow = [v for it, v in rows if it["expect"] == "allow"]
-        passes = ("allow", "none")
+        # What lets the call go ahead in Claude Code.
+        passes = ("allow", "none", "error")
         times.sort()
         summary.append(
             {
@@ -91,6 +109,7 @@ def main() -> None:
                 "deny_asked": sum(v == "ask" for v in deny),
                 "allow_items": len(allow),
                 "allow_blocked": sum(v not in passes for v in allow),
+                "allow_asked": sum(v == "ask" for v in allow),
                 "errors": sum(v == "error" for _, v in rows),
             }
         )

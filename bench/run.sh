@@ -56,12 +56,13 @@ if [ ${#missing[@]} -gt 0 ]; then
         die "missing $pkgs: install them (Debian: sudo apt-get install $pkgs)"
     fi
 fi
-for t in cargo python3 npm node; do command -v "$t" >/dev/null || die "missing $t"; done
+for t in cargo python3 npm node curl tar; do command -v "$t" >/dev/null || die "missing $t"; done
 
 # -- shellgate ------------------------------------------------------------------
 say "building shellgate (release)"
 (cd "$repo" && cargo build --release --locked -p shellgate) >&2
-sg=$repo/target/release/shellgate
+target=${CARGO_TARGET_DIR:-$repo/target}
+sg=$target/release/shellgate
 
 # -- peers -----------------------------------------------------------------------
 mkdir -p "$peers"
@@ -110,31 +111,43 @@ project=$home/project
 export SHELLGATE_STATE_DIR=$work/state SHELLGATE_MANAGED_POLICY=/nonexistent SHELLGATE_SESSION=bench
 policy=$shared/eval-policy.toml
 payload=$work/payload.json
-python3 - "$payload" "$project" <<'PY'
+# A second payload makes a cold process use much more of the rule set
+# (built-in globs compile on first use, the ignore file's matchers are
+# built when a path passes the prefilter): a push, a download from an
+# untrusted host, an archive and glob operands. It asks, and must not be
+# a hard deny, which would end the bench session for every later call.
+payload_heavy=$work/payload-heavy.json
+python3 - "$project" "$payload" "cargo test --workspace 2>&1 | tail -20" \
+    "$payload_heavy" "git push origin HEAD && curl -sSf https://example.org/x.tar.gz -o x.tgz && tar xzf x.tgz && cat src/*.rs config/*.json | grep -c TODO" <<'PY'
 import json, sys
-json.dump({"session_id": "bench", "transcript_path": "/tmp/shellgate-bench-transcript.jsonl",
-           "cwd": sys.argv[2], "permission_mode": "default", "hook_event_name": "PreToolUse",
-           "tool_name": "Bash",
-           "tool_input": {"command": "cargo test --workspace 2>&1 | tail -20",
-                          "description": "Run the tests"},
-           "tool_use_id": "toolu_bench"}, open(sys.argv[1], "w"))
+project, pairs = sys.argv[1], sys.argv[2:]
+for path, command in zip(pairs[::2], pairs[1::2]):
+    json.dump({"session_id": "bench", "transcript_path": "/tmp/shellgate-bench-transcript.jsonl",
+               "cwd": project, "permission_mode": "default", "hook_event_name": "PreToolUse",
+               "tool_name": "Bash", "tool_input": {"command": command, "description": "bench"},
+               "tool_use_id": "toolu_bench"}, open(path, "w"))
 PY
 
 # -- 1. in-process decision latency -----------------------------------------------
 say "decision latency (criterion)"
-(cd "$repo" && SHELLGATE_BENCH_JSON="$out/decision.json" cargo bench --locked -p shellgate-rules --bench decision) \
+(cd "$repo" && SHARED="$shared" SHELLGATE_BENCH_JSON="$out/decision.json" cargo bench --locked -p shellgate-rules --bench decision) \
     >"$out/decision.txt" 2>&1 || die "decision bench failed (see $out/decision.txt)"
 grep -E '^(corpus|dev|nl2bash|tldr|slowest) ' "$out/decision.txt" >&2 || true
 
 # -- 2. cold start -------------------------------------------------------------------
+# hyperfine runs these command lines through a shell: every path is quoted.
+q() { printf '%q' "$1"; }
+sgq=$(q "$sg") policyq=$(q "$policy") auditq=$(q "$work/audit.jsonl") payloadq=$(q "$payload")
 say "cold start (hyperfine, $runs runs)"
 cd "$project"
-HOME=$home hyperfine --warmup 20 --runs "$runs" --export-json "$out/cold.json" \
-    -n 'process floor (/bin/true)' "/bin/true < $payload" \
-    -n 'shellgate check' "$sg check --policy $policy --audit-log $work/audit.jsonl -- 'cargo test --workspace'" \
-    -n 'shellgate hook claude-code' "$sg hook claude-code --policy $policy --audit-log $work/audit.jsonl < $payload" \
-    -n "dcg $dcg_version (hook)" "$dcg < $payload" \
-    -n "cc-safety-net $ccsn_version (hook --claude-code)" "$ccsn hook --claude-code < $payload" >&2
+# -i: a verdict other than allow is an exit status, not a failed run.
+HOME=$home hyperfine -i --warmup 20 --runs "$runs" --export-json "$out/cold.json" \
+    -n 'process floor (/bin/true)' "/bin/true < $payloadq" \
+    -n 'shellgate check' "$sgq check --policy $policyq --audit-log $auditq -- 'cargo test --workspace'" \
+    -n 'shellgate hook claude-code' "$sgq hook claude-code --policy $policyq --audit-log $auditq < $payloadq" \
+    -n 'shellgate hook claude-code (heavy payload)' "$sgq hook claude-code --policy $policyq --audit-log $auditq < $(q "$payload_heavy")" \
+    -n "dcg $dcg_version (hook)" "$(q "$dcg") < $payloadq" \
+    -n "cc-safety-net $ccsn_version (hook --claude-code)" "$(q "$ccsn") hook --claude-code < $payloadq" >&2
 
 # -- 3. sandbox -----------------------------------------------------------------------
 # `run` uses the default policy here: the eval policy's project root
@@ -145,19 +158,25 @@ bwrap_args=(--unshare-all --die-with-parent --new-session --cap-drop ALL
     --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64
     --symlink usr/sbin /sbin --ro-bind /etc /etc --proc /proc --dev /dev --tmpfs /tmp
     --bind "$project" "$project" --chdir "$project")
+# -N splits these command lines like a shell (without running one).
+bwrap_line=$(printf '%q ' bwrap "${bwrap_args[@]}" bash -c true)
 HOME=$home hyperfine -N --warmup 20 --runs "$runs" --export-json "$out/sandbox.json" \
     -n 'bash -c true' 'bash -c true' \
-    -n 'shellgate run -- true' "$sg run --audit-log $work/audit.jsonl -- true" \
-    -n 'bwrap ... bash -c true' "bwrap ${bwrap_args[*]} bash -c true" >&2
+    -n 'shellgate run -- true' "$sgq run --audit-log $auditq -- true" \
+    -n 'bwrap ... bash -c true' "$bwrap_line" >&2
 cd "$repo"
 
 # -- 4. the dev corpus through each hook -----------------------------------------------
 say "dev corpus through each hook"
+# Each tool is a shell-quoted argv (hooks.py splits it with shlex).
+# shellgate gets the graded environment's cwd and home (the eval policy's
+# project root), which need not exist: it judges paths, it does not read
+# them. The peers get a real directory.
 python3 "$repo/bench/hooks.py" "$out/hooks.json" \
     "process floor (true)=true" \
-    "shellgate=env HOME=/home/dev $sg hook claude-code --policy $policy --audit-log $work/audit.jsonl" \
-    "dcg@$project=env HOME=$home $dcg" \
-    "cc-safety-net@$project=env HOME=$home $ccsn hook --claude-code" \
+    "shellgate=env HOME=/home/dev $sgq hook claude-code --policy $policyq --audit-log $auditq" \
+    "dcg@$project=env HOME=$(q "$home") $(q "$dcg")" \
+    "cc-safety-net@$project=env HOME=$(q "$home") $(q "$ccsn") hook --claude-code" \
     <"$shared/corpora/dev-labelled.jsonl" | tee "$out/hooks.txt" >&2
 
 # -- summary ----------------------------------------------------------------------------
@@ -182,7 +201,8 @@ say "summary"
     echo
     echo "| set | median time per iteration | commands/s |"
     echo "|---|---:|---:|"
-    for b in "$repo"/target/criterion/decide/*/*/new; do
+    for b in "$target"/criterion/decide/*/*/new; do
+        [ -f "$b/estimates.json" ] || continue
         jq -r --slurpfile e "$b/estimates.json" \
             '"| \(.title) | \($e[0].median.point_estimate/1e6*100|round/100) ms | \(.throughput.Elements / ($e[0].median.point_estimate/1e9) | round) |"' \
             "$b/benchmark.json"
@@ -198,9 +218,9 @@ say "summary"
     done
     echo "## Dev corpus through each hook (one process per command)"
     echo
-    echo "| hook | calls | median ms | p99 ms | deny items let through | allow items blocked |"
-    echo "|---|---:|---:|---:|---:|---:|"
-    jq -r '.summary[] | "| \(.tool) | \(.calls) | \(.median_ms*100|round/100) | \(.p99_ms*100|round/100) | \(.deny_let_through) of \(.deny_items) | \(.allow_blocked) of \(.allow_items) |"' "$out/hooks.json"
+    echo "| hook | calls | median ms | p99 ms | deny items let through | deny items asked | allow items blocked | of which asked | errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    jq -r '.summary[] | "| \(.tool) | \(.calls) | \(.median_ms*100|round/100) | \(.p99_ms*100|round/100) | \(.deny_let_through) of \(.deny_items) | \(.deny_asked) | \(.allow_blocked) of \(.allow_items) | \(.allow_asked) | \(.errors) |"' "$out/hooks.json"
 } >"$out/summary.md"
 cat "$out/summary.md"
 echo >&2

@@ -26,6 +26,7 @@ mod expansion;
 pub mod invocation;
 mod lower;
 pub mod model;
+mod pathglob;
 mod second_opinion;
 mod state;
 pub mod static_output;
@@ -226,15 +227,19 @@ mod tests {
         assert_eq!(targets, ["/dev/null", "f"]);
     }
 
-    /// A glob command word is expanded on the file system only when its
-    /// wildcards are in the last component (one directory read); with a
-    /// wildcard in a directory component it stays dynamic even when files
-    /// match, so a pattern like `/*/*/*/x` never walks a tree.
+    /// A glob command word is expanded on the file system, directory
+    /// components included, as bash would run it now; the word is still
+    /// reported dynamic. Past the budget of directory entries it stays
+    /// unexpanded.
     #[test]
-    fn command_glob_reads_one_directory_at_most() {
+    fn command_glob_expands_within_a_budget() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/rmx"), "").unwrap();
+        std::fs::create_dir(dir.path().join("big")).unwrap();
+        for i in 0..4_200 {
+            std::fs::write(dir.path().join(format!("big/f{i}")), "").unwrap();
+        }
         let cwd = dir.path().to_str().unwrap().to_string();
         let o = Options {
             cwd: Some(cwd.clone()),
@@ -253,8 +258,17 @@ mod tests {
             program(&format!("{cwd}/sub/rm? -x")).0,
             format!("{cwd}/sub/rmx")
         );
-        assert_eq!(program("s*/rmx -x"), ("s*/rmx".to_string(), true));
+        assert_eq!(program("s*/rmx -x"), ("sub/rmx".to_string(), true));
+        assert_eq!(program("?u?/rm? -x"), ("sub/rmx".to_string(), true));
         assert_eq!(program("'s*'/rm? -x").0, "s*/rm?");
+        // `*/rm?` would read `big/` too: over the budget, left as written.
+        assert_eq!(program("*/rm? -x"), ("*/rm?".to_string(), true));
+        // The budget is per input: a second glob after a costly one is
+        // left unexpanded too.
+        let s = parse("b*/f1 -x; s*/rm? -x", &o).unwrap();
+        assert_eq!(s.commands[0].argv[0].text, "big/f1");
+        let s = parse("b*/none* -x; s*/rm? -x", &o).unwrap();
+        assert_eq!(s.commands[1].argv[0].text, "s*/rm?");
     }
 
     #[test]

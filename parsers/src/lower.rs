@@ -40,6 +40,11 @@ pub const MAX_NESTED_SCRIPTS: usize = 2_000;
 /// Most file names a pattern in a command word is resolved to.
 const MAX_GLOB_MATCHES: usize = 64;
 
+/// Most directory entries the globs in command words of one input read in
+/// all (`/*/rm` reads `/` once; `/*/*/*/x` would read a tree). Bounds the
+/// time one decision spends on the file system.
+const MAX_GLOB_ENTRIES: usize = 4_096;
+
 /// Most bytes of statically known expansion text used for one input; past
 /// it, expansions are treated as unknown. Bounds time and memory for inputs
 /// such as `x=$x$x` repeated.
@@ -116,6 +121,9 @@ pub(crate) struct Lowerer<'o> {
     expanded: usize,
     /// Nested scripts lowered so far (see [`MAX_NESTED_SCRIPTS`]).
     nested_count: usize,
+    /// Directory entries command-word globs may still read for this input
+    /// (see [`MAX_GLOB_ENTRIES`]).
+    glob_entries: usize,
     /// Known output of process substitutions, by id (`source <(echo …)`).
     ps_output: std::collections::HashMap<SubstId, String>,
     /// Aliases in effect for the command being lowered: those defined
@@ -417,6 +425,7 @@ impl<'o> Lowerer<'o> {
             aborted: false,
             active_depth: 0,
             expanded: 0,
+            glob_entries: MAX_GLOB_ENTRIES,
             nested_count: 0,
             ps_output: Default::default(),
             aliases: Default::default(),
@@ -1794,17 +1803,15 @@ impl<'o> Lowerer<'o> {
     /// [`Opaque::DynamicCommandName`] finding either way, since the script
     /// may create other matching files first.
     ///
-    /// Only a pattern whose wildcards are all in its last component is
-    /// expanded: one directory read. Wildcards in a directory component
-    /// could make the expansion walk a whole tree, so such a word is left
+    /// The globs of one input read at most [`MAX_GLOB_ENTRIES`] directory
+    /// entries in all (a pattern such as `/*/*/*/x` would otherwise walk a
+    /// tree, and a script may repeat it); beyond
+    /// that, or with more than [`MAX_GLOB_MATCHES`] matches, the word is left
     /// dynamic, as when nothing matches.
     fn command_glob(&mut self, pieces: &[Piece], word: &Word, st: &State) -> Vec<Word> {
         let Some(pattern) = glob_pattern(pieces) else {
             return vec![word.clone()];
         };
-        if wildcard_in_directory(pieces) {
-            return vec![word.clone()];
-        }
         let full = if pattern.starts_with('/') {
             pattern
         } else {
@@ -1813,12 +1820,8 @@ impl<'o> Lowerer<'o> {
                 None => return vec![word.clone()],
             }
         };
-        let opts = glob::MatchOptions {
-            case_sensitive: true,
-            require_literal_separator: true,
-            require_literal_leading_dot: true,
-        };
-        let Ok(paths) = glob::glob_with(&full, opts) else {
+        let Ok(paths) = crate::pathglob::expand(&full, &mut self.glob_entries, MAX_GLOB_MATCHES)
+        else {
             return vec![word.clone()];
         };
         let mut out = Vec::new();
@@ -1827,12 +1830,10 @@ impl<'o> Lowerer<'o> {
         } else {
             st.cwd.as_ref().map_or(0, |c| c.len() + 1)
         };
-        for p in paths.take(MAX_GLOB_MATCHES + 1) {
-            let Ok(p) = p else { continue };
-            let Some(t) = p.to_str() else { continue };
+        for t in &paths {
             out.push(Word::literal(t.get(prefix_len..).unwrap_or(t), word.span));
         }
-        if out.is_empty() || out.len() > MAX_GLOB_MATCHES {
+        if out.is_empty() {
             // Left as a dynamic word: `run` reports it.
             return vec![word.clone()];
         }
@@ -4155,29 +4156,6 @@ fn glob_pattern(pieces: &[Piece]) -> Option<String> {
         }
     }
     Some(out)
-}
-
-/// Whether an unquoted pattern character (`*`, `?`, `[`) comes before the
-/// last unquoted-or-quoted `/` of a word: a glob that reads more than one
-/// directory.
-fn wildcard_in_directory(pieces: &[Piece]) -> bool {
-    let chars = || {
-        pieces.iter().filter_map(|p| match p {
-            Piece::Char { c, quoted, .. } => Some((*c, *quoted)),
-            _ => None,
-        })
-    };
-    let Some(last_slash) = chars()
-        .enumerate()
-        .filter(|(_, (c, _))| *c == '/')
-        .map(|(i, _)| i)
-        .last()
-    else {
-        return false;
-    };
-    chars()
-        .take(last_slash)
-        .any(|(c, quoted)| !quoted && matches!(c, '*' | '?' | '['))
 }
 
 /// An integer constant as bash arithmetic reads it (bash manual 6.5): a

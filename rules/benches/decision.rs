@@ -44,11 +44,16 @@ struct Corpus {
     commands: Vec<String>,
 }
 
+/// The shared corpora: `$SHARED` (as `bench/run.sh` takes it), else
+/// `../shared` beside the repository.
 fn shared() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    let p = std::env::var_os("SHARED").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        PathBuf::from,
+    );
     if !p.join("eval-policy.toml").exists() {
         eprintln!(
-            "decision bench: expected the shared corpora at {} (../shared beside the repository)",
+            "decision bench: expected the shared corpora at {} (set SHARED, or put them at ../shared beside the repository)",
             p.display()
         );
         std::process::exit(2);

@@ -31,8 +31,12 @@
 //!    npm `npm_`, PyPI `pypi-`, JSON Web Tokens, and PEM private-key
 //!    blocks.
 //!
-//! A value ends where the shell word ends: at unquoted white space or an
-//! operator, or at its closing quote. Values of rules 1 and 2 that name a
+//! A name is found after any character that cannot be part of it (an
+//! operator, a quote, any space, Unicode ones included), so what is
+//! hidden never depends on which blank precedes it. A value ends where the
+//! shell word ends: at an unquoted blank (space, tab or newline: bash
+//! splits words there and nowhere else) or operator, or at its closing
+//! quote. Values of rules 1 and 2 that name a
 //! place rather than hold a secret stay: paths (`/…`, `./…`, `~…`,
 //! `@file`), file names with a key or config extension (`.pem`, `.key`,
 //! `.json` …) and expansions (`$VAR`, `$(…)`). Otherwise redaction errs
@@ -107,19 +111,23 @@ pub fn secret_name(name: &str) -> bool {
     })
 }
 
+/// `NAME=` after any character a name cannot hold, except `?` and `&`:
+/// there it is a URL query parameter, left to [`URL_PARAM`] (which also
+/// covers `&&NAME=`).
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s;|(`'"{:/,])([A-Za-z_][A-Za-z0-9_.-]*)(?:\[[^\]\s]*\])?\+?="#)
+    Regex::new(r#"(?:^|[^A-Za-z0-9_.?&-])([A-Za-z_][A-Za-z0-9_.-]*)(?:\[[^\]\s]*\])?\+?="#)
         .expect("valid regex")
 });
 static OPTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s'"])--?([A-Za-z][A-Za-z0-9_.-]*)(=|[ \t]+)"#).expect("valid regex")
+    Regex::new(r#"(?:^|[^A-Za-z0-9_.-])--?([A-Za-z][A-Za-z0-9_.-]*)(=|[ \t]+)"#)
+        .expect("valid regex")
 });
 static HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?:^|[\s'"])((?:proxy-)?authorization|cookie|set-cookie|private-token|x-[a-z0-9-]+)[ \t]*:[ \t]*(?:(?:bearer|basic|token|digest|negotiate|bot|apikey)[ \t]+)?"#)
+    Regex::new(r#"(?i)(?:^|[^A-Za-z0-9_-])((?:proxy-)?authorization|cookie|set-cookie|private-token|x-[a-z0-9-]+)[ \t]*:[ \t]*(?:(?:bearer|basic|token|digest|negotiate|bot|apikey)[ \t]+)?"#)
         .expect("valid regex")
 });
 static USER_OPTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|\s)(?:-u|--user|--proxy-user|-U)(?:[ \t]+|=)?['"]?[^\s:'"@]*:"#)
+    Regex::new(r#"(?:^|[^A-Za-z0-9_-])(?:-u|--user|--proxy-user|-U)(?:[ \t]+|=)?['"]?[^\s:'"@]*:"#)
         .expect("valid regex")
 });
 static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
@@ -182,12 +190,12 @@ fn word_end(s: &str, start: usize) -> usize {
     i.min(b.len())
 }
 
-/// End of a value inside a quoted string or a bare word: stops at a quote
-/// or white space (used for header values and URL parts, which usually
+/// End of a value inside a quoted string or a bare word: stops at a
+/// quote, a newline or, unless `spaces`, a space or tab (used for header values and URL parts, which usually
 /// sit inside a quoted argument).
 fn value_end(s: &str, start: usize, spaces: bool) -> usize {
     s[start..]
-        .find(|c: char| c == '\'' || c == '"' || c == '\n' || (!spaces && c.is_whitespace()))
+        .find(|c: char| c == '\'' || c == '"' || c == '\n' || (!spaces && matches!(c, ' ' | '\t')))
         .map_or(s.len(), |n| start + n)
 }
 
@@ -557,6 +565,42 @@ mod tests {
         assert_eq!(
             r(&format!("GITHUB_TOKEN={gh} x")),
             "GITHUB_TOKEN=__REDACTED__ x"
+        );
+    }
+
+    /// bash splits words only at space, tab and newline: a secret after
+    /// another blank (NO-BREAK SPACE, EM SPACE, IDEOGRAPHIC SPACE) or an
+    /// operator is hidden all the same, and a value runs on past one.
+    #[test]
+    fn unicode_blanks_and_operators_do_not_hide_a_secret() {
+        for blank in ["\u{a0}", "\u{2003}", "\u{3000}", "&&", ">", "$"] {
+            let cases = [
+                (
+                    format!("x{blank}GITHUB_TOKEN=abc"),
+                    "GITHUB_TOKEN=__REDACTED__",
+                ),
+                (format!("x{blank}--password=abc"), "--password=__REDACTED__"),
+                (
+                    format!("curl -H 'x{blank}Authorization: Bearer abc'"),
+                    "Authorization: Bearer __REDACTED__",
+                ),
+                (format!("curl{blank}-u me:abc x"), "-u me:__REDACTED__ x"),
+            ];
+            for (cmd, want) in cases {
+                let got = r(&cmd);
+                assert!(
+                    got.contains(want) && !got.contains("abc"),
+                    "{cmd:?} -> {got:?}"
+                );
+            }
+        }
+        assert_eq!(
+            r("curl -H 'Authorization: Bearer ab\u{a0}cd' x"),
+            "curl -H 'Authorization: Bearer __REDACTED__' x"
+        );
+        assert_eq!(
+            r("mysql --password=ab\u{3000}cd -h db"),
+            "mysql --password=__REDACTED__ -h db"
         );
     }
 

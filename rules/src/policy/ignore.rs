@@ -125,6 +125,10 @@ struct Prefilter {
     /// Names with wildcards, as their literal runs (`*key*.pem`: `key`,
     /// `.pem`): a component the name matches contains every run.
     fragments: Vec<Vec<String>>,
+    /// Names with a bracket expression, as their literal runs. The matcher
+    /// lets a class match `/` (`[!a]`, `[.-0]`), so the name may span
+    /// components: a path it matches contains every run somewhere.
+    spanning: Vec<Vec<String>>,
     /// A pattern whose last component is `**` or has no literal text, or
     /// one that could not be read: every path must be checked.
     any: bool,
@@ -177,8 +181,10 @@ impl Prefilter {
                 p.any = true;
             } else if last.contains(['*', '?', '[', '\\']) {
                 match literal_runs(last) {
-                    Some(runs) if !runs.is_empty() => p.fragments.push(runs),
-                    _ => p.any = true,
+                    Some(runs) if runs.is_empty() => p.any = true,
+                    Some(runs) if last.contains('[') => p.spanning.push(runs),
+                    Some(runs) => p.fragments.push(runs),
+                    None => p.any = true,
                 }
             } else {
                 if !p.names.iter().any(|n| n == last) {
@@ -191,6 +197,10 @@ impl Prefilter {
 
     fn may_match(&self, abs: &str) -> bool {
         self.any
+            || self
+                .spanning
+                .iter()
+                .any(|runs| runs.iter().all(|r| abs.contains(r.as_str())))
             || abs.split('/').any(|c| {
                 self.names.iter().any(|n| n == c)
                     || self
@@ -463,6 +473,9 @@ impl ComponentGlob {
                     Some(e) => pattern.push(e),
                     None => pattern.push('\\'),
                 },
+                // Without `globstar` (off in `bash -c`), `**` is two `*`;
+                // the crate rejects a `**` that is not a whole component.
+                '*' if pattern.ends_with('*') => {}
                 c => pattern.push(c),
             }
         }
@@ -473,11 +486,13 @@ impl ComponentGlob {
         }
     }
 
+    /// Whether bash's glob would match `name`. A component the `glob`
+    /// crate cannot compile is taken to match every name (fail closed).
     fn matches(&self, name: &str) -> bool {
         if name.starts_with('.') && !self.leading_dot {
             return false;
         }
-        self.glob.as_ref().is_some_and(|g| g.matches(name))
+        self.glob.as_ref().is_none_or(|g| g.matches(name))
     }
 }
 
@@ -703,6 +718,13 @@ mod tests {
             "**",
             ":",
             "[[:alpha:]]",
+            // Whole classes: negated ones and those naming `/` may match
+            // the separator.
+            "[!a]",
+            "[^b]",
+            "[/]",
+            "[a/]",
+            "[!/]",
         ];
         const PATH: &[&str] = &["a", "b", ".", "]", "[", "!", "^", "-", "\\", ":", "ab", "x"];
         let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
@@ -713,8 +735,12 @@ mod tests {
             (seed % n as u64) as usize
         };
         let mut checked = 0;
-        for _ in 0..4000 {
-            let pattern: String = (0..1 + next(5)).map(|_| PAT[next(PAT.len())]).collect();
+        let rounds = std::env::var("SHELLGATE_PREFILTER_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(4000);
+        for _ in 0..rounds {
+            let pattern: String = (0..1 + next(6)).map(|_| PAT[next(PAT.len())]).collect();
             let mut b = GitignoreBuilder::new("/p");
             if b.add_line(None, &pattern).is_err() {
                 continue;
@@ -746,7 +772,7 @@ mod tests {
     fn prefilter_keeps_every_match() {
         let mut f = IgnoreFile::with_defaults();
         f.add_text(
-            "secret[0-9].txt\n*.sqlite?\n[Tt]oken*\nback\\*up\n",
+            "secret[0-9].txt\n*.sqlite?\n[Tt]oken*\nback\\*up\nvault[!x]db\nsecrets\\/\n",
             Some(Path::new("/p/.shellgateignore")),
         );
         let m = |p: &str| f.matched("/p", Some("/h"), p).map(|x| x.0);
@@ -755,6 +781,11 @@ mod tests {
         assert_eq!(m("/p/Tokens/x").as_deref(), Some("[Tt]oken*"));
         assert_eq!(m("/p/back*up").as_deref(), Some("back\\*up"));
         assert_eq!(m("/p/mykey-prod.pem").as_deref(), Some("*key*.pem"));
+        // The matcher lets a negated class match `/`; the prefilter must
+        // not rule out what the matcher would match.
+        assert_eq!(m("/p/vault/db").as_deref(), Some("vault[!x]db"));
+        // A `\\` before the trailing `/`.
+        assert_eq!(m("/p/secrets/db.txt").as_deref(), Some("secrets\\/"));
         assert_eq!(m("/p/backup"), None);
         assert_eq!(m("/p/secret.txt"), None);
     }
@@ -829,5 +860,19 @@ mod tests {
         assert!(c.glob_hits("/p/.en[!v]").is_none());
         assert!(c.glob_hits(r"/p/\.en?").is_some());
         assert!(c.glob_hits(r"/p/\*.key").is_none());
+        // `**` inside a component is two `*` (no globstar).
+        assert!(c.glob_hits("/p/.e**v").is_some());
+        assert!(c.glob_hits("/p/x**.key").is_some());
+        assert!(c.glob_hits("/p/***").is_none());
+    }
+
+    #[test]
+    fn uncompilable_component_matches_everything() {
+        // An unclosed class: bash reads `[` literally; whatever the crate
+        // says, the check must not go quiet.
+        let g = ComponentGlob::new("x[");
+        assert!(g.matches("anything"));
+        assert!(!g.matches(".hidden"));
+        assert!(ComponentGlob::new("a**b").matches("a-b"));
     }
 }

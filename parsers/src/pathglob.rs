@@ -1,0 +1,147 @@
+//! Pathname expansion (bash manual 3.5.8) on this machine's file system,
+//! with a budget on directory entries read, so that a pattern such as
+//! `/*/*/*/x` can never turn one decision into a walk of the whole tree.
+
+use std::path::PathBuf;
+
+/// Options bash uses by default: case-sensitive, `/` only matched
+/// literally, a leading `.` only matched explicitly (`dotglob` off).
+const OPTS: glob::MatchOptions = glob::MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: true,
+};
+
+/// Why an expansion gave no answer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Unexpanded {
+    /// More than the budget of directory entries would have to be read, or
+    /// more matches than the caller takes.
+    OverBudget,
+    /// A component the `glob` crate cannot compile (an unclosed `[`), or a
+    /// pattern ending in `/`.
+    Unsupported,
+}
+
+/// Expands `pattern`, an absolute path in the `glob` crate's syntax (a
+/// quoted pattern character written as a one-member class such as `[*]`),
+/// the way bash's pathname expansion does with `globstar`, `dotglob`,
+/// `nullglob` and `nocaseglob` off: component by component, each component
+/// with a wildcard matched against the names of a directory.
+///
+/// Reads at most `budget` directory entries, taking those read from it, and
+/// returns at
+/// most `max_matches` paths, sorted by bytes as bash sorts them in the C
+/// locale. Returns `Ok(vec![])` when nothing matches; an unreadable
+/// directory or a non-UTF-8 name contributes nothing, as in bash (which
+/// skips what it cannot read).
+pub(crate) fn expand(
+    pattern: &str,
+    budget: &mut usize,
+    max_matches: usize,
+) -> Result<Vec<String>, Unexpanded> {
+    if !pattern.starts_with('/') || pattern.ends_with('/') {
+        return Err(Unexpanded::Unsupported);
+    }
+    let mut found = vec![PathBuf::from("/")];
+    for component in pattern.split('/').filter(|c| !c.is_empty()) {
+        if !component.contains(['*', '?', '[']) {
+            for p in &mut found {
+                p.push(component);
+            }
+            continue;
+        }
+        let glob = glob::Pattern::new(component).map_err(|_| Unexpanded::Unsupported)?;
+        let mut next = Vec::new();
+        for dir in &found {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries {
+                *budget = budget.checked_sub(1).ok_or(Unexpanded::OverBudget)?;
+                let Ok(entry) = entry else { continue };
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if glob.matches_with(name, OPTS) {
+                    next.push(dir.join(name));
+                    if next.len() > max_matches {
+                        return Err(Unexpanded::OverBudget);
+                    }
+                }
+            }
+        }
+        found = next;
+    }
+    let mut out: Vec<String> = found
+        .into_iter()
+        .filter(|p| p.symlink_metadata().is_ok())
+        .filter_map(|p| p.into_os_string().into_string().ok())
+        .collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["a", "a-b", "b", ".h"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+            std::fs::write(dir.path().join(d).join("x"), "").unwrap();
+        }
+        std::fs::write(dir.path().join("b/y"), "").unwrap();
+        let root = dir.path().to_str().unwrap().to_string();
+        (dir, root)
+    }
+
+    #[test]
+    fn expands_directory_components_in_bash_order() {
+        let (_d, root) = tree();
+        let got = expand(&format!("{root}/*/x"), &mut 100, 10).unwrap();
+        // Sorted as whole strings: `a-b/x` before `a/x`, as `echo */x`
+        // prints under LC_ALL=C. `.h` needs an explicit dot.
+        let want: Vec<String> = ["a-b", "a", "b"]
+            .iter()
+            .map(|d| format!("{root}/{d}/x"))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(
+            expand(&format!("{root}/.?/x"), &mut 100, 10).unwrap(),
+            [format!("{root}/.h/x")]
+        );
+        assert_eq!(
+            expand(&format!("{root}/?/[y]"), &mut 100, 10).unwrap(),
+            [format!("{root}/b/y")]
+        );
+        assert!(expand(&format!("{root}/*/z"), &mut 100, 10)
+            .unwrap()
+            .is_empty());
+        // A quoted `*` is matched literally.
+        assert!(expand(&format!("{root}/[*]/x"), &mut 100, 10)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn stops_at_the_budget() {
+        let (_d, root) = tree();
+        // The temp dir has 4 entries, each subdirectory 1 or 2.
+        assert_eq!(
+            expand(&format!("{root}/*/*"), &mut 5, 10),
+            Err(Unexpanded::OverBudget)
+        );
+        let mut budget = 9;
+        assert!(expand(&format!("{root}/*/*"), &mut budget, 10).is_ok());
+        assert_eq!(budget, 1, "each entry read is taken from the budget");
+        assert_eq!(
+            expand(&format!("{root}/*/x"), &mut 100, 2),
+            Err(Unexpanded::OverBudget)
+        );
+        assert_eq!(
+            expand(&format!("{root}/a[/x"), &mut 100, 10),
+            Err(Unexpanded::Unsupported)
+        );
+    }
+}
