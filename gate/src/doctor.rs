@@ -116,7 +116,7 @@ fn sandbox() -> Vec<Check> {
             Level::Ok,
             "sandbox",
             format!(
-                "Landlock ABI {}, seccomp filters, no_new_privs: `shellgate run` and `shellgate -c` can confine commands",
+                "Landlock ABI {}, seccomp filters, no_new_privs, a reaper for what commands leave running: `shellgate run` and `shellgate -c` can confine commands",
                 caps.landlock_abi.unwrap_or(0)
             ),
         )),

@@ -15,7 +15,7 @@ use std::process::{Command, ExitStatus};
 
 use seccompiler::BpfProgram;
 
-use crate::{signals, ChildStdio, SandboxError};
+use crate::{reaper, signals, ChildStdio, SandboxError};
 
 /// A confinement step run in the child before `execve`, in this order.
 /// Named in [`SandboxError::ChildSetup`] when it fails.
@@ -39,6 +39,14 @@ pub enum SetupStep {
     Landlock = 5,
     /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, prog)` for each filter (man 2 seccomp).
     Seccomp = 6,
+    /// `prctl(PR_SET_CHILD_SUBREAPER, 1)` and opening
+    /// `/proc/thread-self/children`: the process that stays behind to kill
+    /// what the command leaves running (see `reaper.rs`; man 2 prctl,
+    /// proc(5)).
+    Subreaper = 7,
+    /// `fork` (raw `clone(SIGCHLD)`) of the process that becomes `bash`,
+    /// which then runs `setsid` and the parent-death signal again for itself.
+    Fork = 8,
 }
 
 impl SetupStep {
@@ -50,6 +58,8 @@ impl SetupStep {
             4 => SetupStep::NoNewPrivs,
             5 => SetupStep::Landlock,
             6 => SetupStep::Seccomp,
+            7 => SetupStep::Subreaper,
+            8 => SetupStep::Fork,
             _ => return None,
         })
     }
@@ -71,6 +81,11 @@ impl SetupStep {
                 "make sure the kernel has CONFIG_SECCOMP_FILTER and that an outer seccomp policy \
                  (container runtime) allows seccomp(2)"
             }
+            SetupStep::Subreaper => {
+                "use Linux >= 3.5 with CONFIG_PROC_CHILDREN and /proc mounted: without them \
+                 shellgate cannot stop what a command leaves running"
+            }
+            SetupStep::Fork => "the process limit was reached (RLIMIT_NPROC); retry later",
         }
     }
 }
@@ -84,6 +99,8 @@ impl fmt::Display for SetupStep {
             SetupStep::NoNewPrivs => "no_new_privs (prctl PR_SET_NO_NEW_PRIVS)",
             SetupStep::Landlock => "landlock (landlock_restrict_self)",
             SetupStep::Seccomp => "seccomp (SECCOMP_SET_MODE_FILTER)",
+            SetupStep::Subreaper => "child subreaper (prctl PR_SET_CHILD_SUBREAPER)",
+            SetupStep::Fork => "fork of the command process",
         })
     }
 }
@@ -215,6 +232,26 @@ struct ChildSetup {
     filters: Vec<BpfProgram>,
 }
 
+/// `prctl(PR_SET_PDEATHSIG, SIGKILL)`, failing with `ESRCH` when `parent`
+/// is already gone (nobody would wait for us). `-1` with errno on failure.
+fn death_signal(parent: libc::pid_t) -> c_long {
+    // SAFETY: prctl and getppid with constant arguments; errno is ours.
+    unsafe {
+        let ret = libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        if ret == 0 && libc::getppid() != parent {
+            *libc::__errno_location() = libc::ESRCH;
+            return -1;
+        }
+        ret as c_long
+    }
+}
+
 /// `CLOSE_RANGE_CLOEXEC` from `<linux/close_range.h>`.
 const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 
@@ -235,21 +272,10 @@ impl ChildSetup {
             )
         })?;
         self.step(SetupStep::Setsid, || unsafe { libc::setsid() as c_long })?;
-        self.step(SetupStep::ParentDeathSignal, || unsafe {
-            let ret = libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            );
-            if ret == 0 && libc::getppid() != self.parent_pid {
-                // The parent died before the prctl: nobody will wait for us.
-                *libc::__errno_location() = libc::ESRCH;
-                return -1;
-            }
-            ret as c_long
+        self.step(SetupStep::ParentDeathSignal, || {
+            death_signal(self.parent_pid)
         })?;
+        self.step(SetupStep::Subreaper, reaper::become_subreaper)?;
         self.step(SetupStep::NoNewPrivs, || unsafe {
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) as c_long
         })?;
@@ -280,6 +306,22 @@ impl ChildSetup {
                 }
             })?;
         }
+        // SAFETY: getpid has no preconditions.
+        let reaper_pid = unsafe { libc::getpid() };
+        reaper::mask_forwarded(libc::SIG_BLOCK);
+        let pid = reaper::raw_fork();
+        if pid > 0 {
+            reaper::run(pid as libc::pid_t);
+        }
+        if pid < 0 {
+            return self.step(SetupStep::Fork, || -1);
+        }
+        // The command process: its own session (so `$$` is the session and
+        // group leader, as a shell's job), death with the reaper, and the
+        // forwarded signals unblocked; then std execs bash.
+        reaper::mask_forwarded(libc::SIG_UNBLOCK);
+        self.step(SetupStep::Setsid, || unsafe { libc::setsid() as c_long })?;
+        self.step(SetupStep::ParentDeathSignal, || death_signal(reaper_pid))?;
         Ok(())
     }
 

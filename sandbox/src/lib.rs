@@ -56,8 +56,13 @@
 //! The ruleset and the BPF programs are prepared in the parent. In the forked
 //! child, before `execve`, only raw async-signal-safe syscalls run, in this
 //! order (see [`SetupStep`]): mark inherited fds > 2 close-on-exec, `setsid`,
-//! `PR_SET_PDEATHSIG`, `PR_SET_NO_NEW_PRIVS`, `landlock_restrict_self`,
-//! `seccomp(SECCOMP_SET_MODE_FILTER)`. A failing step is reported to the parent
+//! `PR_SET_PDEATHSIG`, `PR_SET_CHILD_SUBREAPER`, `PR_SET_NO_NEW_PRIVS`,
+//! `landlock_restrict_self`, `seccomp(SECCOMP_SET_MODE_FILTER)`, then a fork:
+//! the confined child stays behind as the command's *reaper* and its own
+//! child, after `setsid` and `PR_SET_PDEATHSIG` again, execs `bash`. Every
+//! process the command leaves running (`cmd &`, `nohup`, `setsid`, a double
+//! fork) is re-parented to the reaper, which kills them all when `bash`
+//! exits and then exits with `bash`'s status. A failing step is reported to the parent
 //! over a close-on-exec pipe and surfaces as [`SandboxError::ChildSetup`]
 //! naming the step; the command is then never executed.
 //!
@@ -76,6 +81,7 @@
 
 mod exec;
 mod fs;
+mod reaper;
 mod seccomp;
 mod signals;
 
@@ -149,6 +155,10 @@ pub struct Capabilities {
     pub no_new_privs: bool,
     /// The build target has a seccomp syscall table here (x86_64 or aarch64).
     pub seccomp_arch_supported: bool,
+    /// `/proc/thread-self/children` is readable (proc(5); Linux >= 3.17
+    /// with `CONFIG_PROC_CHILDREN` and `/proc` mounted): the reaper lists
+    /// what the command left running through it.
+    pub process_children: bool,
 }
 
 impl Capabilities {
@@ -168,8 +178,9 @@ impl Capabilities {
     ///
     /// # Errors
     /// The first missing part, as [`SandboxError::LandlockUnavailable`],
-    /// [`SandboxError::SeccompUnavailable`] or
-    /// [`SandboxError::NoNewPrivsUnavailable`]; each message says how to fix it.
+    /// [`SandboxError::SeccompUnavailable`],
+    /// [`SandboxError::NoNewPrivsUnavailable`] or
+    /// [`SandboxError::ReaperUnavailable`]; each message says how to fix it.
     pub fn check(&self) -> Result<(), SandboxError> {
         match (self.landlock_abi, self.landlock_unavailable) {
             (Some(abi), _) if abi >= 1 => {}
@@ -216,6 +227,9 @@ impl Capabilities {
         if !self.no_new_privs {
             return Err(SandboxError::NoNewPrivsUnavailable);
         }
+        if !self.process_children {
+            return Err(SandboxError::ReaperUnavailable);
+        }
         Ok(())
     }
 }
@@ -229,6 +243,7 @@ impl Capabilities {
 /// * seccomp: `seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action)` for
 ///   `SECCOMP_RET_ERRNO` and `SECCOMP_RET_KILL_PROCESS` (man 2 seccomp).
 /// * no_new_privs: `prctl(PR_GET_NO_NEW_PRIVS)` (man 2 prctl).
+/// * the reaper's child list: `/proc/thread-self/children` can be read.
 pub fn probe() -> Capabilities {
     // SAFETY: the VERSION query takes no attribute pointer (NULL, size 0) and
     // only returns an integer.
@@ -275,6 +290,7 @@ pub fn probe() -> Capabilities {
         seccomp,
         no_new_privs,
         seccomp_arch_supported: seccomp::ARCH_SUPPORTED,
+        process_children: std::fs::File::open("/proc/thread-self/children").is_ok(),
     }
 }
 
@@ -321,12 +337,14 @@ impl ChildStdio {
 /// are forwarded to the command's process group (the command runs in its own
 /// session, so the terminal does not deliver them); previous handlers are
 /// restored afterwards. If the caller dies, `bash` gets `SIGKILL`
-/// (`PR_SET_PDEATHSIG`).
+/// (`PR_SET_PDEATHSIG`). When `bash` exits, every process it left running,
+/// however detached, is killed before this returns (see the crate doc).
 ///
 /// # Errors
 /// Fails closed — the command is not run — when the kernel lacks a mandatory
 /// feature ([`SandboxError::LandlockUnavailable`],
-/// [`SandboxError::SeccompUnavailable`], [`SandboxError::NoNewPrivsUnavailable`]),
+/// [`SandboxError::SeccompUnavailable`], [`SandboxError::NoNewPrivsUnavailable`],
+/// [`SandboxError::ReaperUnavailable`]),
 /// when a path is unusable ([`SandboxError::ProjectRoot`],
 /// [`SandboxError::ProjectRootTooBroad`], [`SandboxError::CwdOutsideProject`],
 /// [`SandboxError::Cwd`], [`SandboxError::BashNotFound`],
@@ -508,6 +526,14 @@ pub enum SandboxError {
          To fix: use Linux >= 5.13 (needed for Landlock anyway)"
     )]
     NoNewPrivsUnavailable,
+    /// `/proc/thread-self/children` cannot be read, so processes the command
+    /// leaves running could not be found and stopped.
+    #[error(
+        "cannot sandbox the command: /proc/thread-self/children cannot be read, so processes \
+         the command leaves running could not be stopped. To fix: mount /proc and use a kernel \
+         built with CONFIG_PROC_CHILDREN=y (Linux >= 3.17; most distribution kernels are)"
+    )]
+    ReaperUnavailable,
     /// The project root does not exist, is not a directory or cannot be resolved.
     #[error(
         "the project root {path} cannot be used: {source}. Check that it exists, is a directory \

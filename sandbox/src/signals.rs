@@ -10,7 +10,10 @@
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 
-const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+/// The signals forwarded to a running command (by the caller, then by
+/// the reaper to `bash`).
+pub(crate) const FORWARDED: [libc::c_int; 4] =
+    [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
 /// Process groups of the running commands (0 = free slot). Read by the handler.
 static TARGETS: [AtomicI32; 64] = [const { AtomicI32::new(0) }; 64];

@@ -413,6 +413,41 @@ fn inherited_fds_are_closed() {
     assert_ok(&out);
 }
 
+/// Whether process `pid` still exists (a zombie counts as gone).
+fn alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // Field 3, after the parenthesised name: the state; Z = zombie.
+        Ok(stat) => !stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Processes the command leaves running, however detached (background
+/// job, `nohup`, `setsid`, a double fork whose middle process exits), are
+/// killed when it exits; the run returns without waiting for them.
+#[test]
+fn background_processes_do_not_outlive_the_run() {
+    let fx = Fixture::new();
+    let started = std::time::Instant::now();
+    let out = fx.run(
+        "sleep 300 & echo $! > bg.pid; \
+         nohup sleep 301 >/dev/null 2>&1 & echo $! > nohup.pid; \
+         setsid sleep 302 & echo $! > setsid.pid; \
+         ( sleep 303 & echo $! > double.pid ) ; \
+         sleep 0.2; exit 4",
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", out.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    for name in ["bg", "nohup", "setsid", "double"] {
+        let text = fs::read_to_string(fx.project.path().join(format!("{name}.pid"))).unwrap();
+        let pid: i32 = text.trim().parse().unwrap();
+        // Killed and reaped before the run returned.
+        assert!(!alive(pid), "{name} process {pid} outlived the run");
+    }
+}
+
 #[test]
 fn exit_status_passes_through() {
     let fx = Fixture::new();
@@ -609,9 +644,17 @@ fn missing_kernel_features_fail_closed_with_advice() {
 
     let no_seccomp = Capabilities {
         seccomp: false,
-        ..base
+        ..base.clone()
     };
     let err = no_seccomp.check().unwrap_err();
     assert!(matches!(err, SandboxError::SeccompUnavailable { .. }));
     assert!(err.to_string().contains("CONFIG_SECCOMP_FILTER"), "{err}");
+
+    let no_reaper = Capabilities {
+        process_children: false,
+        ..base
+    };
+    let err = no_reaper.check().unwrap_err();
+    assert!(matches!(err, SandboxError::ReaperUnavailable));
+    assert!(err.to_string().contains("CONFIG_PROC_CHILDREN"), "{err}");
 }
