@@ -108,6 +108,71 @@ fn reading_outside_the_allowed_paths_fails() {
     assert!(!text(&out.stdout).contains("TOPSECRET"));
 }
 
+/// Runs `command` like [`run`] with extra environment variables.
+fn run_env(w: &World, command: &str, vars: &[(&str, &str)]) -> Output {
+    let mut cmd = common::bin();
+    cmd.args([
+        "run",
+        "--cwd",
+        w.project.to_str().unwrap(),
+        "--audit-log",
+        w.outside.join("audit.jsonl").to_str().unwrap(),
+        "--",
+        command,
+    ])
+    .env("HOME", &w.home)
+    .stdin(Stdio::null());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Credentials and agent sockets in the caller's environment do not reach
+/// the command, unless the user's policy passes them; the audit log names
+/// (never shows) what was withheld.
+#[test]
+fn credentials_are_withheld_from_the_environment() {
+    let w = world();
+    script(
+        &w,
+        "e.sh",
+        "printf '%s|%s|%s|%s\\n' \"${GITHUB_TOKEN-unset}\" \"${SSH_AUTH_SOCK-unset}\" \"${AWS_SECRET_ACCESS_KEY-unset}\" \"${BUILD_MODE-unset}\"\n",
+    );
+    let vars = [
+        ("GITHUB_TOKEN", "ghp_example"),
+        ("SSH_AUTH_SOCK", "/tmp/agent.sock"),
+        ("AWS_SECRET_ACCESS_KEY", "abc"),
+        ("BUILD_MODE", "release"),
+    ];
+    let out = run_env(&w, "bash ./e.sh", &vars);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "unset|unset|unset|release\n");
+    let log = std::fs::read_to_string(w.outside.join("audit.jsonl")).unwrap();
+    let exit = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["event"] == "exit")
+        .expect("an exit record");
+    let withheld = exit["withheld_env"].as_array().unwrap();
+    for name in ["GITHUB_TOKEN", "SSH_AUTH_SOCK", "AWS_SECRET_ACCESS_KEY"] {
+        assert!(withheld.iter().any(|n| n == name), "{name}: {exit}");
+    }
+    assert!(!log.contains("ghp_example"));
+
+    // The user's own policy passes some through.
+    let config = w.home.join(".config/shellgate");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("policy.toml"),
+        "[sandbox]\npass_env = [\"GITHUB_TOKEN\", \"AWS_*\"]\n",
+    )
+    .unwrap();
+    let out = run_env(&w, "bash ./e.sh", &vars);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ghp_example|unset|abc|release\n");
+}
+
 #[test]
 fn opening_a_tcp_socket_fails() {
     let w = world();

@@ -26,6 +26,7 @@ mod install;
 mod outcome;
 mod policy_cmd;
 mod render;
+mod run_env;
 mod shell;
 mod state;
 
@@ -784,7 +785,17 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
     if let Err(e) = caps.check() {
         return fail(&format!("{e}"), EXIT_RUN_ERROR);
     }
-    let config = shellgate_sandbox::SandboxConfig::new(&eval.project_root);
+    let mut config = shellgate_sandbox::SandboxConfig::new(&eval.project_root);
+    let pass: &[String] = match &s.policy {
+        Ok(p) => &p.sandbox_pass_env,
+        Err(_) => &[],
+    };
+    config.env_remove = run_env::withheld(std::env::vars_os().map(|(name, _)| name), pass);
+    let withheld: Vec<String> = config
+        .env_remove
+        .iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
     let started = Instant::now();
     match shellgate_sandbox::run_bash_args(
         &config,
@@ -794,7 +805,7 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         shellgate_sandbox::ChildStdio::inherit(),
     ) {
         Ok(status) => {
-            record_exit(s, mode, &shown, decision_id, &status, started);
+            record_exit(s, mode, &shown, decision_id, &status, started, withheld);
             let code = shellgate_sandbox::exit_code(&status);
             ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
         }
@@ -812,6 +823,7 @@ fn record_exit(
     decision_id: String,
     status: &std::process::ExitStatus,
     started: Instant,
+    withheld_env: Vec<String>,
 ) {
     use std::os::unix::process::ExitStatusExt;
     let mut r = s.record(audit::Event::Exit, mode, command);
@@ -819,6 +831,7 @@ fn record_exit(
     r.exit_status = status.code();
     r.signal = status.signal();
     r.run_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    r.withheld_env = withheld_env;
     if let Err(e) = s.audit.append(&mut r) {
         eprintln!("shellgate: warning: the command ran, but its exit was not recorded: {e}");
     }

@@ -113,6 +113,8 @@ pub(crate) struct Plan<'a> {
     pub args: &'a [std::ffi::OsString],
     pub cwd: &'a Path,
     pub tmpdir: &'a Path,
+    /// Variables of the caller's environment the command does not get.
+    pub env_remove: &'a [std::ffi::OsString],
     pub ruleset: &'a OwnedFd,
     pub filters: Vec<BpfProgram>,
     pub stdio: ChildStdio,
@@ -159,6 +161,9 @@ pub(crate) fn spawn_and_wait(plan: Plan<'_>) -> Result<ExitStatus, SandboxError>
         if k.as_encoded_bytes().starts_with(b"BASH_FUNC_") {
             cmd.env_remove(k);
         }
+    }
+    for name in plan.env_remove {
+        cmd.env_remove(name);
     }
     // SAFETY: `apply` only makes raw syscalls on integers and on memory
     // (`filters`) allocated before fork; it does not allocate, lock or touch
@@ -356,6 +361,7 @@ mod tests {
             args: &[],
             cwd: dir,
             tmpdir: dir,
+            env_remove: &[],
             ruleset,
             filters: Vec::new(),
             stdio: ChildStdio::inherit(),

@@ -108,6 +108,10 @@ pub struct SandboxConfig {
     /// Extra trees with read + execute access. Usually empty.
     /// Entries that do not exist are skipped.
     pub extra_read_exec: Vec<PathBuf>,
+    /// Environment variables of the caller the command does not get
+    /// (credentials, agent sockets: the caller decides which). Usually
+    /// empty here; `shellgate run` fills it.
+    pub env_remove: Vec<std::ffi::OsString>,
 }
 
 impl SandboxConfig {
@@ -117,6 +121,7 @@ impl SandboxConfig {
             project_root: project_root.into(),
             extra_read_write: Vec::new(),
             extra_read_exec: Vec::new(),
+            env_remove: Vec::new(),
         }
     }
 }
@@ -416,6 +421,7 @@ pub fn run_bash_args(
         args,
         cwd: &cwd,
         tmpdir: &tmp_path,
+        env_remove: &config.env_remove,
         ruleset: &ruleset,
         filters,
         stdio,

@@ -448,6 +448,33 @@ fn background_processes_do_not_outlive_the_run() {
     }
 }
 
+/// `env_remove` names variables of the caller the command does not get.
+#[test]
+fn env_remove_withholds_variables() {
+    let fx = Fixture::new();
+    // Both set by cargo for every test process.
+    let mut config = fx.config();
+    config.env_remove = vec!["CARGO_PKG_NAME".into()];
+    let mut out = tempfile::tempfile().unwrap();
+    let stdio = ChildStdio {
+        stdin: Stdio::null(),
+        stdout: Stdio::from(out.try_clone().unwrap()),
+        stderr: Stdio::null(),
+    };
+    let status = run_bash_with(
+        &config,
+        r#"echo "${CARGO_PKG_NAME-unset} ${CARGO_MANIFEST_DIR:+set}""#,
+        fx.project.path(),
+        stdio,
+    )
+    .unwrap();
+    assert!(status.success());
+    let mut text = String::new();
+    out.rewind().unwrap();
+    out.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "unset set\n");
+}
+
 #[test]
 fn exit_status_passes_through() {
     let fx = Fixture::new();

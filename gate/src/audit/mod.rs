@@ -164,6 +164,11 @@ pub struct Record {
     /// `exit` records: wall-clock run time in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_ms: Option<u64>,
+    /// `exit` records: names (never values) of the caller's environment
+    /// variables the sandboxed command did not get (credentials, agent
+    /// sockets; see `sandbox.pass_env`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld_env: Vec<String>,
 }
 
 impl Record {

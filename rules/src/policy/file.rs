@@ -48,6 +48,22 @@ pub struct PolicyFile {
     /// One-time approvals of refused commands (`shellgate approve CODE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approvals: Option<ApprovalsSection>,
+    /// What sandboxed commands (`shellgate run`, `shellgate -c`) get.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxSection>,
+}
+
+/// `[sandbox]`: what a sandboxed command may see of the caller.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSection {
+    /// Environment variables passed to sandboxed commands although they
+    /// look like credentials (`GITHUB_TOKEN`, `SSH_AUTH_SOCK`): exact names,
+    /// or a prefix ending in `*` (`NPM_CONFIG_*`). Not allowed in a project
+    /// policy: a repository must not choose which of your secrets its
+    /// commands see.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
 }
 
 /// `[environment]`: trusted infrastructure and protected names.

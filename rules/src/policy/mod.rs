@@ -252,6 +252,10 @@ pub struct Policy {
     pub protected_branches: Vec<String>,
     /// Extra secret path patterns (see [`crate::paths::BUILTIN_SECRETS`]).
     pub secret_paths: Vec<String>,
+    /// `sandbox.pass_env`: credential-like environment variables sandboxed
+    /// commands keep (exact names, or prefixes ending in `*`), from the
+    /// managed, user and explicit layers.
+    pub sandbox_pass_env: Vec<String>,
     /// The deny layer, checked first.
     pub deny_layer: Vec<PrefixRule>,
     /// hard_deny rules in order, `$defaults` expanded.
@@ -500,6 +504,7 @@ impl Policy {
         let mut trusted_buckets = Vec::new();
         let mut protected_branches: Vec<String> = Vec::new();
         let mut secret_paths = Vec::new();
+        let mut sandbox_pass_env: Vec<String> = Vec::new();
         let mut deny_layer = Vec::new();
         let mut approvals = Approvals {
             enabled: true,
@@ -559,6 +564,31 @@ impl Policy {
                     ));
                 }
                 secret_paths.extend(env.secret_paths.iter().cloned());
+            }
+            if let Some(sb) = &f.sandbox {
+                if layer.kind == LayerKind::Project && !sb.pass_env.is_empty() {
+                    return Err(invalid(
+                        "pass_env",
+                        "sandbox.pass_env is not allowed in a project policy: a repository must not choose which of your credentials its commands see; put it in your user policy (~/.config/shellgate/policy.toml)".into(),
+                    ));
+                }
+                for name in &sb.pass_env {
+                    let body = name.strip_suffix('*').unwrap_or(name);
+                    let valid = body
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && body.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if !valid {
+                        return Err(invalid(
+                            "pass_env",
+                            format!("sandbox.pass_env: `{name}` is not a variable name (letters, digits and `_`, optionally ending in `*`)"),
+                        ));
+                    }
+                    if !sandbox_pass_env.contains(name) {
+                        sandbox_pass_env.push(name.clone());
+                    }
+                }
             }
             if let Some(p) = &f.permissions {
                 for text in &p.deny {
@@ -630,6 +660,7 @@ impl Policy {
             trusted_buckets,
             protected_branches,
             secret_paths,
+            sandbox_pass_env,
             deny_layer,
             hard_deny,
             soft_deny,
@@ -974,6 +1005,39 @@ mod tests {
         assert!(p.builtin_in_force(Section::HardDeny, "destructive.recursive-delete"));
         assert_eq!(p.deny_layer.len(), 1);
         assert_eq!(p.tier, Tier::Permissive);
+    }
+
+    /// `sandbox.pass_env` comes from the user's own layers; a project
+    /// policy (part of the repository) may not pass credentials through.
+    #[test]
+    fn sandbox_pass_env_only_from_user_layers() {
+        let user = |text: &str| {
+            Layer::parse(
+                LayerKind::User,
+                Path::new("/h/.config/shellgate/policy.toml"),
+                text,
+            )
+            .unwrap()
+        };
+        let p = Policy::from_layers(vec![
+            user("[sandbox]\npass_env = [\"GITHUB_TOKEN\", \"NPM_*\"]\n"),
+            user("[sandbox]\npass_env = [\"GITHUB_TOKEN\"]\n"),
+        ])
+        .unwrap();
+        assert_eq!(p.sandbox_pass_env, ["GITHUB_TOKEN", "NPM_*"]);
+        let project = Layer::parse(
+            LayerKind::Project,
+            Path::new("/p/.shellgate/policy.toml"),
+            "[sandbox]\npass_env = [\"AWS_SECRET_ACCESS_KEY\"]\n",
+        )
+        .unwrap();
+        let err = Policy::from_layers(vec![project]).unwrap_err().to_string();
+        assert!(err.contains("not allowed in a project policy"), "{err}");
+        for bad in ["\"\"", "\"A B\"", "\"*\"", "\"1X\"", "\"A*B\""] {
+            let layer = user(&format!("[sandbox]\npass_env = [{bad}]\n"));
+            let err = Policy::from_layers(vec![layer]).unwrap_err().to_string();
+            assert!(err.contains("not a variable name"), "{bad}: {err}");
+        }
     }
 
     #[test]
