@@ -32,18 +32,25 @@ fn world() -> World {
     }
 }
 
+/// `shellgate run` of `command` in the project, with the world's home and
+/// an audit log outside the project.
+fn shellgate_run(w: &World, command: &str) -> std::process::Command {
+    let mut cmd = common::bin();
+    cmd.args([
+        "run",
+        "--cwd",
+        w.project.to_str().unwrap(),
+        "--audit-log",
+        w.outside.join("audit.jsonl").to_str().unwrap(),
+        "--",
+        command,
+    ])
+    .env("HOME", &w.home);
+    cmd
+}
+
 fn run(w: &World, command: &str, stdin: &[u8]) -> Output {
-    let mut child = common::bin()
-        .args([
-            "run",
-            "--cwd",
-            w.project.to_str().unwrap(),
-            "--audit-log",
-            w.outside.join("audit.jsonl").to_str().unwrap(),
-            "--",
-            command,
-        ])
-        .env("HOME", &w.home)
+    let mut child = shellgate_run(w, command)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -110,18 +117,8 @@ fn reading_outside_the_allowed_paths_fails() {
 
 /// Runs `command` like [`run`] with extra environment variables.
 fn run_env(w: &World, command: &str, vars: &[(&str, &str)]) -> Output {
-    let mut cmd = common::bin();
-    cmd.args([
-        "run",
-        "--cwd",
-        w.project.to_str().unwrap(),
-        "--audit-log",
-        w.outside.join("audit.jsonl").to_str().unwrap(),
-        "--",
-        command,
-    ])
-    .env("HOME", &w.home)
-    .stdin(Stdio::null());
+    let mut cmd = shellgate_run(w, command);
+    cmd.stdin(Stdio::null());
     for (k, v) in vars {
         cmd.env(k, v);
     }
