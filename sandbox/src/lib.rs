@@ -15,7 +15,7 @@
 //! | `/dev/null /dev/zero /dev/full /dev/tty /dev/ptmx /dev/pts` | read, write | Landlock |
 //! | `/dev/urandom /dev/random` | read | Landlock |
 //! | everything else (notably `$HOME`, `/tmp`, `/var`, `/run`) | nothing | Landlock |
-//! | sockets | `AF_UNIX` only; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
+//! | sockets | `socketpair(AF_UNIX)` only: no Unix socket (it could reach `ssh-agent` or `docker.sock` by path, which Landlock does not control), no network; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
 //! | ptrace, io_uring, bpf, keyrings, mounts, namespaces, modules, kexec, ... | `EPERM` | seccomp |
 //! | signals / abstract unix sockets to processes outside the sandbox | denied on Landlock ABI >= 6 | Landlock scopes |
 //! | set-uid/set-gid/file-capability privilege gain | never | `no_new_privs` |
@@ -45,7 +45,8 @@
 //!   `init_module`, `finit_module`, `delete_module`, `swapon`, `swapoff`,
 //!   `reboot`, `acct`, `open_by_handle_at`; `clone` with a `CLONE_NEW*` flag;
 //!   `ioctl(fd, TIOCSTI | TIOCLINUX)`; `personality` other than query,
-//!   `PER_LINUX`, `PER_LINUX32`; on x86_64 every x32-ABI syscall.
+//!   `PER_LINUX`, `PER_LINUX32`; `socket(AF_UNIX, …)` (see `seccomp.rs` for
+//!   why); on x86_64 every x32-ABI syscall.
 //! * `EAFNOSUPPORT`: `socket`/`socketpair` with a domain other than `AF_UNIX`.
 //! * `ENOSYS`: `clone3` (flags unreadable by BPF; glibc falls back to `clone`).
 //! * process killed: any syscall made through a foreign architecture ABI
@@ -77,6 +78,10 @@
 //!   all cross-directory renames/links.
 //! * Interactive programs that open `/dev/tty` fail (`ENXIO`): the command has
 //!   no controlling terminal.
+//! * Programs that create Unix sockets (servers in tests, `tmux`, `ssh-agent`,
+//!   Python's `multiprocessing.Manager`) fail with `EPERM`: Landlock cannot
+//!   confine what a pathname socket reaches, so none may be created until a
+//!   private mount namespace hides the outside (issue 5).
 #![deny(missing_docs)]
 
 mod exec;

@@ -16,8 +16,17 @@
 //!
 //! | Filter | Syscalls | Result |
 //! |---|---|---|
-//! | deny | [`DENY_ALWAYS`]; `clone` with any `CLONE_NEW*` flag; `ioctl(_, TIOCSTI/TIOCLINUX)`; `personality` other than query/`PER_LINUX`/`PER_LINUX32` | `EPERM` |
+//! | deny | [`DENY_ALWAYS`]; `clone` with any `CLONE_NEW*` flag; `ioctl(_, TIOCSTI/TIOCLINUX)`; `personality` other than query/`PER_LINUX`/`PER_LINUX32`; `socket(AF_UNIX, …)` | `EPERM` |
 //! | sockets | `socket`/`socketpair` with a domain other than `AF_UNIX` | `EAFNOSUPPORT` |
+//!
+//! Why `socket(AF_UNIX)` is denied: Landlock (up to ABI 7) does not control
+//! `connect(2)` or `sendto(2)` to a *pathname* Unix socket, and a path
+//! lookup needs no Landlock right, so a confined process could reach any
+//! socket it can name: `ssh-agent` (`$SSH_AUTH_SOCK`), `docker.sock` (root
+//! on the host), the session bus, `gpg-agent`. seccomp cannot read the
+//! address, so no Unix socket can be created at all; `socketpair(2)`, which
+//! reaches nothing outside, stays allowed (pipes, asyncio's self-pipe,
+//! Node's IPC).
 //! | clone3 | `clone3` (its flags live in memory and cannot be inspected; glibc falls back to `clone`) | `ENOSYS` |
 //! | x32 (x86_64) | syscall numbers with `__X32_SYSCALL_BIT` | `EPERM` |
 
@@ -171,13 +180,21 @@ pub(crate) fn build_filters() -> Result<Vec<BpfProgram>, SandboxError> {
             .collect::<Result<Vec<_>, _>>()?,
     )?;
     deny.insert(libc::SYS_personality, vec![personality_rule]);
+    deny.insert(
+        libc::SYS_socket,
+        vec![rule(vec![cond(
+            0,
+            SeccompCmpOp::Eq,
+            libc::AF_UNIX as u64,
+        )?])?],
+    );
     programs.push(compile(
         deny,
         SeccompAction::Errno(libc::EPERM as u32),
         arch,
     )?);
 
-    // 2. Only AF_UNIX sockets.
+    // 2. Only AF_UNIX sockets (and of those only socketpair, see filter 1).
     let mut sockets = BTreeMap::new();
     for nr in [libc::SYS_socket, libc::SYS_socketpair] {
         let not_unix = rule(vec![cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])?;

@@ -272,14 +272,22 @@ fn tcp_connect_is_denied() {
     }
 }
 
+/// A socket pair works; a Unix socket, which could reach any listener the
+/// command can name (Landlock does not control `connect` to a pathname
+/// socket), cannot be created; other families are unsupported.
 #[test]
-fn unix_sockets_allowed_netlink_denied() {
+fn socketpair_allowed_unix_and_netlink_sockets_denied() {
     let fx = Fixture::new();
     if let Some(out) = run_python(
         &fx,
         "a, b = socket.socketpair()\n\
          a.sendall(b'ping'); assert b.recv(4) == b'ping'\n\
-         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind('sock'); s.listen()\n\
+         for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET):\n    \
+             try:\n        \
+                 socket.socket(socket.AF_UNIX, kind)\n        \
+                 sys.exit(f'AF_UNIX socket of type {kind} allowed')\n    \
+             except OSError as e:\n        \
+                 assert e.errno == errno.EPERM, e\n\
          for fam in (socket.AF_NETLINK, socket.AF_PACKET):\n    \
              try:\n        \
                  socket.socket(fam, socket.SOCK_RAW)\n        \
@@ -290,6 +298,37 @@ fn unix_sockets_allowed_netlink_denied() {
     ) {
         assert_ok(&out);
     }
+}
+
+/// An agent's socket outside the sandbox (as `$SSH_AUTH_SOCK` or
+/// `docker.sock` would be) gets no connection from inside.
+#[test]
+fn unix_socket_outside_cannot_be_reached() {
+    let fx = Fixture::new();
+    let path = fx.outside.path().join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    if let Some(out) = run_python(
+        &fx,
+        &format!(
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n\
+             s.connect({:?})\n\
+             print('connected')\n",
+            path.to_str().unwrap()
+        ),
+    ) {
+        assert_denied(&out);
+        assert!(!out.stdout.contains("connected"));
+        assert!(
+            out.stderr.contains("Operation not permitted"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(
+        listener.accept().is_err(),
+        "the listener outside must not see a connection"
+    );
 }
 
 #[test]
