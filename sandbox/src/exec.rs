@@ -47,6 +47,12 @@ pub enum SetupStep {
     /// `fork` (raw `clone(SIGCHLD)`) of the process that becomes `bash`,
     /// which then runs `setsid` and the parent-death signal again for itself.
     Fork = 8,
+    /// Every capability dropped: the bounding set emptied
+    /// (`PR_CAPBSET_DROP`, when the caller holds `CAP_SETPCAP`, i.e. runs as
+    /// root), the ambient set cleared, and `capset` to nothing, so a
+    /// command run by root gains none on `execve` either (man 7
+    /// capabilities).
+    DropCapabilities = 9,
 }
 
 impl SetupStep {
@@ -60,6 +66,7 @@ impl SetupStep {
             6 => SetupStep::Seccomp,
             7 => SetupStep::Subreaper,
             8 => SetupStep::Fork,
+            9 => SetupStep::DropCapabilities,
             _ => return None,
         })
     }
@@ -86,6 +93,10 @@ impl SetupStep {
                  shellgate cannot stop what a command leaves running"
             }
             SetupStep::Fork => "the process limit was reached (RLIMIT_NPROC); retry later",
+            SetupStep::DropCapabilities => {
+                "report this as a shellgate bug (dropping capabilities cannot fail for a \
+                 process that holds them)"
+            }
         }
     }
 }
@@ -101,6 +112,7 @@ impl fmt::Display for SetupStep {
             SetupStep::Seccomp => "seccomp (SECCOMP_SET_MODE_FILTER)",
             SetupStep::Subreaper => "child subreaper (prctl PR_SET_CHILD_SUBREAPER)",
             SetupStep::Fork => "fork of the command process",
+            SetupStep::DropCapabilities => "drop capabilities (PR_CAPBSET_DROP, capset)",
         })
     }
 }
@@ -257,6 +269,74 @@ fn death_signal(parent: libc::pid_t) -> c_long {
     }
 }
 
+/// `struct __user_cap_header_struct` of `<linux/capability.h>`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+/// `struct __user_cap_data_struct` of `<linux/capability.h>`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: two [`CapData`] words.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+/// `CAP_SETPCAP`, needed to shrink the bounding set.
+const CAP_SETPCAP: u32 = 8;
+
+/// Drops every capability for good (see [`SetupStep::DropCapabilities`]).
+/// `-1` with errno set on failure.
+fn drop_capabilities() -> c_long {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let empty = CapData {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    };
+    let mut data = [empty; 2];
+    // SAFETY: capget/capset with a version-3 header and room for two data
+    // words; prctl with integer arguments.
+    unsafe {
+        if libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) != 0 {
+            return -1;
+        }
+        if data[0].effective & (1 << CAP_SETPCAP) != 0 {
+            for cap in 0..64 as libc::c_ulong {
+                if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 {
+                    if *libc::__errno_location() == libc::EINVAL {
+                        break; // past the kernel's last capability
+                    }
+                    return -1;
+                }
+            }
+        }
+        if libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        ) != 0
+            && *libc::__errno_location() != libc::EINVAL
+        {
+            return -1;
+        }
+        header.version = CAP_VERSION_3;
+        header.pid = 0;
+        let none = [empty; 2];
+        libc::syscall(libc::SYS_capset, &mut header, none.as_ptr())
+    }
+}
+
 /// `CLOSE_RANGE_CLOEXEC` from `<linux/close_range.h>`.
 const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 
@@ -281,6 +361,7 @@ impl ChildSetup {
             death_signal(self.parent_pid)
         })?;
         self.step(SetupStep::Subreaper, reaper::become_subreaper)?;
+        self.step(SetupStep::DropCapabilities, drop_capabilities)?;
         self.step(SetupStep::NoNewPrivs, || unsafe {
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) as c_long
         })?;
@@ -327,6 +408,18 @@ impl ChildSetup {
         reaper::mask_forwarded(libc::SIG_UNBLOCK);
         self.step(SetupStep::Setsid, || unsafe { libc::setsid() as c_long })?;
         self.step(SetupStep::ParentDeathSignal, || death_signal(reaper_pid))?;
+        // A Landlock domain of its own, nested in the reaper's: with the
+        // signal scope (ABI >= 6) the command cannot kill the reaper to
+        // free what it left running, and ptrace access (`/proc/PID/mem`,
+        // `environ`) stops at the domain too (landlock.rst, "Ptrace
+        // restrictions", "Scoped access").
+        self.step(SetupStep::Landlock, || unsafe {
+            libc::syscall(
+                libc::SYS_landlock_restrict_self,
+                self.ruleset_fd,
+                0 as libc::c_uint,
+            )
+        })?;
         Ok(())
     }
 

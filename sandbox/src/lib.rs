@@ -19,6 +19,7 @@
 //! | ptrace, io_uring, bpf, keyrings, mounts, namespaces, modules, kexec, ... | `EPERM` | seccomp |
 //! | signals / abstract unix sockets to processes outside the sandbox | denied on Landlock ABI >= 6 | Landlock scopes |
 //! | set-uid/set-gid/file-capability privilege gain | never | `no_new_privs` |
+//! | capabilities (when root runs shellgate) | none: effective, permitted, inheritable, ambient and bounding sets emptied | `capset`, `PR_CAPBSET_DROP` |
 //! | controlling terminal (`TIOCSTI` injection) | none (`setsid`), `TIOCSTI`/`TIOCLINUX` `EPERM` | setsid + seccomp |
 //!
 //! ## Filesystem (Landlock)
@@ -57,10 +58,13 @@
 //! The ruleset and the BPF programs are prepared in the parent. In the forked
 //! child, before `execve`, only raw async-signal-safe syscalls run, in this
 //! order (see [`SetupStep`]): mark inherited fds > 2 close-on-exec, `setsid`,
-//! `PR_SET_PDEATHSIG`, `PR_SET_CHILD_SUBREAPER`, `PR_SET_NO_NEW_PRIVS`,
+//! `PR_SET_PDEATHSIG`, `PR_SET_CHILD_SUBREAPER`, every capability dropped
+//! (bounding set included when run as root), `PR_SET_NO_NEW_PRIVS`,
 //! `landlock_restrict_self`, `seccomp(SECCOMP_SET_MODE_FILTER)`, then a fork:
-//! the confined child stays behind as the command's *reaper* and its own
-//! child, after `setsid` and `PR_SET_PDEATHSIG` again, execs `bash`. Every
+//! the confined child stays behind as the command's *reaper* (not dumpable:
+//! its memory is shellgate's) and its own child, after `setsid`,
+//! `PR_SET_PDEATHSIG` and a nested Landlock domain (so that, with the signal
+//! scope, the command can neither kill nor inspect the reaper), execs `bash`. Every
 //! process the command leaves running (`cmd &`, `nohup`, `setsid`, a double
 //! fork) is re-parented to the reaper, which kills them all when `bash`
 //! exits and then exits with `bash`'s status. A failing step is reported to the parent

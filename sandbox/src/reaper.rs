@@ -91,6 +91,12 @@ pub(crate) fn run(command: libc::pid_t) -> ! {
     COMMAND.store(command, Ordering::Relaxed);
     // SAFETY: raw syscalls on stack data only (see the module doc).
     unsafe {
+        // The reaper never execs: its memory and `/proc/PID/environ` are
+        // shellgate's, with the credentials withheld from the command. Not
+        // dumpable, they are closed to the command, which is in the same
+        // Landlock domain and holds no CAP_SYS_PTRACE (proc(5), ptrace(2)
+        // "Ptrace access mode checking").
+        libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0);
         // Only bash keeps the descriptors: std's exec-error pipe and the
         // report pipe must see EOF when bash execs.
         libc::syscall(

@@ -514,6 +514,52 @@ fn env_remove_withholds_variables() {
     assert_eq!(text, "unset set\n");
 }
 
+/// The command cannot kill its reaper to free what it left running (a
+/// nested Landlock domain with the signal scope, ABI >= 6), nor read the
+/// reaper's memory or environment, which are shellgate's.
+#[test]
+fn the_reaper_is_out_of_the_commands_reach() {
+    let fx = Fixture::new();
+    if !probe().landlock_scopes() {
+        eprintln!("SKIPPED: Landlock ABI < 6 has no signal scoping");
+        return;
+    }
+    let out = fx.run(
+        "sleep 300 & echo $! > bg.pid; \
+         if kill -9 $PPID; then echo killed; fi; \
+         if cat /proc/$PPID/environ >/dev/null; then echo read-environ; fi; \
+         if head -c1 /proc/$PPID/mem >/dev/null; then echo read-mem; fi; \
+         sleep 0.2; exit 0",
+    );
+    assert_ok(&out);
+    assert_eq!(out.stdout, "", "stderr: {}", out.stderr);
+    let pid: i32 = fs::read_to_string(fx.project.path().join("bg.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!alive(pid), "background process {pid} outlived the run");
+}
+
+/// No capability survives into the command, even when root runs it: the
+/// bounding set is emptied too, so `execve` grants root none back.
+#[test]
+fn capabilities_are_dropped() {
+    let fx = Fixture::new();
+    let out = fx.run("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status");
+    assert_ok(&out);
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    for line in out.stdout.lines() {
+        let (name, value) = line.split_once(':').unwrap();
+        let value = u64::from_str_radix(value.trim(), 16).unwrap();
+        if name != "CapBnd" || root {
+            assert_eq!(value, 0, "{line}");
+        }
+    }
+    assert_eq!(out.stdout.lines().count(), 5, "{}", out.stdout);
+}
+
 #[test]
 fn exit_status_passes_through() {
     let fx = Fixture::new();
