@@ -269,6 +269,19 @@ fn death_signal(parent: libc::pid_t) -> c_long {
     }
 }
 
+/// `landlock_restrict_self(ruleset_fd, 0)`: the calling thread enters a new
+/// Landlock domain (landlock.rst). `-1` with errno set on failure.
+fn landlock_restrict_self(ruleset_fd: RawFd) -> c_long {
+    // SAFETY: the syscall takes an fd and a flags integer.
+    unsafe {
+        libc::syscall(
+            libc::SYS_landlock_restrict_self,
+            ruleset_fd,
+            0 as libc::c_uint,
+        )
+    }
+}
+
 /// `struct __user_cap_header_struct` of `<linux/capability.h>`.
 #[repr(C)]
 struct CapHeader {
@@ -365,12 +378,8 @@ impl ChildSetup {
         self.step(SetupStep::NoNewPrivs, || unsafe {
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) as c_long
         })?;
-        self.step(SetupStep::Landlock, || unsafe {
-            libc::syscall(
-                libc::SYS_landlock_restrict_self,
-                self.ruleset_fd,
-                0 as libc::c_uint,
-            )
+        self.step(SetupStep::Landlock, || {
+            landlock_restrict_self(self.ruleset_fd)
         })?;
         for filter in &self.filters {
             self.step(SetupStep::Seccomp, || {
@@ -413,12 +422,8 @@ impl ChildSetup {
         // free what it left running, and ptrace access (`/proc/PID/mem`,
         // `environ`) stops at the domain too (landlock.rst, "Ptrace
         // restrictions", "Scoped access").
-        self.step(SetupStep::Landlock, || unsafe {
-            libc::syscall(
-                libc::SYS_landlock_restrict_self,
-                self.ruleset_fd,
-                0 as libc::c_uint,
-            )
+        self.step(SetupStep::Landlock, || {
+            landlock_restrict_self(self.ruleset_fd)
         })?;
         Ok(())
     }
