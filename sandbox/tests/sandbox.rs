@@ -208,6 +208,37 @@ fn symlink_out_of_project_grants_nothing() {
     assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
 }
 
+/// A secret outside (`~/.ssh/id_rsa`) cannot be brought into the project
+/// to be read there: not by hard link, rename, copy, a symlink, or
+/// `/proc/1/root`; and files under `~/.local/bin` cannot be planted.
+#[test]
+fn secrets_cannot_be_brought_into_the_project() {
+    let fx = Fixture::new();
+    let ssh = fx.outside.path().join(".ssh");
+    fs::create_dir(&ssh).unwrap();
+    let key = ssh.join("id_rsa");
+    fs::write(&key, "PRIVATE-KEY\n").unwrap();
+    let k = sh_quote(&key);
+    for (how, command) in [
+        ("hard link", format!("ln {k} got && cat got")),
+        ("rename", format!("mv {k} got && cat got")),
+        ("copy", format!("cp {k} got && cat got")),
+        ("symlink", format!("ln -s {k} got && cat got")),
+        ("/proc/1/root", format!("cat /proc/1/root{}", key.display())),
+    ] {
+        let out = fx.run(&command);
+        assert_denied(&out);
+        assert!(!out.stdout.contains("PRIVATE-KEY"), "{how}: {}", out.stdout);
+        assert!(key.exists(), "{how} moved the key");
+        let _ = fs::remove_file(fx.project.path().join("got"));
+    }
+    let bin = fx.outside.path().join(".local/bin");
+    fs::create_dir_all(&bin).unwrap();
+    let out = fx.run(&format!("echo 'rm -rf ~' > {}/ls", sh_quote(&bin)));
+    assert_denied(&out);
+    assert!(!bin.join("ls").exists());
+}
+
 #[test]
 fn tmpdir_is_private_writable_and_removed() {
     let fx = Fixture::new();
