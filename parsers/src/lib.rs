@@ -26,7 +26,7 @@ mod expansion;
 pub mod invocation;
 mod lower;
 pub mod model;
-mod pathglob;
+pub mod pathglob;
 mod second_opinion;
 mod state;
 pub mod static_output;

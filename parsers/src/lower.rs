@@ -40,10 +40,7 @@ pub const MAX_NESTED_SCRIPTS: usize = 2_000;
 /// Most file names a pattern in a command word is resolved to.
 const MAX_GLOB_MATCHES: usize = 64;
 
-/// Most directory entries the globs in command words of one input read in
-/// all (`/*/rm` reads `/` once; `/*/*/*/x` would read a tree). Bounds the
-/// time one decision spends on the file system.
-const MAX_GLOB_ENTRIES: usize = 4_096;
+use crate::pathglob::MAX_GLOB_ENTRIES;
 
 /// Most bytes of statically known expansion text used for one input; past
 /// it, expansions are treated as unknown. Bounds time and memory for inputs
@@ -1828,7 +1825,10 @@ impl<'o> Lowerer<'o> {
         let prefix_len = if word.text.starts_with('/') {
             0
         } else {
-            st.cwd.as_ref().map_or(0, |c| c.len() + 1)
+            // The cwd and its `/` (just `/` when the cwd is the root).
+            st.cwd
+                .as_ref()
+                .map_or(0, |c| c.trim_end_matches('/').len() + 1)
         };
         for t in &paths {
             out.push(Word::literal(t.get(prefix_len..).unwrap_or(t), word.span));
@@ -4137,25 +4137,24 @@ impl Param {
     }
 }
 
-/// A `glob` crate pattern for a word's pieces: quoted characters are
-/// escaped so that they match themselves. `None` when a piece is unknown.
+/// A `glob` crate pattern for a word's pieces: the bash pattern with each
+/// quoted character escaped, translated by
+/// [`crate::pathglob::bash_to_glob`]. `None` when a piece is unknown or
+/// the pattern cannot be expressed.
 fn glob_pattern(pieces: &[Piece]) -> Option<String> {
-    let mut out = String::new();
+    let mut bash = String::new();
     for p in pieces {
         match p {
             Piece::Char { c, quoted, .. } => {
-                if *quoted && matches!(c, '*' | '?' | '[' | ']') {
-                    out.push('[');
-                    out.push(*c);
-                    out.push(']');
-                } else {
-                    out.push(*c);
+                if *quoted {
+                    bash.push('\\');
                 }
+                bash.push(*c);
             }
             _ => return None,
         }
     }
-    Some(out)
+    crate::pathglob::bash_to_glob(&bash)
 }
 
 /// An integer constant as bash arithmetic reads it (bash manual 6.5): a

@@ -4,6 +4,107 @@
 
 use std::path::PathBuf;
 
+/// Most directory entries one input's globs read in all, in the parser (a
+/// command word) and in the rules (operands): `/*/rm` reads `/` once;
+/// `/*/*/*/x` would read a tree. Bounds the time one decision spends on the
+/// file system.
+pub const MAX_GLOB_ENTRIES: usize = 4_096;
+
+/// A bash pattern (bash manual 3.5.8.1), `\\` escaping the next character,
+/// in the `glob` crate's syntax, which has no escapes: an escaped or
+/// otherwise literal pattern character becomes a one-member class (`[*]`),
+/// `[^…]` becomes `[!…]`, and a `[` without its `]` is literal (`[[]`), as
+/// in bash; runs of `*` are one. `None` for what the crate cannot express: POSIX classes
+/// (`[[:alpha:]]`), equivalence classes and collating symbols, and an
+/// escaped character inside a bracket expression.
+pub fn bash_to_glob(pattern: &str) -> Option<String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => {
+                match chars.get(i + 1) {
+                    Some(&c @ ('*' | '?' | '[' | ']')) => {
+                        out.push('[');
+                        out.push(c);
+                        out.push(']');
+                    }
+                    Some(&c) => out.push(c),
+                    // A trailing backslash matches itself.
+                    None => out.push('\\'),
+                }
+                i += 2;
+            }
+            '[' => match bracket_end(&chars, i) {
+                Some(end) => {
+                    let body = &chars[i + 1..end];
+                    if body.contains(&'\\')
+                        || body
+                            .windows(2)
+                            .any(|w| w[0] == '[' && matches!(w[1], ':' | '=' | '.'))
+                    {
+                        return None;
+                    }
+                    out.push('[');
+                    let mut rest = body;
+                    if let Some((&first, tail)) = rest.split_first() {
+                        if matches!(first, '!' | '^') {
+                            out.push('!');
+                            rest = tail;
+                        }
+                    }
+                    out.extend(rest);
+                    out.push(']');
+                    i = end + 1;
+                }
+                None => {
+                    out.push_str("[[]");
+                    i += 1;
+                }
+            },
+            ']' => {
+                out.push_str("[]]");
+                i += 1;
+            }
+            // Without `globstar` (off in `bash -c`), `**` is two `*`; the
+            // crate rejects a `**` that is not a whole component.
+            '*' if out.ends_with('*') => i += 1,
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Index of the `]` that closes the bracket expression opening at
+/// `open`: a `]` right after `[`, `[!` or `[^` is a member, not the end.
+fn bracket_end(chars: &[char], open: usize) -> Option<usize> {
+    let mut j = open + 1;
+    if matches!(chars.get(j), Some('!' | '^')) {
+        j += 1;
+    }
+    if chars.get(j) == Some(&']') {
+        j += 1;
+    }
+    while j < chars.len() {
+        match chars[j] {
+            ']' => return Some(j),
+            // `[:alpha:]` inside holds a `]` of its own.
+            '[' if matches!(chars.get(j + 1), Some(':' | '=' | '.')) => {
+                let kind = chars[j + 1];
+                let close = (j + 2..chars.len().saturating_sub(1))
+                    .find(|&k| chars[k] == kind && chars[k + 1] == ']')?;
+                j = close + 2;
+            }
+            _ => j += 1,
+        }
+    }
+    None
+}
+
 /// Options bash uses by default: case-sensitive, `/` only matched
 /// literally, a leading `.` only matched explicitly (`dotglob` off).
 const OPTS: glob::MatchOptions = glob::MatchOptions {
@@ -14,7 +115,7 @@ const OPTS: glob::MatchOptions = glob::MatchOptions {
 
 /// Why an expansion gave no answer.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Unexpanded {
+pub enum Unexpanded {
     /// More than the budget of directory entries would have to be read, or
     /// more matches than the caller takes.
     OverBudget,
@@ -35,7 +136,7 @@ pub(crate) enum Unexpanded {
 /// locale. Returns `Ok(vec![])` when nothing matches; an unreadable
 /// directory or a non-UTF-8 name contributes nothing, as in bash (which
 /// skips what it cannot read).
-pub(crate) fn expand(
+pub fn expand(
     pattern: &str,
     budget: &mut usize,
     max_matches: usize,
@@ -122,6 +223,33 @@ mod tests {
         assert!(expand(&format!("{root}/[*]/x"), &mut 100, 10)
             .unwrap()
             .is_empty());
+    }
+
+    /// Each translation checked against what bash matches (`[[ x == p ]]`
+    /// and `echo p` in a scratch directory).
+    #[test]
+    fn bash_patterns_in_glob_syntax() {
+        let t = |p: &str| bash_to_glob(p);
+        assert_eq!(t("*.key").as_deref(), Some("*.key"));
+        assert_eq!(t("x**.e***v").as_deref(), Some("x*.e*v"));
+        assert_eq!(t(r"\*.key").as_deref(), Some("[*].key"));
+        assert_eq!(t("[^n]m").as_deref(), Some("[!n]m"));
+        assert_eq!(t("[!n]m").as_deref(), Some("[!n]m"));
+        assert_eq!(t("[]x]").as_deref(), Some("[]x]"));
+        assert_eq!(t("[!]x]y").as_deref(), Some("[!]x]y"));
+        assert_eq!(t("notes[").as_deref(), Some("notes[[]"));
+        assert_eq!(t("a]b").as_deref(), Some("a[]]b"));
+        assert_eq!(t("x[[:lower:]]"), None);
+        assert_eq!(t(r"[\!v]"), None);
+        let m = |p: &str, name: &str| {
+            glob::Pattern::new(&t(p).unwrap())
+                .unwrap()
+                .matches_with(name, OPTS)
+        };
+        assert!(m("[^n]m", "rm") && !m("[^n]m", "nm"));
+        assert!(m("notes[", "notes[") && !m("notes[", "notes"));
+        assert!(m(r"\*.key", "*.key") && !m(r"\*.key", "a.key"));
+        assert!(m(".en?", ".env"));
     }
 
     #[test]

@@ -170,6 +170,7 @@ fn with_context_at<R>(
         policy,
         nesting,
         links: detectors::symlinks(&script),
+        glob_budget: std::cell::Cell::new(shellgate_parsers::pathglob::MAX_GLOB_ENTRIES),
         paths: paths::PathContext {
             project_root,
             home: home.map(|h| shellgate_parsers::join_path("/", h)),

@@ -65,6 +65,9 @@ pub struct Cx<'a> {
     pub nesting: usize,
     /// Symbolic links the script itself creates: (link path, target), absolute.
     pub links: Vec<(String, String)>,
+    /// Directory entries glob operands may still read for this input
+    /// ([`shellgate_parsers::pathglob::MAX_GLOB_ENTRIES`] to start with).
+    pub glob_budget: std::cell::Cell<usize>,
 }
 
 impl<'a> Cx<'a> {

@@ -59,10 +59,24 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 .map(|(_, f)| f)
                 .or_else(|| w.text.strip_prefix("if="))
                 .unwrap_or(&w.text);
+            if w.dynamic {
+                continue;
+            }
             let Some(abs) = cx.paths.resolve_text(text, w.glob, cmd.cwd.as_deref()) else {
                 continue;
             };
-            if !w.dynamic && cx.paths.is_secret(&abs) {
+            // A glob operand is what bash expands it to on this machine
+            // (`cat ~/.ss?/id_rsa`); the directory before its first
+            // wildcard is checked as well.
+            let abs = std::iter::once(abs)
+                .chain(
+                    w.glob
+                        .then(|| glob_matches(cx, text, cmd.cwd.as_deref()))
+                        .into_iter()
+                        .flatten(),
+                )
+                .find(|p| cx.paths.is_secret(p));
+            if let Some(abs) = abs {
                 out.push(finding(
                     RULE,
                     Verdict::Ask,
@@ -75,6 +89,39 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// The files the glob operand `text` (relative to `cwd`) matches now, read
+/// within the input's budget of directory entries; none when the pattern
+/// cannot be expanded.
+fn glob_matches(cx: &Cx, text: &str, cwd: Option<&str>) -> Vec<String> {
+    let pattern = if text.starts_with('/') {
+        text.to_string()
+    } else {
+        match cwd {
+            Some(c) => format!("{}/{text}", bash_escape(c)),
+            None => return Vec::new(),
+        }
+    };
+    let Some(glob) = shellgate_parsers::pathglob::bash_to_glob(&pattern) else {
+        return Vec::new();
+    };
+    let mut budget = cx.glob_budget.get();
+    let found = shellgate_parsers::pathglob::expand(&glob, &mut budget, 64).unwrap_or_default();
+    cx.glob_budget.set(budget);
+    found
+}
+
+/// `path` with bash's pattern characters and `\\` escaped.
+fn bash_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -105,5 +152,45 @@ mod tests {
             Deny,
             Some(crate::policy::ignore::RULE),
         );
+    }
+
+    /// Glob operands are judged by what they match on this machine, with
+    /// wildcards in any component, dotfiles matched by an explicit `.`, and
+    /// bash's `[^…]` negation.
+    #[test]
+    fn glob_operands_expand_to_the_secrets_they_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let project = dir.path().join("project");
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::create_dir_all(project.join("src/app")).unwrap();
+        std::fs::write(home.join(".ssh/id_rsa"), "k").unwrap();
+        std::fs::write(project.join("src/app/.env"), "X=1").unwrap();
+        let (home, project) = (home.to_str().unwrap(), project.to_str().unwrap());
+        let policy = crate::Policy::default();
+        let judge = |cmd: &str| {
+            let d = crate::decide(&policy, cmd, project, Some(home)).decision;
+            (d.decision, d.rule_ids())
+        };
+        for cmd in [
+            "cat ~/.ss?/id_rsa",
+            "cat ~/.*/id_rsa",
+            "cat ~/.ssh/id_rs[^x]",
+        ] {
+            let (v, ids) = judge(cmd);
+            assert_ne!(v, crate::Verdict::Allow, "{cmd}: {ids:?}");
+        }
+        for cmd in [
+            "cat src/*/.env",
+            "cat */*/.env",
+            "cat s*/a*/.en?",
+            "cat src/app/.e*",
+        ] {
+            let (v, ids) = judge(cmd);
+            assert_eq!(v, crate::Verdict::Deny, "{cmd}: {ids:?}");
+        }
+        // A pattern matching nothing secret stays allowed.
+        let (v, ids) = judge("cat src/*/*.rs");
+        assert_eq!(v, crate::Verdict::Allow, "{ids:?}");
     }
 }

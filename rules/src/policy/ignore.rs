@@ -395,34 +395,19 @@ impl Compiled {
         }
     }
 
-    /// An ignored path that the glob `abs_glob` expands to: on the file
-    /// system when the files exist, else one of the patterns' sample
-    /// paths. A last component made only of wildcards (`*`) is judged on
-    /// the file system alone, since it names no file in particular.
-    fn glob_hits(&self, abs_glob: &str) -> Option<String> {
-        let opts = glob::MatchOptions {
-            case_sensitive: true,
-            require_literal_separator: true,
-            require_literal_leading_dot: true,
-        };
-        // Expand on the file system only when the wildcards are in the
-        // last component: one directory read, bounded. (Without
-        // `globstar`, bash's `**` is `*`.)
-        let (dir, _) = abs_glob.rsplit_once('/').unwrap_or(("", abs_glob));
-        let single_dir = !dir.contains(['*', '?', '[']);
-        let pattern = abs_glob.replace("**", "*");
-        // (Checked before walking: the glob crate's iterator would read
-        // every matching directory of a multi-level pattern, however many.)
-        let paths = single_dir
-            .then(|| glob::glob_with(&pattern, opts).ok())
-            .flatten();
-        if let Some(paths) = paths {
-            for p in paths.take(MAX_GLOB_MATCHES).flatten() {
-                if let Some(s) = p.to_str() {
-                    if self.matched(s).is_some() {
-                        return Some(s.to_string());
-                    }
-                }
+    /// An ignored path that the glob `abs_glob` (a bash pattern, `\\`
+    /// escaping) expands to: on the file system when files match (every
+    /// component expanded, at most `budget` directory entries read, taken
+    /// from it), else one of the patterns' sample paths. A last component
+    /// made only of wildcards (`*`) is judged on the file system alone,
+    /// since it names no file in particular.
+    fn glob_hits(&self, abs_glob: &str, budget: &mut usize) -> Option<String> {
+        // (Without `globstar`, bash's `**` is `*`.)
+        let expanded = shellgate_parsers::pathglob::bash_to_glob(abs_glob)
+            .and_then(|p| shellgate_parsers::pathglob::expand(&p, budget, MAX_GLOB_MATCHES).ok());
+        for path in expanded.iter().flatten() {
+            if self.matched(path).is_some() {
+                return Some(path.clone());
             }
         }
         let want: Vec<&str> = abs_glob.split('/').collect();
@@ -452,37 +437,14 @@ struct ComponentGlob {
 
 impl ComponentGlob {
     /// `component` as the operand spells it, `\\` escaping the next
-    /// character. The `glob` crate's syntax has no escapes, so an escaped
-    /// pattern character becomes a one-member class (`[*]`), and it
-    /// negates a class with `!` only, so bash's `[^…]` becomes `[!…]`.
+    /// character, translated by [`shellgate_parsers::pathglob::bash_to_glob`].
     fn new(component: &str) -> ComponentGlob {
-        let mut pattern = String::with_capacity(component.len());
-        let mut chars = component.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '[' if chars.peek() == Some(&'^') => {
-                    chars.next();
-                    pattern.push_str("[!");
-                }
-                '\\' => match chars.next() {
-                    Some(e @ ('*' | '?' | '[' | ']')) => {
-                        pattern.push('[');
-                        pattern.push(e);
-                        pattern.push(']');
-                    }
-                    Some(e) => pattern.push(e),
-                    None => pattern.push('\\'),
-                },
-                // Without `globstar` (off in `bash -c`), `**` is two `*`;
-                // the crate rejects a `**` that is not a whole component.
-                '*' if pattern.ends_with('*') => {}
-                c => pattern.push(c),
-            }
-        }
+        let glob = shellgate_parsers::pathglob::bash_to_glob(component)
+            .and_then(|p| glob::Pattern::new(&p).ok());
         ComponentGlob {
             // An escaped dot is matched explicitly too (checked with bash).
             leading_dot: component.starts_with('.') || component.starts_with("\\."),
-            glob: glob::Pattern::new(&pattern).ok(),
+            glob,
         }
     }
 
@@ -647,9 +609,10 @@ pub fn findings(cx: &Cx, out: &mut Vec<Finding>) {
                     else {
                         continue;
                     };
-                    compiled
-                        .glob_hits(&abs)
-                        .and_then(|s| compiled.matched(&s).map(|m| (s, m)))
+                    let mut budget = cx.glob_budget.get();
+                    let hits = compiled.glob_hits(&abs, &mut budget);
+                    cx.glob_budget.set(budget);
+                    hits.and_then(|s| compiled.matched(&s).map(|m| (s, m)))
                 } else {
                     // With the working directory unknown, a relative path
                     // is judged as if from the project root: unanchored
@@ -849,30 +812,33 @@ mod tests {
     fn globs_follow_bash_dot_rule() {
         let f = IgnoreFile::with_defaults();
         let c = f.compiled("/p", Some("/h"));
-        assert!(c.glob_hits("/p/.e*").is_some());
-        assert!(c.glob_hits("/p/*").is_none());
-        assert!(c.glob_hits("/p/*.key").is_some());
-        assert!(c.glob_hits("/p/{*}").is_none());
-        assert!(c.glob_hits("/h/.ss?").is_some());
+        assert!(c.glob_hits("/p/.e*", &mut 4096).is_some());
+        assert!(c.glob_hits("/p/*", &mut 4096).is_none());
+        assert!(c.glob_hits("/p/*.key", &mut 4096).is_some());
+        assert!(c.glob_hits("/p/{*}", &mut 4096).is_none());
+        assert!(c.glob_hits("/h/.ss?", &mut 4096).is_some());
         // Escapes and both class negations, as bash reads them.
-        assert!(c.glob_hits("/p/.en[v]").is_some());
-        assert!(c.glob_hits("/p/.en[^x]").is_some());
-        assert!(c.glob_hits("/p/.en[!v]").is_none());
-        assert!(c.glob_hits(r"/p/\.en?").is_some());
-        assert!(c.glob_hits(r"/p/\*.key").is_none());
+        assert!(c.glob_hits("/p/.en[v]", &mut 4096).is_some());
+        assert!(c.glob_hits("/p/.en[^x]", &mut 4096).is_some());
+        assert!(c.glob_hits("/p/.en[!v]", &mut 4096).is_none());
+        assert!(c.glob_hits(r"/p/\.en?", &mut 4096).is_some());
+        assert!(c.glob_hits(r"/p/\*.key", &mut 4096).is_none());
         // `**` inside a component is two `*` (no globstar).
-        assert!(c.glob_hits("/p/.e**v").is_some());
-        assert!(c.glob_hits("/p/x**.key").is_some());
-        assert!(c.glob_hits("/p/***").is_none());
+        assert!(c.glob_hits("/p/.e**v", &mut 4096).is_some());
+        assert!(c.glob_hits("/p/x**.key", &mut 4096).is_some());
+        assert!(c.glob_hits("/p/***", &mut 4096).is_none());
     }
 
     #[test]
     fn uncompilable_component_matches_everything() {
-        // An unclosed class: bash reads `[` literally; whatever the crate
-        // says, the check must not go quiet.
-        let g = ComponentGlob::new("x[");
+        // A POSIX class the matcher cannot express: whatever bash would
+        // match, the check must not go quiet.
+        let g = ComponentGlob::new("id_rs[[:alpha:]]");
         assert!(g.matches("anything"));
         assert!(!g.matches(".hidden"));
+        // An unclosed `[` is literal, as in bash.
+        let g = ComponentGlob::new("notes[");
+        assert!(g.matches("notes[") && !g.matches("notes"));
         assert!(ComponentGlob::new("a**b").matches("a-b"));
     }
 }
