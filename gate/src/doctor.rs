@@ -146,7 +146,7 @@ fn sandbox() -> Vec<Check> {
             if caps.landlock_scopes() {
                 "signals and abstract Unix sockets are scoped to the sandbox (ABI >= 6)"
             } else {
-                "no Landlock scopes (ABI < 6): a sandboxed command can signal your other processes"
+                "no Landlock scopes (ABI < 6): a sandboxed command can signal your other processes, and kill its reaper to keep background processes running after the run"
             },
         ));
     }

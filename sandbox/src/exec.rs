@@ -249,18 +249,12 @@ struct ChildSetup {
     filters: Vec<BpfProgram>,
 }
 
-/// `prctl(PR_SET_PDEATHSIG, SIGKILL)`, failing with `ESRCH` when `parent`
+/// `prctl(PR_SET_PDEATHSIG, signal)`, failing with `ESRCH` when `parent`
 /// is already gone (nobody would wait for us). `-1` with errno on failure.
-fn death_signal(parent: libc::pid_t) -> c_long {
+fn death_signal(parent: libc::pid_t, signal: libc::c_int) -> c_long {
     // SAFETY: prctl and getppid with constant arguments; errno is ours.
     unsafe {
-        let ret = libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
+        let ret = libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0);
         if ret == 0 && libc::getppid() != parent {
             *libc::__errno_location() = libc::ESRCH;
             return -1;
@@ -371,7 +365,9 @@ impl ChildSetup {
         })?;
         self.step(SetupStep::Setsid, || unsafe { libc::setsid() as c_long })?;
         self.step(SetupStep::ParentDeathSignal, || {
-            death_signal(self.parent_pid)
+            // Catchable, so that the reaper still kills what the command
+            // left running when shellgate itself is killed.
+            death_signal(self.parent_pid, reaper::PARENT_DIED)
         })?;
         self.step(SetupStep::Subreaper, reaper::become_subreaper)?;
         self.step(SetupStep::DropCapabilities, drop_capabilities)?;
@@ -416,7 +412,9 @@ impl ChildSetup {
         // forwarded signals unblocked; then std execs bash.
         reaper::mask_forwarded(libc::SIG_UNBLOCK);
         self.step(SetupStep::Setsid, || unsafe { libc::setsid() as c_long })?;
-        self.step(SetupStep::ParentDeathSignal, || death_signal(reaper_pid))?;
+        self.step(SetupStep::ParentDeathSignal, || {
+            death_signal(reaper_pid, libc::SIGKILL)
+        })?;
         // A Landlock domain of its own, nested in the reaper's: with the
         // signal scope (ABI >= 6) the command cannot kill the reaper to
         // free what it left running, and ptrace access (`/proc/PID/mem`,

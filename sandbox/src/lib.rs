@@ -15,7 +15,7 @@
 //! | `/dev/null /dev/zero /dev/full /dev/tty /dev/ptmx /dev/pts` | read, write | Landlock |
 //! | `/dev/urandom /dev/random` | read | Landlock |
 //! | everything else (notably `$HOME`, `/tmp`, `/var`, `/run`) | nothing | Landlock |
-//! | sockets | `socketpair(AF_UNIX)` only: no Unix socket (it could reach `ssh-agent` or `docker.sock` by path, which Landlock does not control), no network; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
+//! | sockets | stream and seqpacket `socketpair(AF_UNIX)` only: no Unix socket (it could reach `ssh-agent` or `docker.sock` by path, which Landlock does not control), no network; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
 //! | ptrace, io_uring, bpf, keyrings, mounts, namespaces, modules, kexec, ... | `EPERM` | seccomp |
 //! | signals / abstract unix sockets to processes outside the sandbox | denied on Landlock ABI >= 6 | Landlock scopes |
 //! | set-uid/set-gid/file-capability privilege gain | never | `no_new_privs` |
@@ -78,8 +78,10 @@
 //!   can change metadata of (or probe for) files it can name, but cannot read
 //!   or write their contents.
 //! * On Landlock ABI < 6 the command can signal processes of the same user
-//!   outside the sandbox; ABI < 3 does not control truncation; ABI 1 forbids
-//!   all cross-directory renames/links.
+//!   outside the sandbox, its reaper included: killing the reaper frees what
+//!   the command left running (`shellgate doctor` warns about ABI < 6);
+//!   ABI < 3 does not control truncation; ABI 1 forbids all cross-directory
+//!   renames/links.
 //! * Interactive programs that open `/dev/tty` fail (`ENXIO`): the command has
 //!   no controlling terminal.
 //! * Programs that create Unix sockets (servers in tests, `tmux`, `ssh-agent`,

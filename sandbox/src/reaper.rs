@@ -15,7 +15,10 @@
 //!
 //! While `bash` runs, the reaper forwards `SIGINT`, `SIGTERM`, `SIGHUP` and
 //! `SIGQUIT` to `bash`'s process group (`bash` is a session leader of its
-//! own, as before), so the caller's forwarding keeps working.
+//! own, as before), so the caller's forwarding keeps working. Its
+//! parent-death signal is the catchable [`PARENT_DIED`]: if shellgate is
+//! killed, the reaper kills `bash` and sweeps as usual. During the sweep
+//! those signals are ignored, so a second Ctrl-C cannot cut it short.
 //!
 //! Everything here runs between `fork` and `execve` of a multithreaded
 //! parent: raw async-signal-safe syscalls only, no allocation, no panics.
@@ -30,6 +33,11 @@ const CHILDREN: &std::ffi::CStr = c"/proc/thread-self/children";
 
 /// `bash`'s pid, for the reaper's signal handler (0 before the fork).
 static COMMAND: AtomicI32 = AtomicI32::new(0);
+
+/// The reaper's parent-death signal (`PR_SET_PDEATHSIG`): when shellgate
+/// dies, even by `SIGKILL`, the reaper kills `bash` and then everything
+/// left, instead of dying at once and leaving them to init.
+pub(crate) const PARENT_DIED: libc::c_int = libc::SIGUSR1;
 
 /// Makes the calling process a child subreaper and checks that it will be
 /// able to list its children. `-1` with errno set on failure, as the
@@ -50,13 +58,13 @@ pub(crate) fn become_subreaper() -> c_long {
 }
 
 /// Blocks (`how` = `SIG_BLOCK`) or unblocks (`SIG_UNBLOCK`) the forwarded
-/// signals in the calling thread.
+/// signals and [`PARENT_DIED`] in the calling thread.
 pub(crate) fn mask_forwarded(how: libc::c_int) {
     // SAFETY: sigset operations on a stack value; sigprocmask with it.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for sig in FORWARDED {
+        for sig in FORWARDED.into_iter().chain([PARENT_DIED]) {
             libc::sigaddset(&mut set, sig);
         }
         libc::sigprocmask(how, &set, std::ptr::null_mut());
@@ -74,12 +82,33 @@ pub(crate) fn raw_fork() -> c_long {
 extern "C" fn forward(sig: libc::c_int) {
     let pid = COMMAND.load(Ordering::Relaxed);
     if pid > 0 {
+        // Shellgate is gone: end the command; the reaper then sweeps.
+        let sig = if sig == PARENT_DIED {
+            libc::SIGKILL
+        } else {
+            sig
+        };
         // SAFETY: kill is async-signal-safe. To the group once bash has
         // made it (setsid), else to bash alone.
         unsafe {
             if libc::kill(-pid, sig) != 0 {
                 libc::kill(pid, sig);
             }
+        }
+    }
+}
+
+/// Sets `disposition` (a handler, `SIG_IGN` or `SIG_DFL`) for the
+/// forwarded signals and [`PARENT_DIED`].
+fn handle_all(disposition: libc::sighandler_t) {
+    for sig in FORWARDED.into_iter().chain([PARENT_DIED]) {
+        // SAFETY: sigaction with a zeroed struct on the stack.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = disposition;
+            act.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut());
         }
     }
 }
@@ -105,14 +134,8 @@ pub(crate) fn run(command: libc::pid_t) -> ! {
             libc::c_uint::MAX,
             0 as libc::c_uint,
         );
-        for sig in FORWARDED {
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = forward as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            act.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut act.sa_mask);
-            libc::sigaction(sig, &act, std::ptr::null_mut());
-        }
     }
+    handle_all(forward as extern "C" fn(libc::c_int) as libc::sighandler_t);
     mask_forwarded(libc::SIG_UNBLOCK);
 
     let mut status: libc::c_int = 0;
@@ -128,12 +151,9 @@ pub(crate) fn run(command: libc::pid_t) -> ! {
             break;
         }
     }
-    // SAFETY: restoring default dispositions; nothing to forward to now.
-    unsafe {
-        for sig in FORWARDED {
-            libc::signal(sig, libc::SIG_DFL);
-        }
-    }
+    // Nothing to forward to now, and a second Ctrl-C must not stop the
+    // sweep half-way.
+    handle_all(libc::SIG_IGN);
     kill_all_children();
     if !known {
         exit(1)

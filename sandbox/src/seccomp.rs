@@ -16,7 +16,7 @@
 //!
 //! | Filter | Syscalls | Result |
 //! |---|---|---|
-//! | deny | [`DENY_ALWAYS`]; `clone` with any `CLONE_NEW*` flag; `ioctl(_, TIOCSTI/TIOCLINUX)`; `personality` other than query/`PER_LINUX`/`PER_LINUX32`; `socket(AF_UNIX, …)` | `EPERM` |
+//! | deny | [`DENY_ALWAYS`]; `clone` with any `CLONE_NEW*` flag; `ioctl(_, TIOCSTI/TIOCLINUX)`; `personality` other than query/`PER_LINUX`/`PER_LINUX32`; `socket(AF_UNIX, …)`; `socketpair(_, SOCK_DGRAM, …)` | `EPERM` |
 //! | sockets | `socket`/`socketpair` with a domain other than `AF_UNIX` | `EAFNOSUPPORT` |
 //!
 //! Why `socket(AF_UNIX)` is denied: Landlock (up to ABI 7) does not control
@@ -24,9 +24,10 @@
 //! lookup needs no Landlock right, so a confined process could reach any
 //! socket it can name: `ssh-agent` (`$SSH_AUTH_SOCK`), `docker.sock` (root
 //! on the host), the session bus, `gpg-agent`. seccomp cannot read the
-//! address, so no Unix socket can be created at all; `socketpair(2)`, which
-//! reaches nothing outside, stays allowed (pipes, asyncio's self-pipe,
-//! Node's IPC).
+//! address, so no Unix socket can be created at all. `socketpair(2)` of
+//! type `SOCK_STREAM` or `SOCK_SEQPACKET`, which reaches nothing outside,
+//! stays allowed (asyncio's self-pipe, Node's IPC); a `SOCK_DGRAM` pair is
+//! denied, since `sendto` on it can name any pathname socket.
 //! | clone3 | `clone3` (its flags live in memory and cannot be inspected; glibc falls back to `clone`) | `ENOSYS` |
 //! | x32 (x86_64) | syscall numbers with `__X32_SYSCALL_BIT` | `EPERM` |
 
@@ -38,6 +39,10 @@ use seccompiler::{
 };
 
 use crate::SandboxError;
+
+/// The socket type bits of `socket(2)`'s type argument (the rest are
+/// `SOCK_NONBLOCK` and `SOCK_CLOEXEC`).
+const SOCK_TYPE_MASK: u64 = 0xf;
 
 #[cfg(target_arch = "x86_64")]
 const TARGET: Option<seccompiler::TargetArch> = Some(seccompiler::TargetArch::x86_64);
@@ -186,6 +191,16 @@ pub(crate) fn build_filters() -> Result<Vec<BpfProgram>, SandboxError> {
             0,
             SeccompCmpOp::Eq,
             libc::AF_UNIX as u64,
+        )?])?],
+    );
+    // A datagram pair could `sendto` any pathname socket (`/dev/log`,
+    // journald, `NOTIFY_SOCKET`); stream and seqpacket pairs cannot.
+    deny.insert(
+        libc::SYS_socketpair,
+        vec![rule(vec![cond(
+            1,
+            SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK),
+            libc::SOCK_DGRAM as u64,
         )?])?],
     );
     programs.push(compile(

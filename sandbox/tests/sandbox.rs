@@ -313,6 +313,12 @@ fn socketpair_allowed_unix_and_netlink_sockets_denied() {
         &fx,
         "a, b = socket.socketpair()\n\
          a.sendall(b'ping'); assert b.recv(4) == b'ping'\n\
+         socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n\
+         try:\n    \
+             socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)\n    \
+             sys.exit('datagram socketpair allowed')\n\
+         except OSError as e:\n    \
+             assert e.errno == errno.EPERM, e\n\
          for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET):\n    \
              try:\n        \
                  socket.socket(socket.AF_UNIX, kind)\n        \
@@ -589,6 +595,66 @@ fn capabilities_are_dropped() {
         }
     }
     assert_eq!(out.stdout.lines().count(), 5, "{}", out.stdout);
+}
+
+/// Helper for `killing_the_caller_still_stops_background_processes`: runs
+/// a command that leaves a detached process and then waits, in the sandbox.
+#[test]
+fn killed_caller_helper() {
+    let Some(project) = std::env::var_os("SHELLGATE_SANDBOX_TEST_KILLED") else {
+        return;
+    };
+    let project = PathBuf::from(project);
+    let _ = run_bash(
+        &SandboxConfig::new(&project),
+        "setsid sleep 300 & echo $! > bg.pid.tmp && mv bg.pid.tmp bg.pid; sleep 100",
+        &project,
+    );
+}
+
+/// Even when the caller is killed (`SIGKILL`, as an agent's timeout does),
+/// the reaper kills `bash` and what it left running instead of dying with
+/// the caller and leaving them to init.
+#[test]
+fn killing_the_caller_still_stops_background_processes() {
+    let fx = Fixture::new();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "killed_caller_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SHELLGATE_SANDBOX_TEST_KILLED", fx.project.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = fx.project.path().join("bg.pid");
+    let started = std::time::Instant::now();
+    while !pid_file.exists() {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(alive(pid));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while alive(pid) {
+        assert!(
+            killed.elapsed().as_secs() < 10,
+            "process {pid} outlived its killed caller"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[test]
