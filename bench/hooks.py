@@ -64,6 +64,8 @@ def verdict(rc: int, out: bytes) -> str:
     d = hso.get("permissionDecision") or doc.get("decision")
     if d in (None, ""):
         return "none"
+    if not isinstance(d, str):
+        return "error"
     d = {"approve": "allow", "block": "deny"}.get(d, d)
     return d if d in ("allow", "ask", "deny") else "error"
 
@@ -117,12 +119,12 @@ def main() -> None:
         json.dump({"summary": summary, "calls": calls}, f, indent=1)
     print(
         f"{'hook':<16} {'calls':>5} {'median ms':>9} {'p99 ms':>8} "
-        f"{'deny items let through':>22} {'of which asked':>14} {'allow items blocked':>19} {'errors':>6}"
+        f"{'deny items let through':>22} {'deny items asked':>16} {'allow items blocked':>19} {'errors':>6}"
     )
     for s in summary:
         print(
             f"{s['tool']:<16} {s['calls']:>5} {s['median_ms']:>9.2f} {s['p99_ms']:>8.2f} "
-            f"{s['deny_let_through']:>12} of {s['deny_items']:<7} {s['deny_asked']:>14} "
+            f"{s['deny_let_through']:>12} of {s['deny_items']:<7} {s['deny_asked']:>16} "
             f"{s['allow_blocked']:>9} of {s['allow_items']:<7} {s['errors']:>6}"
         )
 

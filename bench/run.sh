@@ -135,8 +135,9 @@ say "decision latency (criterion)"
 grep -E '^(corpus|dev|nl2bash|tldr|slowest) ' "$out/decision.txt" >&2 || true
 
 # -- 2. cold start -------------------------------------------------------------------
-# hyperfine runs these command lines through a shell: every path is quoted.
-q() { printf '%q' "$1"; }
+# hyperfine runs these command lines through a shell: every path is quoted
+# (single quotes, which sh, hyperfine -N and Python's shlex all read).
+q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 sgq=$(q "$sg") policyq=$(q "$policy") auditq=$(q "$work/audit.jsonl") payloadq=$(q "$payload")
 say "cold start (hyperfine, $runs runs)"
 cd "$project"
@@ -159,7 +160,7 @@ bwrap_args=(--unshare-all --die-with-parent --new-session --cap-drop ALL
     --symlink usr/sbin /sbin --ro-bind /etc /etc --proc /proc --dev /dev --tmpfs /tmp
     --bind "$project" "$project" --chdir "$project")
 # -N splits these command lines like a shell (without running one).
-bwrap_line=$(printf '%q ' bwrap "${bwrap_args[@]}" bash -c true)
+bwrap_line=$(for a in bwrap "${bwrap_args[@]}" bash -c true; do printf '%s ' "$(q "$a")"; done)
 HOME=$home hyperfine -N --warmup 20 --runs "$runs" --export-json "$out/sandbox.json" \
     -n 'bash -c true' 'bash -c true' \
     -n 'shellgate run -- true' "$sgq run --audit-log $auditq -- true" \

@@ -790,7 +790,7 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         Ok(p) => &p.sandbox_pass_env,
         Err(_) => &[],
     };
-    config.env_remove = run_env::withheld(std::env::vars_os().map(|(name, _)| name), pass);
+    config.env_remove = run_env::withheld(std::env::vars_os(), pass);
     let withheld: Vec<String> = config
         .env_remove
         .iter()

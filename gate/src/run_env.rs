@@ -6,8 +6,10 @@
 //! them. Withheld are the variables whose names name a secret (the audit
 //! redaction's rule 1: `GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`,
 //! `ANTHROPIC_API_KEY`, `SSH_AUTH_SOCK` …), those in [`AGENT_VARIABLES`],
-//! and those whose names are not UTF-8 (they cannot be judged), unless the
-//! policy's `sandbox.pass_env` names them.
+//! those whose values the audit redaction would change (a password in a
+//! URL, `DATABASE_URL=postgres://u:pw@h`, a token shape such as `ghp_…`),
+//! and those whose names or values are not UTF-8 (they cannot be judged),
+//! unless the policy's `sandbox.pass_env` names them.
 
 use std::ffi::OsString;
 
@@ -38,19 +40,22 @@ fn passes(pattern: &str, name: &str) -> bool {
     }
 }
 
-/// The names among `names` (the caller's environment) that a sandboxed
-/// command does not get, in the order given; `pass` is the policy's
-/// `sandbox.pass_env`.
-pub fn withheld(names: impl IntoIterator<Item = OsString>, pass: &[String]) -> Vec<OsString> {
-    names
-        .into_iter()
-        .filter(|name| match name.to_str() {
-            None => true,
-            Some(n) => {
-                !pass.iter().any(|p| passes(p, n))
-                    && (AGENT_VARIABLES.contains(&n) || redact::secret_name(n))
+/// The names of the variables among `vars` (the caller's environment, as
+/// name and value) that a sandboxed command does not get, in the order
+/// given; `pass` is the policy's `sandbox.pass_env`.
+pub fn withheld(
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+    pass: &[String],
+) -> Vec<OsString> {
+    vars.into_iter()
+        .filter(|(name, value)| match (name.to_str(), value.to_str()) {
+            (Some(n), _) if pass.iter().any(|p| passes(p, n)) => false,
+            (Some(n), Some(v)) => {
+                AGENT_VARIABLES.contains(&n) || redact::secret_name(n) || redact::redact(v) != v
             }
+            _ => true,
         })
+        .map(|(name, _)| name)
         .collect()
 }
 
@@ -63,9 +68,16 @@ mod tests {
         list.iter().map(OsString::from).collect()
     }
 
+    /// `list` as variables with a harmless value.
+    fn vars(list: &[&str]) -> Vec<(OsString, OsString)> {
+        list.iter()
+            .map(|n| (OsString::from(n), OsString::from("1")))
+            .collect()
+    }
+
     #[test]
     fn credentials_and_agents_are_withheld() {
-        let env = names(&[
+        let env = vars(&[
             "PATH",
             "HOME",
             "PWD",
@@ -99,7 +111,7 @@ mod tests {
 
     #[test]
     fn pass_env_keeps_names_and_prefixes() {
-        let env = names(&["GITHUB_TOKEN", "NPM_TOKEN", "NPM_AUTH", "SSH_AUTH_SOCK"]);
+        let env = vars(&["GITHUB_TOKEN", "NPM_TOKEN", "NPM_AUTH", "SSH_AUTH_SOCK"]);
         let pass = ["GITHUB_TOKEN".to_string(), "NPM_*".to_string()];
         assert_eq!(withheld(env, &pass), names(&["SSH_AUTH_SOCK"]));
     }
@@ -107,6 +119,22 @@ mod tests {
     #[test]
     fn names_that_are_not_utf8_are_withheld() {
         let odd = OsString::from_vec(b"X\xffY".to_vec());
-        assert_eq!(withheld([odd.clone()], &[]), [odd]);
+        assert_eq!(withheld([(odd.clone(), "1".into())], &[]), [odd]);
+        let odd_value = OsString::from_vec(b"\xff".to_vec());
+        assert_eq!(withheld([("X".into(), odd_value)], &[]), names(&["X"]));
+    }
+
+    /// A credential under an innocent name is withheld by its value.
+    #[test]
+    fn credential_values_are_withheld() {
+        let env = [
+            ("DATABASE_URL", "postgres://app:hunter2@db/app"),
+            ("MY_GH", "ghp_0123456789abcdefghijklmnopqrstuvwxyz"),
+            ("PIP_INDEX_URL", "https://pypi.org/simple"),
+            ("LS_COLORS", "rs=0:di=01;34:ln=01;36"),
+            ("EDITOR", "vim"),
+        ]
+        .map(|(n, v)| (OsString::from(n), OsString::from(v)));
+        assert_eq!(withheld(env, &[]), names(&["DATABASE_URL", "MY_GH"]));
     }
 }

@@ -111,11 +111,12 @@ pub fn secret_name(name: &str) -> bool {
     })
 }
 
-/// `NAME=` after any character a name cannot hold, except `?` and `&`:
-/// there it is a URL query parameter, left to [`URL_PARAM`] (which also
-/// covers `&&NAME=`).
+/// `NAME=` after any character a name cannot hold, except `?`, which
+/// starts a URL query (left to [`URL_PARAM`]). After `&` it may be a shell
+/// assignment (`make&&TOKEN='…' x`), so it is read as one: inside a URL
+/// that hides the rest of the query too, which errs the safe way.
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[^A-Za-z0-9_.?&-])([A-Za-z_][A-Za-z0-9_.-]*)(?:\[[^\]\s]*\])?\+?="#)
+    Regex::new(r#"(?:^|[^A-Za-z0-9_.?-])([A-Za-z_][A-Za-z0-9_.-]*)(?:\[[^\]\s]*\])?\+?="#)
         .expect("valid regex")
 });
 static OPTION: LazyLock<Regex> = LazyLock::new(|| {
@@ -495,8 +496,15 @@ mod tests {
             "git clone https://me:__REDACTED__@github.com/o/r.git"
         );
         assert_eq!(
-            r("curl 'https://x.test/a?id=3&access_token=zzz&x=1'"),
-            "curl 'https://x.test/a?id=3&access_token=__REDACTED__&x=1'"
+            r("curl 'https://x.test/a?access_token=zzz&x=1'"),
+            "curl 'https://x.test/a?access_token=__REDACTED__&x=1'"
+        );
+        // After `&` the name may be a shell assignment: the value is read
+        // as a shell word, which here hides the rest of the query too.
+        let got = r("curl 'https://x.test/a?id=3&access_token=zzz&x=1'");
+        assert!(
+            got.contains("access_token=__REDACTED__") && !got.contains("zzz"),
+            "{got}"
         );
     }
 
@@ -573,7 +581,7 @@ mod tests {
     /// operator is hidden all the same, and a value runs on past one.
     #[test]
     fn unicode_blanks_and_operators_do_not_hide_a_secret() {
-        for blank in ["\u{a0}", "\u{2003}", "\u{3000}", "&&", ">", "$"] {
+        for blank in ["\u{a0}", "\u{2003}", "\u{3000}", "&&", "&", ">", "$"] {
             let cases = [
                 (
                     format!("x{blank}GITHUB_TOKEN=abc"),
@@ -602,6 +610,20 @@ mod tests {
             r("mysql --password=ab\u{3000}cd -h db"),
             "mysql --password=__REDACTED__ -h db"
         );
+        for (cmd, want) in [
+            (
+                "true&&GITHUB_TOKEN='s3cret' gh",
+                "true&&GITHUB_TOKEN=__REDACTED__ gh",
+            ),
+            (
+                "make&GITHUB_TOKEN=\"a b\" x",
+                "make&GITHUB_TOKEN=__REDACTED__ x",
+            ),
+            ("a&&DB_PASSWORD=$'abc' b", "a&&DB_PASSWORD=__REDACTED__ b"),
+            ("a&&DB_PASSWORD=ab#cd b", "a&&DB_PASSWORD=__REDACTED__ b"),
+        ] {
+            assert_eq!(r(cmd), want);
+        }
     }
 
     #[test]
