@@ -79,6 +79,29 @@ pub fn bash_to_glob(pattern: &str) -> Option<String> {
     Some(out)
 }
 
+/// `path` with bash's pattern characters (`*`, `?`, `[`, `]`) and `\\`
+/// escaped by `\\`, so that it matches only itself as the prefix of a bash
+/// pattern (a working directory before a relative glob).
+pub fn escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The absolute bash pattern for the glob operand `text` run in `cwd`.
+/// `None` when `text` is relative and the working directory is unknown.
+pub fn absolute(text: &str, cwd: Option<&str>) -> Option<String> {
+    if text.starts_with('/') {
+        return Some(text.to_string());
+    }
+    Some(format!("{}/{text}", escape(cwd?.trim_end_matches('/'))))
+}
+
 /// Index of the `]` that closes the bracket expression opening at
 /// `open`: a `]` right after `[`, `[!` or `[^` is a member, not the end.
 fn bracket_end(chars: &[char], open: usize) -> Option<usize> {
@@ -250,6 +273,23 @@ mod tests {
         assert!(m("notes[", "notes[") && !m("notes[", "notes"));
         assert!(m(r"\*.key", "*.key") && !m(r"\*.key", "a.key"));
         assert!(m(".en?", ".env"));
+    }
+
+    #[test]
+    fn a_working_directory_with_pattern_characters_matches_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("a[1]*");
+        std::fs::create_dir(&odd).unwrap();
+        std::fs::write(odd.join(".env"), "").unwrap();
+        let cwd = odd.to_str().unwrap();
+        let pattern = absolute(".e*", Some(cwd)).unwrap();
+        let glob = bash_to_glob(&pattern).unwrap();
+        assert_eq!(
+            expand(&glob, &mut 100, 10).unwrap(),
+            [format!("{cwd}/.env")]
+        );
+        assert_eq!(absolute("/x/*", None).as_deref(), Some("/x/*"));
+        assert_eq!(absolute("*", None), None);
     }
 
     #[test]

@@ -95,33 +95,18 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
 /// within the input's budget of directory entries; none when the pattern
 /// cannot be expanded.
 fn glob_matches(cx: &Cx, text: &str, cwd: Option<&str>) -> Vec<String> {
-    let pattern = if text.starts_with('/') {
-        text.to_string()
-    } else {
-        match cwd {
-            Some(c) => format!("{}/{text}", bash_escape(c)),
-            None => return Vec::new(),
-        }
-    };
-    let Some(glob) = shellgate_parsers::pathglob::bash_to_glob(&pattern) else {
+    use shellgate_parsers::pathglob;
+    let Some(glob) = pathglob::absolute(text, cwd).and_then(|p| pathglob::bash_to_glob(&p)) else {
         return Vec::new();
     };
     let mut budget = cx.glob_budget.get();
-    let found = shellgate_parsers::pathglob::expand(&glob, &mut budget, 64).unwrap_or_default();
+    let found = pathglob::expand(&glob, &mut budget, 64).unwrap_or_default();
     cx.glob_budget.set(budget);
+    // `..` and `.` components resolved, as the secret patterns expect.
     found
-}
-
-/// `path` with bash's pattern characters and `\\` escaped.
-fn bash_escape(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for c in path.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+        .iter()
+        .map(|p| shellgate_parsers::join_path("/", p))
+        .collect()
 }
 
 #[cfg(test)]
@@ -185,6 +170,7 @@ mod tests {
             "cat */*/.env",
             "cat s*/a*/.en?",
             "cat src/app/.e*",
+            "cat src/app/../app/.e*",
         ] {
             let (v, ids) = judge(cmd);
             assert_eq!(v, crate::Verdict::Deny, "{cmd}: {ids:?}");

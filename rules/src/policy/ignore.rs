@@ -406,8 +406,10 @@ impl Compiled {
         let expanded = shellgate_parsers::pathglob::bash_to_glob(abs_glob)
             .and_then(|p| shellgate_parsers::pathglob::expand(&p, budget, MAX_GLOB_MATCHES).ok());
         for path in expanded.iter().flatten() {
-            if self.matched(path).is_some() {
-                return Some(path.clone());
+            // `..` and `.` components resolved, as the matcher expects.
+            let path = shellgate_parsers::join_path("/", path);
+            if self.matched(&path).is_some() {
+                return Some(path);
             }
         }
         let want: Vec<&str> = abs_glob.split('/').collect();
@@ -601,11 +603,7 @@ pub fn findings(cx: &Cx, out: &mut Vec<Finding>) {
             }
             for text in candidates(&w.text) {
                 let hit = if w.glob {
-                    let Some(abs) = cmd
-                        .cwd
-                        .as_deref()
-                        .map(|c| shellgate_parsers::join_path(c, text))
-                        .or_else(|| text.starts_with('/').then(|| text.to_string()))
+                    let Some(abs) = shellgate_parsers::pathglob::absolute(text, cmd.cwd.as_deref())
                     else {
                         continue;
                     };
