@@ -89,7 +89,7 @@ impl SetupStep {
                  (container runtime) allows seccomp(2)"
             }
             SetupStep::Subreaper => {
-                "use Linux >= 3.5 with CONFIG_PROC_CHILDREN and /proc mounted: without them \
+                "use Linux >= 3.17 with CONFIG_PROC_CHILDREN and /proc mounted: without them \
                  shellgate cannot stop what a command leaves running"
             }
             SetupStep::Fork => "the process limit was reached (RLIMIT_NPROC); retry later",

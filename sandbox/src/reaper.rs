@@ -7,11 +7,13 @@
 //! (`cmd &`, a double fork, `setsid`, `nohup`) is re-parented to the reaper
 //! rather than to init, because the reaper is the nearest living subreaper
 //! among its ancestors. When `bash` exits, the reaper kills each child it
-//! has (listed in `/proc/thread-self/children`, Linux >= 3.5 with
+//! has (listed in `/proc/thread-self/children`, Linux >= 3.17 with
 //! `CONFIG_PROC_CHILDREN`), reaps it, and repeats until it has none, then
 //! exits with `bash`'s status (a signal death re-raised as the same signal).
-//! The reaper is inside the same Landlock domain and seccomp filters as the
-//! command, so it can signal it even under Landlock's signal scope.
+//! The reaper is under the same seccomp filters as the command and in the
+//! Landlock domain that the command's own domain is nested in: it can
+//! signal the command under Landlock's signal scope, and the command
+//! cannot signal or inspect it (ABI >= 6).
 //!
 //! While `bash` runs, the reaper forwards `SIGINT`, `SIGTERM`, `SIGHUP` and
 //! `SIGQUIT` to `bash`'s process group (`bash` is a session leader of its
@@ -122,9 +124,9 @@ pub(crate) fn run(command: libc::pid_t) -> ! {
     unsafe {
         // The reaper never execs: its memory and `/proc/PID/environ` are
         // shellgate's, with the credentials withheld from the command. Not
-        // dumpable, they are closed to the command, which is in the same
-        // Landlock domain and holds no CAP_SYS_PTRACE (proc(5), ptrace(2)
-        // "Ptrace access mode checking").
+        // dumpable, they are closed to the command even where its nested
+        // Landlock domain is not enough (it holds no CAP_SYS_PTRACE;
+        // proc(5), ptrace(2) "Ptrace access mode checking").
         libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0);
         // Only bash keeps the descriptors: std's exec-error pipe and the
         // report pipe must see EOF when bash execs.
