@@ -191,15 +191,6 @@ fn word_end(s: &str, start: usize) -> usize {
     i.min(b.len())
 }
 
-/// End of a value inside a quoted string or a bare word: stops at a
-/// quote, a newline or, unless `spaces`, a space or tab (used for header values and URL parts, which usually
-/// sit inside a quoted argument).
-fn value_end(s: &str, start: usize, spaces: bool) -> usize {
-    s[start..]
-        .find(|c: char| c == '\'' || c == '"' || c == '\n' || (!spaces && matches!(c, ' ' | '\t')))
-        .map_or(s.len(), |n| start + n)
-}
-
 /// Replaces the byte ranges in `cuts` (in any order, possibly
 /// overlapping) with [`MARK`], one mark per run of overlapping ranges.
 fn apply(s: &str, mut cuts: Vec<(usize, usize)>) -> Cow<'_, str> {
@@ -348,7 +339,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         let n = name.as_str().to_ascii_lowercase();
         let secret = !n.starts_with("x-") || secret_name(&n[2..]) || n.ends_with("-key");
         if secret {
-            cuts.push((whole.end(), value_end(text, whole.end(), false)));
+            // The whole header value (`Cookie: a=1; sid=…`), to its closing
+            // quote or, unquoted, the end of the word.
+            cuts.push((whole.end(), value_end_at(text, whole.end(), states())));
         }
     }
     let user_option = has("-u") || has("-U");
@@ -357,7 +350,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         .into_iter()
         .flatten()
     {
-        cuts.push((m.end(), value_end(text, m.end(), false)));
+        cuts.push((m.end(), value_end_at(text, m.end(), states())));
     }
     let userinfo = has("://") && has("@");
     for c in userinfo
@@ -624,6 +617,22 @@ mod tests {
         ] {
             assert_eq!(r(cmd), want);
         }
+    }
+
+    /// A header value or `-u` password runs to its closing quote, spaces
+    /// included; unquoted, to the end of the shell word.
+    #[test]
+    fn quoted_values_with_spaces_are_hidden_whole() {
+        assert_eq!(
+            r("curl -H 'Cookie: theme=dark; sessionid=SECRET' u"),
+            "curl -H 'Cookie: __REDACTED__' u"
+        );
+        assert_eq!(r("curl -u 'me:pa ss' u"), "curl -u 'me:__REDACTED__' u");
+        assert_eq!(r("curl -u me:pass u"), "curl -u me:__REDACTED__ u");
+        assert_eq!(
+            r("curl -H Authorization:\\ Bearer\\ abc u"),
+            "curl -H Authorization:__REDACTED__ u"
+        );
     }
 
     #[test]
