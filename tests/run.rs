@@ -170,6 +170,40 @@ fn credentials_are_withheld_from_the_environment() {
     assert_eq!(text(&out.stdout), "ghp_example|unset|abc|release\n");
 }
 
+/// A command that slips past the decision (here, a script) still cannot
+/// plant a git hook or change `.git/config`, which git would run outside
+/// the sandbox later, nor read the ignore file's matches (`.env`).
+#[test]
+fn git_hooks_and_ignored_files_are_protected() {
+    let w = world();
+    std::fs::create_dir_all(w.project.join(".git")).unwrap();
+    std::fs::write(w.project.join(".git/config"), "[core]\n").unwrap();
+    std::fs::write(w.project.join(".env"), "TOKEN=abc\n").unwrap();
+    script(
+        &w,
+        "p.sh",
+        "echo evil > .git/hooks/post-checkout; echo '[core] fsmonitor = evil' >> .git/config; \
+         printf 'env:%s\\n' \"$(cat .env)\"; echo done > out.txt\n",
+    );
+    let out = run(&w, "bash ./p.sh", b"");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "env:\n");
+    assert!(
+        text(&out.stderr).contains("Read-only file system"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!w.project.join(".git/hooks/post-checkout").exists());
+    assert_eq!(
+        std::fs::read_to_string(w.project.join(".git/config")).unwrap(),
+        "[core]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
+        "done\n"
+    );
+}
+
 #[test]
 fn opening_a_tcp_socket_fails() {
     let w = world();

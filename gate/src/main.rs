@@ -791,6 +791,12 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         Err(_) => &[],
     };
     config.env_remove = run_env::withheld(std::env::vars_os(), pass);
+    if let Ok(policy) = &s.policy {
+        let (read_only, hidden) =
+            run_env::protected_paths(policy, &eval.project_root, s.home.as_deref());
+        config.read_only = read_only;
+        config.hidden = hidden;
+    }
     let withheld: Vec<String> = config
         .env_remove
         .iter()

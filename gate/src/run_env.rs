@@ -1,5 +1,7 @@
-//! The environment of a sandboxed command: the caller's, minus credentials
-//! and the sockets of agents that hold them.
+//! What a sandboxed command gets of the caller's world beyond the sandbox's
+//! fixed rules: the caller's environment minus credentials and the sockets
+//! of agents that hold them, and the paths of the project it may read but
+//! not change, or not see.
 //!
 //! A command that slips past the decision still must not find the user's
 //! tokens in its environment, nor reach `ssh-agent` or `gpg-agent` through
@@ -12,6 +14,9 @@
 //! unless the policy's `sandbox.pass_env` names them.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
+
+use shellgate_rules::Policy;
 
 use crate::audit::redact;
 
@@ -57,6 +62,42 @@ pub fn withheld(
         })
         .map(|(name, _)| name)
         .collect()
+}
+
+/// Most directory entries read to find the project's ignored files for
+/// one run (breadth-first, so the top levels, where `.env` files live, come
+/// first).
+pub const MAX_SCAN_ENTRIES: usize = 5_000;
+
+/// The project paths a sandboxed command may read but not change, and
+/// those it may not see.
+///
+/// Read-only: `.git/hooks` and `.git/config` of a repository whose `.git`
+/// is a directory, code that git runs later outside the sandbox (hooks,
+/// `core.hooksPath`, `core.fsmonitor`). `.git/hooks` is created when
+/// missing, so that a hook cannot be added either. Hidden: the ignore
+/// file's matches under `project_root`, from a walk of at most
+/// [`MAX_SCAN_ENTRIES`] entries (see `IgnoreFile::scan`).
+pub fn protected_paths(
+    policy: &Policy,
+    project_root: &str,
+    home: Option<&str>,
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let root = PathBuf::from(project_root);
+    let git = root.join(".git");
+    let mut read_only = Vec::new();
+    if git.is_dir() {
+        let hooks = git.join("hooks");
+        if !hooks.exists() {
+            // Best effort: if it cannot be made, nothing can be put there
+            // by the command either (the same permissions apply).
+            let _ = std::fs::create_dir(&hooks);
+        }
+        read_only.push(hooks);
+        read_only.push(git.join("config"));
+    }
+    let (hidden, _) = policy.ignore.scan(project_root, home, MAX_SCAN_ENTRIES);
+    (read_only, hidden.into_iter().map(PathBuf::from).collect())
 }
 
 #[cfg(test)]

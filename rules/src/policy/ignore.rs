@@ -317,6 +317,38 @@ impl IgnoreFile {
     pub fn matched(&self, root: &str, home: Option<&str>, abs: &str) -> Option<(String, String)> {
         self.compiled(root, home).matched(abs)
     }
+
+    /// The paths under the directory `root` that the patterns match, for
+    /// the sandbox to hide: a breadth-first walk that reads at most
+    /// `max_entries` directory entries, follows no symbolic link, and
+    /// enters neither `.git` nor a matched directory. The flag is true when
+    /// the walk saw every entry.
+    pub fn scan(&self, root: &str, home: Option<&str>, max_entries: usize) -> (Vec<String>, bool) {
+        let compiled = self.compiled(root, home);
+        let mut found = Vec::new();
+        let mut queue = std::collections::VecDeque::from([root.trim_end_matches('/').to_string()]);
+        let mut budget = max_entries;
+        while let Some(dir) = queue.pop_front() {
+            let Ok(entries) = std::fs::read_dir(if dir.is_empty() { "/" } else { &dir }) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if budget == 0 {
+                    return (found, false);
+                }
+                budget -= 1;
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                let path = format!("{dir}/{name}");
+                if compiled.matched(&path).is_some() {
+                    found.push(path);
+                } else if name != ".git" && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    queue.push_back(path);
+                }
+            }
+        }
+        (found, true)
+    }
 }
 
 impl Compiled {
@@ -804,6 +836,36 @@ mod tests {
         }
         // The script of `bash -c` is judged as commands, not as a path.
         assert_verdict("bash -c \"cat ~/.netrc\"", Ask, Some("secrets.read"));
+    }
+
+    #[test]
+    fn scan_finds_matches_without_entering_git_or_matched_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["src/app", ".git/hooks", "certs"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in [
+            ".env",
+            "src/app/.env.local",
+            "src/app/main.rs",
+            "certs/server.key",
+            ".env.example",
+        ] {
+            std::fs::write(root.join(f), "").unwrap();
+        }
+        let f = IgnoreFile::with_defaults();
+        let r = root.to_str().unwrap();
+        let (mut found, complete) = f.scan(r, None, 1000);
+        found.sort();
+        let want: Vec<String> = [".env", "certs/server.key", "src/app/.env.local"]
+            .iter()
+            .map(|p| format!("{r}/{p}"))
+            .collect();
+        assert_eq!(found, want);
+        assert!(complete);
+        let (_, complete) = f.scan(r, None, 3);
+        assert!(!complete);
     }
 
     #[test]

@@ -1,0 +1,231 @@
+//! Paths inside the project that the command may not change or may not
+//! see, covered in a private mount namespace.
+//!
+//! Landlock grants the whole project root read-write, and a Landlock rule
+//! cannot take a subtree back. Some paths inside a project are code that
+//! runs later *outside* the sandbox (`.git/hooks/*`, `.git/config` with
+//! `core.hooksPath` or `core.fsmonitor`), or credentials (`.env`, keys:
+//! the ignore file's matches). Before Landlock, the child enters a new
+//! user namespace (mapping only its own uid and gid) and a new mount
+//! namespace (user_namespaces(7), mount_namespaces(7)), makes every mount
+//! private, and then:
+//!
+//! * a **read-only** path is bind-mounted onto itself and remounted
+//!   read-only (writes fail with `EROFS`), keeping the flags the kernel
+//!   locks on a mount seen from a less privileged namespace;
+//! * a **hidden** file is covered by an empty read-only file, a hidden
+//!   directory by an empty read-only tmpfs.
+//!
+//! Everything is computed here, before `fork`; the child only makes the
+//! raw syscalls of [`MountPlan::apply`].
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// One mount the child makes, its strings prepared before `fork`.
+#[derive(Debug)]
+enum Op {
+    /// `path` bind-mounted onto itself, then remounted read-only with the
+    /// flags it had (`flags`, as `MS_*`).
+    ReadOnly { path: CString, flags: libc::c_ulong },
+    /// `source` (an empty file) bind-mounted over `path`, read-only; `flags`
+    /// are those of the source's mount, which the bind mount inherits.
+    CoverFile {
+        source: CString,
+        path: CString,
+        flags: libc::c_ulong,
+    },
+    /// An empty read-only tmpfs over the directory `path`.
+    CoverDir { path: CString },
+}
+
+/// What the child does to enter its namespaces and cover the paths.
+#[derive(Debug)]
+pub(crate) struct MountPlan {
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+    ops: Vec<Op>,
+}
+
+/// The `MS_*` flags a mount must keep when remounted from a user namespace
+/// (the kernel locks them: mount_namespaces(7), "Restrictions on mount
+/// namespaces"), read from `statvfs(3)`'s `f_flag`.
+fn locked_flags(path: &Path) -> Option<libc::c_ulong> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills a zeroed struct from a NUL-terminated path.
+    let st = unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return None;
+        }
+        st
+    };
+    let pairs = [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ];
+    Some(
+        pairs
+            .iter()
+            .filter(|(st_flag, _)| st.f_flag & st_flag != 0)
+            .fold(0, |acc, (_, ms)| acc | ms),
+    )
+}
+
+fn cstring(path: &Path) -> Option<CString> {
+    CString::new(path.as_os_str().as_bytes()).ok()
+}
+
+impl MountPlan {
+    /// The plan for `read_only` and `hidden` paths (canonical, inside the
+    /// project), with `empty_file` an empty read-only file to cover hidden
+    /// files with. `None` when there is nothing to cover (no namespace is
+    /// then made). Paths that vanished since they were listed are skipped.
+    pub(crate) fn new(
+        read_only: &[PathBuf],
+        hidden: &[PathBuf],
+        empty_file: &Path,
+    ) -> Option<MountPlan> {
+        let mut ops = Vec::new();
+        for p in read_only {
+            if let (Some(path), Some(flags)) = (cstring(p), locked_flags(p)) {
+                ops.push(Op::ReadOnly { path, flags });
+            }
+        }
+        for p in hidden {
+            let Ok(meta) = std::fs::symlink_metadata(p) else {
+                continue;
+            };
+            let Some(path) = cstring(p) else { continue };
+            if meta.is_dir() {
+                ops.push(Op::CoverDir { path });
+            } else if let (Some(source), Some(flags)) =
+                (cstring(empty_file), locked_flags(empty_file))
+            {
+                ops.push(Op::CoverFile {
+                    source,
+                    path,
+                    flags,
+                });
+            }
+        }
+        if ops.is_empty() {
+            return None;
+        }
+        // SAFETY: geteuid/getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        Some(MountPlan {
+            uid_map: format!("{uid} {uid} 1\n").into_bytes(),
+            gid_map: format!("{gid} {gid} 1\n").into_bytes(),
+            ops,
+        })
+    }
+
+    /// In the child before Landlock: new user and mount namespaces, the
+    /// maps, every mount private, then the covers. Raw syscalls on data
+    /// prepared before `fork`. `-1` with errno set on the first failure.
+    pub(crate) fn apply(&self) -> libc::c_long {
+        // SAFETY: unshare, open/write/close and mount with NUL-terminated
+        // strings and buffers owned by `self`.
+        unsafe {
+            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) != 0 {
+                return -1;
+            }
+            if write_file(c"/proc/self/setgroups", b"deny") != 0
+                || write_file(c"/proc/self/uid_map", &self.uid_map) != 0
+                || write_file(c"/proc/self/gid_map", &self.gid_map) != 0
+            {
+                return -1;
+            }
+            let none = std::ptr::null();
+            if libc::mount(
+                none,
+                c"/".as_ptr(),
+                none,
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                return -1;
+            }
+            for op in &self.ops {
+                let ok = match op {
+                    Op::ReadOnly { path, flags } => {
+                        libc::mount(
+                            path.as_ptr(),
+                            path.as_ptr(),
+                            none,
+                            libc::MS_BIND | libc::MS_REC,
+                            std::ptr::null(),
+                        ) == 0
+                            && remount_read_only(path, *flags)
+                    }
+                    Op::CoverFile {
+                        source,
+                        path,
+                        flags,
+                    } => {
+                        libc::mount(
+                            source.as_ptr(),
+                            path.as_ptr(),
+                            none,
+                            libc::MS_BIND,
+                            std::ptr::null(),
+                        ) == 0
+                            && remount_read_only(path, *flags)
+                    }
+                    Op::CoverDir { path } => {
+                        libc::mount(
+                            c"tmpfs".as_ptr(),
+                            path.as_ptr(),
+                            c"tmpfs".as_ptr(),
+                            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                            c"size=4k,mode=000".as_ptr().cast(),
+                        ) == 0
+                    }
+                };
+                if !ok {
+                    return -1;
+                }
+            }
+        }
+        0
+    }
+}
+
+/// `mount(NULL, path, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|flags)`.
+///
+/// # Safety
+/// Raw syscall; `path` is NUL-terminated.
+unsafe fn remount_read_only(path: &CString, flags: libc::c_ulong) -> bool {
+    libc::mount(
+        std::ptr::null(),
+        path.as_ptr(),
+        std::ptr::null(),
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | flags,
+        std::ptr::null(),
+    ) == 0
+}
+
+/// Writes `data` to the file at `path` in one `write`; 0 or -1.
+///
+/// # Safety
+/// Raw syscalls; `path` is NUL-terminated.
+unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> libc::c_int {
+    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+    if fd < 0 {
+        return -1;
+    }
+    let n = libc::write(fd, data.as_ptr().cast(), data.len());
+    libc::close(fd);
+    if n == data.len() as isize {
+        0
+    } else {
+        -1
+    }
+}
