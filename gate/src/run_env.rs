@@ -66,8 +66,11 @@ pub fn withheld(
 
 /// Most directory entries read to find the project's ignored files for
 /// one run (breadth-first, so the top levels, where `.env` files live, come
-/// first).
-pub const MAX_SCAN_ENTRIES: usize = 5_000;
+/// first). About 1 ms of system calls.
+pub const MAX_SCAN_ENTRIES: usize = 1_000;
+
+/// How many directories below the project root that walk goes.
+pub const MAX_SCAN_DEPTH: usize = 3;
 
 /// The project paths a sandboxed command may read but not change, and
 /// those it may not see.
@@ -77,7 +80,8 @@ pub const MAX_SCAN_ENTRIES: usize = 5_000;
 /// `core.hooksPath`, `core.fsmonitor`). `.git/hooks` is created when
 /// missing, so that a hook cannot be added either. Hidden: the ignore
 /// file's matches under `project_root`, from a walk of at most
-/// [`MAX_SCAN_ENTRIES`] entries (see `IgnoreFile::scan`).
+/// [`MAX_SCAN_ENTRIES`] entries and [`MAX_SCAN_DEPTH`] levels that skips
+/// dependencies and build output (see `IgnoreFile::scan`).
 pub fn protected_paths(
     policy: &Policy,
     project_root: &str,
@@ -96,7 +100,9 @@ pub fn protected_paths(
         read_only.push(hooks);
         read_only.push(git.join("config"));
     }
-    let (hidden, _) = policy.ignore.scan(project_root, home, MAX_SCAN_ENTRIES);
+    let (hidden, _) = policy
+        .ignore
+        .scan(project_root, home, MAX_SCAN_ENTRIES, MAX_SCAN_DEPTH);
     (read_only, hidden.into_iter().map(PathBuf::from).collect())
 }
 

@@ -211,6 +211,25 @@ impl Prefilter {
     }
 }
 
+/// Directories [`IgnoreFile::scan`] does not enter: dependencies and build
+/// output, large and regenerated, where a project keeps no credentials of
+/// its own.
+pub const SCAN_SKIPPED: &[&str] = &[
+    "node_modules",
+    "target",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".gradle",
+    ".cache",
+    "vendor",
+    "dist",
+    "build",
+];
+
 impl IgnoreFile {
     /// The built-in patterns only.
     pub fn with_defaults() -> IgnoreFile {
@@ -320,15 +339,24 @@ impl IgnoreFile {
 
     /// The paths under the directory `root` that the patterns match, for
     /// the sandbox to hide: a breadth-first walk that reads at most
-    /// `max_entries` directory entries, follows no symbolic link, and
-    /// enters neither `.git` nor a matched directory. The flag is true when
-    /// the walk saw every entry.
-    pub fn scan(&self, root: &str, home: Option<&str>, max_entries: usize) -> (Vec<String>, bool) {
+    /// `max_entries` directory entries, goes at most `max_depth`
+    /// directories down, follows no symbolic link, and enters neither
+    /// `.git`, nor a directory named in [`SCAN_SKIPPED`], nor a matched
+    /// directory. The flag is true when the walk saw every entry it would
+    /// enter.
+    pub fn scan(
+        &self,
+        root: &str,
+        home: Option<&str>,
+        max_entries: usize,
+        max_depth: usize,
+    ) -> (Vec<String>, bool) {
         let compiled = self.compiled(root, home);
         let mut found = Vec::new();
-        let mut queue = std::collections::VecDeque::from([root.trim_end_matches('/').to_string()]);
+        let mut queue =
+            std::collections::VecDeque::from([(root.trim_end_matches('/').to_string(), 0)]);
         let mut budget = max_entries;
-        while let Some(dir) = queue.pop_front() {
+        while let Some((dir, depth)) = queue.pop_front() {
             let Ok(entries) = std::fs::read_dir(if dir.is_empty() { "/" } else { &dir }) else {
                 continue;
             };
@@ -342,8 +370,12 @@ impl IgnoreFile {
                 let path = format!("{dir}/{name}");
                 if compiled.matched(&path).is_some() {
                     found.push(path);
-                } else if name != ".git" && entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    queue.push_back(path);
+                } else if depth < max_depth
+                    && name != ".git"
+                    && !SCAN_SKIPPED.contains(&name)
+                    && entry.file_type().is_ok_and(|t| t.is_dir())
+                {
+                    queue.push_back((path, depth + 1));
                 }
             }
         }
@@ -856,7 +888,7 @@ mod tests {
         }
         let f = IgnoreFile::with_defaults();
         let r = root.to_str().unwrap();
-        let (mut found, complete) = f.scan(r, None, 1000);
+        let (mut found, complete) = f.scan(r, None, 1000, 8);
         found.sort();
         let want: Vec<String> = [".env", "certs/server.key", "src/app/.env.local"]
             .iter()
@@ -864,8 +896,16 @@ mod tests {
             .collect();
         assert_eq!(found, want);
         assert!(complete);
-        let (_, complete) = f.scan(r, None, 3);
+        let (_, complete) = f.scan(r, None, 3, 8);
         assert!(!complete);
+        // Depth 1: `src/app/.env.local` is two directories down.
+        let (found, _) = f.scan(r, None, 1000, 1);
+        assert!(!found.iter().any(|p| p.ends_with(".env.local")));
+        // Build output is not entered.
+        std::fs::create_dir_all(root.join("target/debug")).unwrap();
+        std::fs::write(root.join("target/debug/x.key"), "").unwrap();
+        let (found, _) = f.scan(r, None, 1000, 8);
+        assert!(!found.iter().any(|p| p.contains("/target/")));
     }
 
     #[test]
