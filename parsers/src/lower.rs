@@ -1806,16 +1806,11 @@ impl<'o> Lowerer<'o> {
     /// that, or with more than [`MAX_GLOB_MATCHES`] matches, the word is left
     /// dynamic, as when nothing matches.
     fn command_glob(&mut self, pieces: &[Piece], word: &Word, st: &State) -> Vec<Word> {
-        let Some(pattern) = glob_pattern(pieces) else {
+        let Some(full) = bash_pattern(pieces)
+            .and_then(|p| crate::pathglob::absolute(&p, st.cwd.as_deref()))
+            .and_then(|p| crate::pathglob::bash_to_glob(&p))
+        else {
             return vec![word.clone()];
-        };
-        let full = if pattern.starts_with('/') {
-            pattern
-        } else {
-            match &st.cwd {
-                Some(cwd) => format!("{}/{pattern}", glob::Pattern::escape(cwd)),
-                None => return vec![word.clone()],
-            }
         };
         let Ok(paths) = crate::pathglob::expand(&full, &mut self.glob_entries, MAX_GLOB_MATCHES)
         else {
@@ -4137,11 +4132,10 @@ impl Param {
     }
 }
 
-/// A `glob` crate pattern for a word's pieces: the bash pattern with each
-/// quoted character escaped, translated by
-/// [`crate::pathglob::bash_to_glob`]. `None` when a piece is unknown or
-/// the pattern cannot be expressed.
-fn glob_pattern(pieces: &[Piece]) -> Option<String> {
+/// The bash pattern a word's pieces form, each quoted character escaped
+/// with `\\` (as [`crate::pathglob`] reads patterns). `None` when a piece is
+/// unknown.
+fn bash_pattern(pieces: &[Piece]) -> Option<String> {
     let mut bash = String::new();
     for p in pieces {
         match p {
@@ -4154,7 +4148,7 @@ fn glob_pattern(pieces: &[Piece]) -> Option<String> {
             _ => return None,
         }
     }
-    crate::pathglob::bash_to_glob(&bash)
+    Some(bash)
 }
 
 /// An integer constant as bash arithmetic reads it (bash manual 6.5): a

