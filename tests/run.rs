@@ -271,3 +271,79 @@ fn project_root_must_not_contain_home() {
     );
     assert!(!text(&out.stderr).is_empty());
 }
+
+/// With trusted remotes in the policy, the command's only way out is
+/// shellgate's proxy: a trusted host is reached, an untrusted one is refused
+/// and named in the audit record, and a direct connection finds nothing.
+#[test]
+fn network_reaches_only_trusted_remotes() {
+    let have_curl = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("curl").is_file()));
+    if !have_curl {
+        eprintln!("skipped: curl is not installed");
+        return;
+    }
+    let w = world();
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let served = std::thread::spawn(move || {
+        let mut hits = 0;
+        server.set_nonblocking(false).unwrap();
+        // One request is expected; a second would be a leak, counted
+        // after the run by connecting once more ourselves.
+        while let Ok((mut s, _)) = server.accept() {
+            let mut buf = [0u8; 4096];
+            let n = std::io::Read::read(&mut s, &mut buf).unwrap_or(0);
+            if n == 0 || buf.starts_with(b"QUIT") {
+                break;
+            }
+            hits += 1;
+            let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n");
+        }
+        hits
+    });
+    let config = w.home.join(".config/shellgate");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("policy.toml"),
+        format!(
+            "[environment]\ntrusted_remotes = [\"localhost\"]\n\
+             [sandbox]\nnetwork_ports = [{port}]\nnetwork_addresses = [\"127.0.0.1\"]\n"
+        ),
+    )
+    .unwrap();
+    script(
+        &w,
+        "n.sh",
+        "curl -sS --max-time 10 --noproxy '' http://localhost:$1/ok\n\
+         curl -fsS --max-time 10 --noproxy '' http://evil.test:$1/no && echo LEAK\n\
+         curl -sS --max-time 5 --noproxy '*' http://127.0.0.1:$1/direct && echo LEAK\n\
+         echo end\n",
+    );
+    let out = run(&w, &format!("bash ./n.sh {port}"), b"");
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout, "hello\nend\n", "stderr: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("refused evil.test"),
+        "stderr: {}",
+        text(&out.stderr)
+    );
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .unwrap()
+        .write_all(b"QUIT")
+        .unwrap();
+    assert_eq!(served.join().unwrap(), 1, "exactly the trusted request");
+    let log = std::fs::read_to_string(w.outside.join("audit.jsonl")).unwrap();
+    let exit = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["event"] == "exit")
+        .expect("an exit record");
+    let refused = exit["network_refused"].as_array().unwrap();
+    assert!(
+        refused.iter().any(|r| r
+            .as_str()
+            .is_some_and(|r| r.starts_with(&format!("evil.test:{port}")))),
+        "{exit}"
+    );
+}

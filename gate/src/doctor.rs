@@ -102,13 +102,14 @@ pub fn run(cwd: &str, home: Option<&Path>) -> Vec<Check> {
             format!("no state directory: set {} or HOME", crate::state::ENV_VAR),
         )),
     }
-    out.extend(sandbox());
+    out.extend(sandbox(policy.as_ref().ok()));
     out.extend(harnesses(cwd, home, policy.as_ref().ok()));
     out
 }
 
-/// The sandbox's mandatory and optional layers on this kernel.
-fn sandbox() -> Vec<Check> {
+/// The sandbox's mandatory and optional layers on this kernel, and the
+/// network a sandboxed command gets under `policy` (when it loads).
+fn sandbox(policy: Option<&Policy>) -> Vec<Check> {
     let caps = shellgate_sandbox::probe();
     let mut out = Vec::new();
     match caps.check() {
@@ -126,16 +127,41 @@ fn sandbox() -> Vec<Check> {
             format!("{e}; `shellgate run` and `shellgate -c` refuse to run commands"),
         )),
     }
-    if caps.landlock_abi.is_some() {
-        out.push(check(
-            if caps.landlock_network() { Level::Ok } else { Level::Warn },
+    out.push(match policy.map(crate::run_env::network) {
+        None => check(
+            Level::Warn,
+            "sandbox network",
+            "unknown until the policy loads (it names the trusted remotes)".to_string(),
+        ),
+        Some(Some(net)) if caps.user_namespaces => check(
+            Level::Ok,
+            "sandbox network",
+            format!(
+                "a private network namespace per run; out only through shellgate's proxy to {} trusted host pattern(s) on port(s) {}",
+                net.hosts.len(),
+                net.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        ),
+        Some(Some(_)) => check(
+            Level::Warn,
+            "sandbox network",
+            format!(
+                "{}; until then sandboxed commands run with no network at all, trusted remotes included",
+                shellgate_sandbox::SandboxError::UserNamespacesUnavailable
+            ),
+        ),
+        Some(None) => check(
+            Level::Ok,
             "sandbox network",
             if caps.landlock_network() {
-                "Landlock TCP bind/connect rules (ABI >= 4) on top of seccomp's socket filter"
+                "none: the policy trusts no remote or sets sandbox.network = \"none\"; no IP socket (seccomp) and no TCP bind/connect (Landlock ABI >= 4)"
             } else {
-                "no Landlock TCP rules (ABI < 4); seccomp's socket filter alone blocks network access"
-            },
-        ));
+                "none: the policy trusts no remote or sets sandbox.network = \"none\"; no IP socket (seccomp; no Landlock TCP rules below ABI 4)"
+            }
+            .to_string(),
+        ),
+    });
+    if caps.landlock_abi.is_some() {
         out.push(check(
             if caps.landlock_scopes() {
                 Level::Ok

@@ -796,6 +796,14 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
             run_env::protected_paths(policy, &eval.project_root, s.home.as_deref());
         config.read_only = read_only;
         config.hidden = hidden;
+        config.network = run_env::network(policy);
+    }
+    if config.network.is_some() && !caps.user_namespaces {
+        eprintln!(
+            "shellgate: warning: {}. Running the command without network.",
+            shellgate_sandbox::SandboxError::UserNamespacesUnavailable
+        );
+        config.network = None;
     }
     let withheld: Vec<String> = config
         .env_remove
@@ -803,15 +811,29 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
     let started = Instant::now();
-    match shellgate_sandbox::run_bash_args(
+    match shellgate_sandbox::run(
         &config,
         command,
         args,
         Path::new(&s.cwd),
         shellgate_sandbox::ChildStdio::inherit(),
     ) {
-        Ok(status) => {
-            record_exit(s, mode, &shown, decision_id, &status, started, withheld);
+        Ok(report) => {
+            let status = report.status;
+            let refused = report
+                .refused
+                .into_iter()
+                .map(|r| format!("{}: {}", r.destination, r.reason))
+                .collect();
+            record_exit(
+                s,
+                mode,
+                &shown,
+                decision_id,
+                &status,
+                started,
+                (withheld, refused),
+            );
             let code = shellgate_sandbox::exit_code(&status);
             ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
         }
@@ -829,7 +851,7 @@ fn record_exit(
     decision_id: String,
     status: &std::process::ExitStatus,
     started: Instant,
-    withheld_env: Vec<String>,
+    (withheld_env, network_refused): (Vec<String>, Vec<String>),
 ) {
     use std::os::unix::process::ExitStatusExt;
     let mut r = s.record(audit::Event::Exit, mode, command);
@@ -838,6 +860,7 @@ fn record_exit(
     r.signal = status.signal();
     r.run_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     r.withheld_env = withheld_env;
+    r.network_refused = network_refused;
     if let Err(e) = s.audit.append(&mut r) {
         eprintln!("shellgate: warning: the command ran, but its exit was not recorded: {e}");
     }

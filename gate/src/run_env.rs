@@ -106,6 +106,48 @@ pub fn protected_paths(
     (read_only, hidden.into_iter().map(PathBuf::from).collect())
 }
 
+/// What the sandboxed command may reach through shellgate's proxy, or
+/// `None` for no network (`sandbox.network = "none"`, or no trusted
+/// remote at all).
+///
+/// Hosts: every `environment.trusted_remotes` entry's host (`*.x` stays a
+/// subdomain wildcard). The proxy sees the host and port of a connection,
+/// not its path, so `github.com/acme` opens all of `github.com` to the
+/// sandbox; the command-line rules still judge each URL with its path.
+/// Ports: `sandbox.network_ports`, else 443 and 80. Addresses:
+/// `sandbox.network_addresses` (checked when the policy loaded).
+pub fn network(policy: &Policy) -> Option<shellgate_sandbox::NetworkPolicy> {
+    use shellgate_rules::policy::file::SandboxNetwork;
+    if policy.sandbox_network == SandboxNetwork::None {
+        return None;
+    }
+    let mut hosts: Vec<shellgate_sandbox::HostPattern> = Vec::new();
+    for remote in &policy.trusted_remotes {
+        let entry = if remote.wildcard {
+            format!("*.{}", remote.host)
+        } else {
+            remote.host.clone()
+        };
+        if let Some(p) = shellgate_sandbox::HostPattern::parse(&entry) {
+            if !hosts.contains(&p) {
+                hosts.push(p);
+            }
+        }
+    }
+    if hosts.is_empty() {
+        return None;
+    }
+    let mut net = shellgate_sandbox::NetworkPolicy::new(hosts);
+    if !policy.sandbox_network_ports.is_empty() {
+        net.ports = policy.sandbox_network_ports.clone();
+    }
+    for range in &policy.sandbox_network_addresses {
+        // Checked at load; an entry the proxy cannot read only allows less.
+        let _ = net.allow_range(range);
+    }
+    Some(net)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +225,40 @@ mod tests {
         ]
         .map(|(n, v)| (OsString::from(n), OsString::from(v)));
         assert_eq!(withheld(env, &[]), names(&["DATABASE_URL", "MY_GH"]));
+    }
+
+    /// The sandbox's network policy comes from every trusted remote (a
+    /// path-restricted entry opens its whole host), the user's ports and
+    /// address ranges, and is absent when the policy says `none` or
+    /// trusts no host.
+    #[test]
+    fn network_follows_trusted_remotes() {
+        let policy = |text: &str| Policy::from_toml(text, None).unwrap();
+        let p = policy(
+            "[environment]\ntrusted_remotes = [\"github.com/acme\", \"*.corp.test\", \"GitHub.com\"]\n\
+             [sandbox]\nnetwork_ports = [8443]\nnetwork_addresses = [\"10.1.0.0/16\"]\n",
+        );
+        let mut net = network(&p).expect("trusted remotes give a network");
+        assert_eq!(net.hosts.len(), 2, "duplicates fold: {:?}", net.hosts);
+        assert_eq!(net.ports, [8443]);
+        net.resolve
+            .push(("pkg.corp.test".into(), vec!["10.1.2.3".parse().unwrap()]));
+        net.resolve
+            .push(("other.corp.test".into(), vec!["10.2.0.1".parse().unwrap()]));
+        assert_eq!(
+            net.check("pkg.corp.test", 8443).unwrap(),
+            ["10.1.2.3:8443".parse().unwrap()]
+        );
+        let why = net.check("other.corp.test", 8443).unwrap_err();
+        assert!(why.contains("sandbox.network_addresses"), "{why}");
+        let why = net.check("pkg.corp.test", 443).unwrap_err();
+        assert!(why.contains("sandbox.network_ports"), "{why}");
+        let why = net.check("corp.test", 8443).unwrap_err();
+        assert!(why.contains("trusted_remotes"), "{why}");
+
+        let none =
+            "[environment]\ntrusted_remotes = [\"github.com\"]\n[sandbox]\nnetwork = \"none\"\n";
+        assert!(network(&policy(none)).is_none());
+        assert!(network(&policy("")).is_none());
     }
 }

@@ -55,8 +55,13 @@ pub enum SetupStep {
     DropCapabilities = 9,
     /// New user and mount namespaces in which read-only and hidden paths
     /// of the project are covered (see `mounts.rs`; user_namespaces(7),
-    /// mount_namespaces(7)). Only when the project has such paths.
+    /// mount_namespaces(7)), and a network namespace when the command may
+    /// use the network (network_namespaces(7)). Only when the project has
+    /// such paths or the network is on.
     MountNamespace = 10,
+    /// In the new network namespace: `lo` up, the proxy listener on
+    /// `127.0.0.1`, handed to shellgate over `SCM_RIGHTS` (see `netns.rs`).
+    NetworkNamespace = 11,
 }
 
 impl SetupStep {
@@ -72,6 +77,7 @@ impl SetupStep {
             8 => SetupStep::Fork,
             9 => SetupStep::DropCapabilities,
             10 => SetupStep::MountNamespace,
+            11 => SetupStep::NetworkNamespace,
             _ => return None,
         })
     }
@@ -106,7 +112,13 @@ impl SetupStep {
                 "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; \
                  on Ubuntu, kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor \
                  profile for shellgate): without them the project's .git/hooks, .git/config \
-                 and ignored files cannot be protected, so the command is not run"
+                 and ignored files cannot be protected, nor the network confined to the \
+                 proxy, so the command is not run"
+            }
+            SetupStep::NetworkNamespace => {
+                "report this as a shellgate bug (a fresh network namespace could not bring up \
+                 lo or listen on 127.0.0.1); meanwhile set `network = \"none\"` in the \
+                 policy's [sandbox] section"
             }
         }
     }
@@ -124,7 +136,10 @@ impl fmt::Display for SetupStep {
             SetupStep::Subreaper => "child subreaper (prctl PR_SET_CHILD_SUBREAPER)",
             SetupStep::Fork => "fork of the command process",
             SetupStep::DropCapabilities => "drop capabilities (PR_CAPBSET_DROP, capset)",
-            SetupStep::MountNamespace => "user and mount namespace (unshare, bind mounts)",
+            SetupStep::MountNamespace => {
+                "user, mount and network namespaces (unshare, bind mounts)"
+            }
+            SetupStep::NetworkNamespace => "network namespace (lo up, proxy listener)",
         })
     }
 }
@@ -143,12 +158,22 @@ pub(crate) struct Plan<'a> {
     pub filters: Vec<BpfProgram>,
     /// Paths of the project to cover, if any.
     pub mounts: Option<crate::mounts::MountPlan>,
+    /// The proxy listener to make in the network namespace, if any.
+    pub net: Option<crate::netns::NetPlan>,
+    /// Variables set for the command (the proxy's address).
+    pub env_set: Vec<(String, String)>,
+    /// shellgate's end of the listener channel, the child's end (closed
+    /// here once the child has it) and what the proxy lets through.
+    pub proxy: Option<(OwnedFd, OwnedFd, crate::proxy::NetworkPolicy)>,
     pub stdio: ChildStdio,
 }
 
-/// Spawns `bash -c command` with the child steps, forwards terminal signals
-/// while waiting, and returns the exit status.
-pub(crate) fn spawn_and_wait(plan: Plan<'_>) -> Result<ExitStatus, SandboxError> {
+/// Spawns `bash -c command` with the child steps, serves the proxy and
+/// forwards terminal signals while waiting, and returns the exit status
+/// with the destinations the proxy refused.
+pub(crate) fn spawn_and_wait(
+    plan: Plan<'_>,
+) -> Result<(ExitStatus, Vec<crate::proxy::Refusal>), SandboxError> {
     let (report_read, report_write) = cloexec_pipe().map_err(SandboxError::Internal)?;
     let setup = ChildSetup {
         ruleset_fd: plan.ruleset.as_raw_fd(),
@@ -157,6 +182,7 @@ pub(crate) fn spawn_and_wait(plan: Plan<'_>) -> Result<ExitStatus, SandboxError>
         parent_pid: unsafe { libc::getpid() },
         filters: plan.filters,
         mounts: plan.mounts,
+        net: plan.net,
     };
 
     let mut cmd = Command::new(plan.bash);
@@ -192,6 +218,9 @@ pub(crate) fn spawn_and_wait(plan: Plan<'_>) -> Result<ExitStatus, SandboxError>
     for name in plan.env_remove {
         cmd.env_remove(name);
     }
+    for (name, value) in &plan.env_set {
+        cmd.env(name, value);
+    }
     // SAFETY: `apply` only makes raw syscalls on integers and on memory
     // (`filters`) allocated before fork; it does not allocate, lock or touch
     // thread-local state, as required of a pre_exec closure.
@@ -220,10 +249,25 @@ pub(crate) fn spawn_and_wait(plan: Plan<'_>) -> Result<ExitStatus, SandboxError>
         }
     };
     drop(report_read);
+    let proxy = plan.proxy.and_then(|(ours, theirs, policy)| {
+        drop(theirs);
+        match crate::netns::receive_listener(&ours) {
+            Ok(listener) => Some(crate::proxy::Proxy::start(listener, policy)),
+            Err(e) => {
+                // The command runs with loopback only: no way out at all.
+                eprintln!(
+                    "shellgate: warning: the sandbox's proxy did not start ({e}); the command \
+                     has no network"
+                );
+                None
+            }
+        }
+    });
 
     // The child is a session and process-group leader (setsid): pgid == pid.
     let _forwarding = signals::forward_to_group(child.id() as libc::pid_t);
-    child.wait().map_err(SandboxError::Wait)
+    let status = child.wait().map_err(SandboxError::Wait)?;
+    Ok((status, proxy.map(|p| p.stop()).unwrap_or_default()))
 }
 
 /// Reads the `(step, errno)` record a failing child wrote, if any.
@@ -263,6 +307,7 @@ struct ChildSetup {
     parent_pid: libc::pid_t,
     filters: Vec<BpfProgram>,
     mounts: Option<crate::mounts::MountPlan>,
+    net: Option<crate::netns::NetPlan>,
 }
 
 /// `prctl(PR_SET_PDEATHSIG, signal)`, failing with `ESRCH` when `parent`
@@ -388,6 +433,9 @@ impl ChildSetup {
         if let Some(mounts) = &self.mounts {
             self.step(SetupStep::MountNamespace, || mounts.apply())?;
         }
+        if let Some(net) = &self.net {
+            self.step(SetupStep::NetworkNamespace, || net.apply())?;
+        }
         self.step(SetupStep::Subreaper, reaper::become_subreaper)?;
         self.step(SetupStep::DropCapabilities, drop_capabilities)?;
         self.step(SetupStep::NoNewPrivs, || unsafe {
@@ -480,6 +528,9 @@ mod tests {
             ruleset,
             filters: Vec::new(),
             mounts: None,
+            net: None,
+            env_set: Vec::new(),
+            proxy: None,
             stdio: ChildStdio::inherit(),
         }
     }
@@ -513,7 +564,7 @@ mod tests {
         let abi = crate::probe().landlock_abi.unwrap();
         let config = crate::SandboxConfig::new(dir.path());
         let grants = crate::fs::grants(abi, dir.path(), dir.path(), &config);
-        let ruleset = crate::fs::build_ruleset(abi, &grants).unwrap();
+        let ruleset = crate::fs::build_ruleset(abi, &grants, false).unwrap();
         let missing = dir.path().join("no-such-bash");
         let err = spawn_and_wait(plan("true", dir.path(), &missing, &ruleset)).unwrap_err();
         match err {

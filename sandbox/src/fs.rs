@@ -126,10 +126,15 @@ pub(crate) fn executable_under(grants: &[Grant], file: &Path) -> bool {
 
 /// Creates the Landlock ruleset for `grants` and returns its fd (O_CLOEXEC).
 ///
-/// Handles all filesystem rights of `abi`; when the kernel has them, also all
-/// network rights (ABI >= 4: TCP bind/connect; ABI >= 10 also UDP) with **no**
-/// rule, so every such operation is denied, and the scopes (ABI >= 6: abstract
-/// unix sockets and signals may not reach processes outside the sandbox).
+/// Handles all filesystem rights of `abi`; when the kernel has them and the
+/// command has no network namespace (`network` false), also all network
+/// rights (ABI >= 4: TCP bind/connect; ABI >= 10 also UDP) with **no**
+/// rule, so every such operation is denied, and the scopes (ABI >= 6:
+/// abstract unix sockets and signals may not reach processes outside the
+/// sandbox). With a network namespace the TCP rights stay unhandled: the
+/// namespace holds nothing but loopback, where the command may run and
+/// reach its own servers and the proxy's listener on any port (Landlock
+/// rules name ports, not addresses).
 ///
 /// Every step runs with `CompatLevel::HardRequirement`: if the kernel could
 /// only partially enforce a requested right, this fails instead of silently
@@ -141,7 +146,11 @@ pub(crate) fn executable_under(grants: &[Grant], file: &Path) -> bool {
 /// [`SandboxError::LandlockUnavailable`] for ABI < 1,
 /// [`SandboxError::LandlockRuleset`] when creating the ruleset or adding a
 /// required rule fails.
-pub(crate) fn build_ruleset(abi: i32, grants: &[Grant]) -> Result<OwnedFd, SandboxError> {
+pub(crate) fn build_ruleset(
+    abi: i32,
+    grants: &[Grant],
+    network: bool,
+) -> Result<OwnedFd, SandboxError> {
     let abi_v = ABI::from(abi);
     if abi_v == ABI::Unsupported {
         return Err(SandboxError::LandlockUnavailable {
@@ -162,7 +171,7 @@ pub(crate) fn build_ruleset(abi: i32, grants: &[Grant]) -> Result<OwnedFd, Sandb
         .handle_access(AccessFs::from_all(abi_v))
         .map_err(err("handle filesystem access rights"))?;
     let net = AccessNet::from_all(abi_v);
-    if !net.is_empty() {
+    if !net.is_empty() && !network {
         ruleset = ruleset
             .handle_access(net)
             .map_err(err("handle network access rights"))?;

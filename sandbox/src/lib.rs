@@ -17,7 +17,9 @@
 //! | everything else (notably `$HOME`, `/tmp`, `/var`, `/run`) | nothing | Landlock |
 //! | `read_only` paths inside the project (`.git/hooks`, `.git/config`) | read only (`EROFS`) | read-only bind mount in a private user + mount namespace |
 //! | `hidden` paths inside the project (`.env`, ignore-file matches) | an empty read-only file or directory in their place | the same namespace |
-//! | sockets | stream and seqpacket `socketpair(AF_UNIX)` only: no Unix socket (it could reach `ssh-agent` or `docker.sock` by path, which Landlock does not control), no network; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
+//! | Unix sockets | stream and seqpacket `socketpair(AF_UNIX)` only: no `socket(AF_UNIX)` (it could reach `ssh-agent` or `docker.sock` by path, which Landlock does not control) | seccomp |
+//! | network, no [`SandboxConfig::network`] | none: no IPv4/IPv6 socket at all; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
+//! | network, with [`SandboxConfig::network`] | IPv4/IPv6 TCP and UDP inside a private network namespace that has only loopback; out only through shellgate's proxy, to trusted hosts on allowed ports at public (or listed) addresses; no raw, packet or MPTCP socket | user + network namespace, proxy ([`NetworkPolicy`]), seccomp |
 //! | ptrace, io_uring, bpf, keyrings, mounts, namespaces, modules, kexec, ... | `EPERM` | seccomp |
 //! | signals / abstract unix sockets to processes outside the sandbox | denied on Landlock ABI >= 6 | Landlock scopes |
 //! | set-uid/set-gid/file-capability privilege gain | never | `no_new_privs` |
@@ -55,13 +57,36 @@
 //! * process killed: any syscall made through a foreign architecture ABI
 //!   (e.g. `int 0x80` on x86_64).
 //!
+//! ## Network
+//!
+//! With [`SandboxConfig::network`] set, the child enters a new user and
+//! network namespace (loopback only, brought up by the child), listens on
+//! `127.0.0.1:PORT` there and hands the listening socket to shellgate over a
+//! `socketpair` (`SCM_RIGHTS`, see `netns.rs`). shellgate, outside the
+//! namespace, accepts on it and speaks HTTP `CONNECT`, absolute-form HTTP
+//! and SOCKS5 (`proxy.rs`): it resolves the name itself (the command's DNS
+//! cannot leave the namespace) and connects only to a host matching a
+//! trusted pattern (case-folded, one trailing dot dropped, exact or
+//! `*.suffix`), on an allowed port, at an address that is public or inside
+//! [`NetworkPolicy::addresses`]; loopback, link-local (cloud metadata),
+//! private, CGNAT, multicast and reserved ranges, and IPv4 embedded in IPv6,
+//! are refused ([`non_public`]). The command finds the proxy through
+//! `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` (`socks5h://`) in both cases,
+//! which curl, git, cargo, pip and npm read. Every refusal is printed on
+//! the command's stderr (`shellgate: network: refused HOST:PORT: REASON`)
+//! and returned in [`RunReport::refused`]. Without user namespaces
+//! ([`Capabilities::user_namespaces`]) there is no network namespace to
+//! make and [`run`] refuses with [`SandboxError::UserNamespacesUnavailable`];
+//! the caller may then run with no network at all.
+//!
 //! ## Process steps
 //!
 //! The ruleset and the BPF programs are prepared in the parent. In the forked
 //! child, before `execve`, only raw async-signal-safe syscalls run, in this
 //! order (see [`SetupStep`]): mark inherited fds > 2 close-on-exec, `setsid`,
-//! `PR_SET_PDEATHSIG`, when the project has paths to cover a new user and
-//! mount namespace with the covers (see `mounts.rs`), `PR_SET_CHILD_SUBREAPER`, every capability dropped
+//! `PR_SET_PDEATHSIG`, when the project has paths to cover or the run has
+//! a network a new user and mount namespace (plus a network namespace with
+//! its loopback listener) with the covers (see `mounts.rs`, `netns.rs`), `PR_SET_CHILD_SUBREAPER`, every capability dropped
 //! (bounding set included when run as root), `PR_SET_NO_NEW_PRIVS`,
 //! `landlock_restrict_self`, `seccomp(SECCOMP_SET_MODE_FILTER)`, then a fork:
 //! the confined child stays behind as the command's *reaper* (not dumpable:
@@ -91,11 +116,19 @@
 //!   Python's `multiprocessing.Manager`) fail with `EPERM`: Landlock cannot
 //!   confine what a pathname socket reaches, so none may be created until a
 //!   private mount namespace hides the outside (issue 5).
+//! * The proxy decides on host name and port only: it does not look inside
+//!   TLS, so a trusted host is trusted whole (any path, any repository on
+//!   it), and data sent to a trusted host is not inspected.
+//! * Programs that ignore the proxy variables (`ssh`, `ping`, plain DNS
+//!   queries, most raw TCP clients) reach nothing; the proxy does not chain
+//!   to a proxy the caller itself must use (a corporate `HTTPS_PROXY`).
 #![deny(missing_docs)]
 
 mod exec;
 mod fs;
 mod mounts;
+mod netns;
+mod proxy;
 mod reaper;
 mod seccomp;
 mod signals;
@@ -106,6 +139,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 
 pub use exec::SetupStep;
+pub use proxy::{non_public, HostPattern, NetworkPolicy, Refusal};
 
 /// What the sandboxed command may access, besides the fixed system rules
 /// described in the [crate documentation](crate).
@@ -136,6 +170,12 @@ pub struct SandboxConfig {
     /// matches such as `.env`): covered by an empty read-only file or
     /// directory. Skipped like [`Self::read_only`].
     pub hidden: Vec<PathBuf>,
+    /// `None`: no network at all (sockets other than `socketpair(AF_UNIX)`
+    /// fail). `Some`: a private network namespace with only loopback and
+    /// the filtering proxy as the way out, letting through what the
+    /// policy allows (see `proxy.rs`). Needs user namespaces
+    /// ([`Capabilities::user_namespaces`]).
+    pub network: Option<NetworkPolicy>,
 }
 
 impl SandboxConfig {
@@ -148,6 +188,7 @@ impl SandboxConfig {
             env_remove: Vec::new(),
             read_only: Vec::new(),
             hidden: Vec::new(),
+            network: None,
         }
     }
 }
@@ -190,6 +231,13 @@ pub struct Capabilities {
     /// with `CONFIG_PROC_CHILDREN` and `/proc` mounted): the reaper lists
     /// what the command left running through it.
     pub process_children: bool,
+    /// Unprivileged user namespaces look available: `user.max_user_namespaces`
+    /// is not 0, and neither `kernel.unprivileged_userns_clone` (Debian)
+    /// nor `kernel.apparmor_restrict_unprivileged_userns` (Ubuntu) forbids
+    /// them to a non-root caller (user_namespaces(7)). Read from
+    /// `/proc/sys`; a namespace that still cannot be made fails the run at
+    /// [`SetupStep::MountNamespace`].
+    pub user_namespaces: bool,
 }
 
 impl Capabilities {
@@ -322,7 +370,23 @@ pub fn probe() -> Capabilities {
         no_new_privs,
         seccomp_arch_supported: seccomp::ARCH_SUPPORTED,
         process_children: std::fs::File::open("/proc/thread-self/children").is_ok(),
+        user_namespaces: user_namespaces_allowed(),
     }
+}
+
+/// See [`Capabilities::user_namespaces`].
+fn user_namespaces_allowed() -> bool {
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/{name}"))
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    read("user/max_user_namespaces") != Some(0)
+        && (root
+            || (read("kernel/unprivileged_userns_clone") != Some(0)
+                && read("kernel/apparmor_restrict_unprivileged_userns") != Some(1)))
 }
 
 /// `LANDLOCK_CREATE_RULESET_VERSION` from `<linux/landlock.h>`.
@@ -412,9 +476,45 @@ pub fn run_bash_args(
     cwd: &Path,
     stdio: ChildStdio,
 ) -> Result<ExitStatus, SandboxError> {
+    run(config, command, args, cwd, stdio).map(|r| r.status)
+}
+
+/// What a sandboxed run ended with.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The exit status of `bash` (see [`exit_code`]).
+    pub status: ExitStatus,
+    /// Destinations the proxy refused, in order (empty without a network
+    /// namespace). Each was also printed to stderr as it happened.
+    pub refused: Vec<Refusal>,
+}
+
+/// Runs like [`run_bash_args`] and also reports what the proxy refused.
+///
+/// With [`SandboxConfig::network`] set, the command runs in a network
+/// namespace of its own, whose only way out is shellgate's filtering
+/// proxy; it finds the proxy through `HTTP_PROXY`, `HTTPS_PROXY`,
+/// `ALL_PROXY` (SOCKS5) and their lower-case forms, all pointing at
+/// `127.0.0.1` in its namespace, and `NO_PROXY` keeps loopback direct.
+///
+/// # Errors
+/// As [`run_bash`]; with a network policy, also
+/// [`SandboxError::UserNamespacesUnavailable`] when the kernel does not
+/// allow the namespace (the caller may then run without network).
+pub fn run(
+    config: &SandboxConfig,
+    command: &str,
+    args: &[std::ffi::OsString],
+    cwd: &Path,
+    stdio: ChildStdio,
+) -> Result<RunReport, SandboxError> {
     let caps = probe();
     caps.check()?;
     let abi = caps.landlock_abi.unwrap_or(0);
+    let network = config.network.is_some();
+    if network && !caps.user_namespaces {
+        return Err(SandboxError::UserNamespacesUnavailable);
+    }
 
     let project_root = canonical_project_root(&config.project_root)?;
     let cwd = std::fs::canonicalize(cwd).map_err(|source| SandboxError::Cwd {
@@ -438,8 +538,8 @@ pub fn run_bash_args(
         return Err(SandboxError::BashOutsideSandbox { path: bash_real });
     }
 
-    let ruleset = fs::build_ruleset(abi, &grants)?;
-    let filters = seccomp::build_filters()?;
+    let ruleset = fs::build_ruleset(abi, &grants, network)?;
+    let filters = seccomp::build_filters(network)?;
     let inside = |paths: &[PathBuf]| -> Vec<PathBuf> {
         paths
             .iter()
@@ -448,11 +548,9 @@ pub fn run_bash_args(
             .collect()
     };
     let (read_only, hidden) = (inside(&config.read_only), inside(&config.hidden));
-    let mounts = if read_only.is_empty() && hidden.is_empty() {
-        None
-    } else {
-        // What hidden files are covered with: empty, read-only.
-        let empty = tmp_path.join(".shellgate-empty");
+    // What hidden files are covered with: empty, read-only.
+    let empty = tmp_path.join(".shellgate-empty");
+    if !hidden.is_empty() {
         std::fs::write(&empty, b"")
             .and_then(|()| {
                 std::fs::set_permissions(
@@ -461,7 +559,24 @@ pub fn run_bash_args(
                 )
             })
             .map_err(SandboxError::TempDir)?;
-        mounts::MountPlan::new(&read_only, &hidden, &empty)
+    }
+    let mounts = mounts::MountPlan::new(&read_only, &hidden, &empty, network);
+
+    let (net, proxy, env_set) = match &config.network {
+        Some(policy) => {
+            let (ours, theirs) = netns::channel().map_err(SandboxError::Internal)?;
+            let port = proxy_port();
+            let plan = netns::NetPlan {
+                port,
+                send_fd: std::os::fd::AsRawFd::as_raw_fd(&theirs),
+            };
+            (
+                Some(plan),
+                Some((ours, theirs, policy.clone())),
+                proxy_env(port),
+            )
+        }
+        None => (None, None, Vec::new()),
     };
 
     let result = exec::spawn_and_wait(exec::Plan {
@@ -474,12 +589,48 @@ pub fn run_bash_args(
         ruleset: &ruleset,
         filters,
         mounts,
+        net,
+        env_set,
+        proxy,
         stdio,
     });
     drop(ruleset);
     // Remove the private temp dir (std's remove_dir_all does not follow symlinks).
     let _ = tmp.close();
-    result
+    result.map(|(status, refused)| RunReport { status, refused })
+}
+
+/// The proxy's port in the command's namespace: a port below the usual
+/// ephemeral range (32768–60999), different from run to run so that a
+/// program cannot count on it. The namespace is new, so any port is free.
+fn proxy_port() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    20000 + ((nanos ^ std::process::id().rotate_left(16)) % 12000) as u16
+}
+
+/// The variables that point HTTP clients (curl, git, pip, npm, cargo) at
+/// the proxy: `HTTP(S)_PROXY` for HTTP `CONNECT`, `ALL_PROXY` for SOCKS5
+/// with names resolved by the proxy (`socks5h`), upper- and lower-case as
+/// the tools differ; `NO_PROXY` keeps loopback (the command's own servers)
+/// direct.
+fn proxy_env(port: u16) -> Vec<(String, String)> {
+    let http = format!("http://127.0.0.1:{port}");
+    let socks = format!("socks5h://127.0.0.1:{port}");
+    let no_proxy = "localhost,127.0.0.1,::1".to_string();
+    let mut env = Vec::new();
+    for (name, value) in [
+        ("HTTP_PROXY", &http),
+        ("HTTPS_PROXY", &http),
+        ("ALL_PROXY", &socks),
+        ("NO_PROXY", &no_proxy),
+    ] {
+        env.push((name.to_string(), value.clone()));
+        env.push((name.to_ascii_lowercase(), value.clone()));
+    }
+    env
 }
 
 /// Maps an [`ExitStatus`] to a shell-style exit code: the exit code, or
@@ -693,6 +844,16 @@ pub enum SandboxError {
     /// Internal plumbing (the setup-status pipe) failed before the fork.
     #[error("cannot prepare the sandbox: {0}. The command was not run")]
     Internal(#[source] io::Error),
+    /// The command may use the network, which needs a network namespace of
+    /// its own, but user namespaces are not allowed here.
+    #[error(
+        "cannot give the command a private network: unprivileged user namespaces are not \
+         allowed on this machine. To fix: allow them (sysctl user.max_user_namespaces > 0, \
+         kernel.unprivileged_userns_clone=1; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0 \
+         or an AppArmor profile for shellgate), or set `network = \"none\"` in the policy's \
+         [sandbox] section to run without network"
+    )]
+    UserNamespacesUnavailable,
     /// Waiting for the command failed; it may still be running.
     #[error("waiting for the sandboxed command failed: {0}")]
     Wait(#[source] io::Error),

@@ -46,6 +46,8 @@ pub(crate) struct MountPlan {
     uid_map: Vec<u8>,
     gid_map: Vec<u8>,
     ops: Vec<Op>,
+    /// Also a new network namespace (see `netns.rs`).
+    network: bool,
 }
 
 /// The `MS_*` flags a mount must keep when remounted from a user namespace
@@ -84,12 +86,15 @@ fn cstring(path: &Path) -> Option<CString> {
 impl MountPlan {
     /// The plan for `read_only` and `hidden` paths (canonical, inside the
     /// project), with `empty_file` an empty read-only file to cover hidden
-    /// files with. `None` when there is nothing to cover (no namespace is
-    /// then made). Paths that vanished since they were listed are skipped.
+    /// files with, and a network namespace too when `network`. `None`
+    /// when there is nothing to cover and no network namespace (no
+    /// namespace is then made). Paths that vanished since they were listed
+    /// are skipped.
     pub(crate) fn new(
         read_only: &[PathBuf],
         hidden: &[PathBuf],
         empty_file: &Path,
+        network: bool,
     ) -> Option<MountPlan> {
         let mut ops = Vec::new();
         for p in read_only {
@@ -114,7 +119,7 @@ impl MountPlan {
                 });
             }
         }
-        if ops.is_empty() {
+        if ops.is_empty() && !network {
             return None;
         }
         // SAFETY: geteuid/getegid have no preconditions.
@@ -123,17 +128,20 @@ impl MountPlan {
             uid_map: format!("{uid} {uid} 1\n").into_bytes(),
             gid_map: format!("{gid} {gid} 1\n").into_bytes(),
             ops,
+            network,
         })
     }
 
-    /// In the child before Landlock: new user and mount namespaces, the
-    /// maps, every mount private, then the covers. Raw syscalls on data
-    /// prepared before `fork`. `-1` with errno set on the first failure.
+    /// In the child before Landlock: new user and mount namespaces (and
+    /// network namespace, when planned), the maps, every mount private,
+    /// then the covers. Raw syscalls on data prepared before `fork`. `-1`
+    /// with errno set on the first failure.
     pub(crate) fn apply(&self) -> libc::c_long {
+        let net = if self.network { libc::CLONE_NEWNET } else { 0 };
         // SAFETY: unshare, open/write/close and mount with NUL-terminated
         // strings and buffers owned by `self`.
         unsafe {
-            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) != 0 {
+            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS | net) != 0 {
                 return -1;
             }
             if write_file(c"/proc/self/setgroups", b"deny") != 0

@@ -16,8 +16,14 @@
 //!
 //! | Filter | Syscalls | Result |
 //! |---|---|---|
-//! | deny | [`DENY_ALWAYS`]; `clone` with any `CLONE_NEW*` flag; `ioctl(_, TIOCSTI/TIOCLINUX)`; `personality` other than query/`PER_LINUX`/`PER_LINUX32`; `socket(AF_UNIX, …)`; `socketpair(_, SOCK_DGRAM, …)` | `EPERM` |
-//! | sockets | `socket`/`socketpair` with a domain other than `AF_UNIX` | `EAFNOSUPPORT` |
+//! | deny | [`DENY_ALWAYS`]; `clone` with any `CLONE_NEW*` flag; `ioctl(_, TIOCSTI/TIOCLINUX)`; `personality` other than query/`PER_LINUX`/`PER_LINUX32`; `socket(AF_UNIX, …)`; `socketpair(_, SOCK_DGRAM, …)`; with a network namespace also `socket(_, SOCK_RAW or SOCK_PACKET, …)` and `socket(_, _, IPPROTO_MPTCP)` | `EPERM` |
+//! | sockets | `socket` with a domain other than `AF_UNIX` (with a network namespace: other than `AF_UNIX`, `AF_INET`, `AF_INET6`); `socketpair` with a domain other than `AF_UNIX` | `EAFNOSUPPORT` |
+//!
+//! With a network namespace (`build_filters(true)`), IPv4 and IPv6
+//! stream and datagram sockets are allowed: the namespace holds only
+//! loopback, so they reach the command's own servers and the proxy's
+//! listener, nothing else (`netns.rs`). Raw and packet sockets, MPTCP and
+//! every other family (netlink, vsock, packet, …) stay denied.
 //!
 //! Why `socket(AF_UNIX)` is denied: Landlock (up to ABI 7) does not control
 //! `connect(2)` or `sendto(2)` to a *pathname* Unix socket, and a path
@@ -122,6 +128,13 @@ const PERSONALITY_ALLOWED: &[u64] = &[0xffff_ffff, 0x0000, 0x0008];
 const TIOCSTI: u64 = 0x5412;
 const TIOCLINUX: u64 = 0x541C;
 
+/// `SOCK_PACKET` from `<linux/net.h>` (obsolete link-level sockets).
+const SOCK_PACKET: u64 = 10;
+
+/// `IPPROTO_MPTCP` from `<linux/in.h>` (multipath TCP: paths the
+/// namespace does not model).
+const IPPROTO_MPTCP: u64 = 262;
+
 /// `__X32_SYSCALL_BIT` from `<asm/unistd.h>` (x86_64).
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
@@ -157,7 +170,7 @@ fn compile(
 /// [`SandboxError::SeccompUnavailable`] on an architecture without a syscall
 /// table; [`SandboxError::SeccompCompile`] if `seccompiler` rejects a rule.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-pub(crate) fn build_filters() -> Result<Vec<BpfProgram>, SandboxError> {
+pub(crate) fn build_filters(network: bool) -> Result<Vec<BpfProgram>, SandboxError> {
     let Some(arch) = TARGET else {
         unreachable!("cfg guarantees a target arch")
     };
@@ -185,14 +198,22 @@ pub(crate) fn build_filters() -> Result<Vec<BpfProgram>, SandboxError> {
             .collect::<Result<Vec<_>, _>>()?,
     )?;
     deny.insert(libc::SYS_personality, vec![personality_rule]);
-    deny.insert(
-        libc::SYS_socket,
-        vec![rule(vec![cond(
-            0,
-            SeccompCmpOp::Eq,
-            libc::AF_UNIX as u64,
-        )?])?],
-    );
+    let mut socket_rules = vec![rule(vec![cond(
+        0,
+        SeccompCmpOp::Eq,
+        libc::AF_UNIX as u64,
+    )?])?];
+    if network {
+        for kind in [libc::SOCK_RAW as u64, SOCK_PACKET] {
+            socket_rules.push(rule(vec![cond(
+                1,
+                SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK),
+                kind,
+            )?])?);
+        }
+        socket_rules.push(rule(vec![cond(2, SeccompCmpOp::Eq, IPPROTO_MPTCP)?])?);
+    }
+    deny.insert(libc::SYS_socket, socket_rules);
     // A datagram pair could `sendto` any pathname socket (`/dev/log`,
     // journald, `NOTIFY_SOCKET`); stream and seqpacket pairs cannot.
     deny.insert(
@@ -209,12 +230,20 @@ pub(crate) fn build_filters() -> Result<Vec<BpfProgram>, SandboxError> {
         arch,
     )?);
 
-    // 2. Only AF_UNIX sockets (and of those only socketpair, see filter 1).
+    // 2. Only AF_UNIX sockets (and of those only socketpair, see filter 1),
+    //    plus IPv4/IPv6 inside a network namespace.
     let mut sockets = BTreeMap::new();
-    for nr in [libc::SYS_socket, libc::SYS_socketpair] {
-        let not_unix = rule(vec![cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])?;
-        sockets.insert(nr, vec![not_unix]);
+    let mut domains = vec![libc::AF_UNIX];
+    if network {
+        domains.extend([libc::AF_INET, libc::AF_INET6]);
     }
+    let other_domain = domains
+        .iter()
+        .map(|&d| cond(0, SeccompCmpOp::Ne, d as u64))
+        .collect::<Result<Vec<_>, _>>()?;
+    sockets.insert(libc::SYS_socket, vec![rule(other_domain)?]);
+    let not_unix = rule(vec![cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])?;
+    sockets.insert(libc::SYS_socketpair, vec![not_unix]);
     programs.push(compile(
         sockets,
         SeccompAction::Errno(libc::EAFNOSUPPORT as u32),
@@ -238,7 +267,7 @@ pub(crate) fn build_filters() -> Result<Vec<BpfProgram>, SandboxError> {
 
 /// Unsupported architecture: no syscall table, refuse.
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-pub(crate) fn build_filters() -> Result<Vec<BpfProgram>, SandboxError> {
+pub(crate) fn build_filters(_network: bool) -> Result<Vec<BpfProgram>, SandboxError> {
     Err(SandboxError::SeccompUnavailable {
         reason: format!("no seccomp syscall table for {}", std::env::consts::ARCH),
         hint: "run shellgate on x86_64 or aarch64",
@@ -280,19 +309,21 @@ mod tests {
 
     #[test]
     fn filters_compile() {
-        let programs = build_filters().unwrap();
-        assert_eq!(
-            programs.len(),
-            if cfg!(target_arch = "x86_64") { 4 } else { 3 }
-        );
-        for p in &programs {
-            assert!(!p.is_empty() && p.len() < 4096);
-            // Every program starts with the arch check (load seccomp_data.arch)
-            // and kills the process on a foreign arch.
-            assert_eq!((p[0].code, p[0].k), (0x20, 4));
-            assert!(p
-                .iter()
-                .any(|i| i.code == 0x06 && i.k == libc::SECCOMP_RET_KILL_PROCESS));
+        for network in [false, true] {
+            let programs = build_filters(network).unwrap();
+            assert_eq!(
+                programs.len(),
+                if cfg!(target_arch = "x86_64") { 4 } else { 3 }
+            );
+            for p in &programs {
+                assert!(!p.is_empty() && p.len() < 4096);
+                // Every program starts with the arch check (load seccomp_data.arch)
+                // and kills the process on a foreign arch.
+                assert_eq!((p[0].code, p[0].k), (0x20, 4));
+                assert!(p
+                    .iter()
+                    .any(|i| i.code == 0x06 && i.k == libc::SECCOMP_RET_KILL_PROCESS));
+            }
         }
     }
 }

@@ -169,6 +169,10 @@ pub struct Record {
     /// sockets; see `sandbox.pass_env`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub withheld_env: Vec<String>,
+    /// `exit` records: destinations the sandbox's proxy refused, each
+    /// `host:port: reason` in the order the command tried them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_refused: Vec<String>,
 }
 
 impl Record {

@@ -64,6 +64,33 @@ pub struct SandboxSection {
     /// commands see.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pass_env: Vec<String>,
+    /// `"trusted"` (the default): the command runs in a network namespace
+    /// of its own whose only way out is shellgate's proxy, which connects
+    /// to `environment.trusted_remotes` hosts only. `"none"`: no network
+    /// at all. Any layer saying `"none"` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<SandboxNetwork>,
+    /// TCP ports the proxy connects to (default 443 and 80); a list
+    /// replaces the default. Not allowed in a project policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_ports: Vec<u16>,
+    /// Non-public addresses (`10.0.0.0/8`, `192.168.1.20`) a trusted host
+    /// may resolve to; loopback, private, link-local (cloud metadata) and
+    /// other internal ranges are refused otherwise. Not allowed in a
+    /// project policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_addresses: Vec<String>,
+}
+
+/// `sandbox.network`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxNetwork {
+    /// Only trusted remotes, through shellgate's proxy.
+    #[default]
+    Trusted,
+    /// No network.
+    None,
 }
 
 /// `[environment]`: trusted infrastructure and protected names.

@@ -256,6 +256,14 @@ pub struct Policy {
     /// commands keep (exact names, or prefixes ending in `*`), from the
     /// managed, user and explicit layers.
     pub sandbox_pass_env: Vec<String>,
+    /// `sandbox.network`: `None` when any layer says so.
+    pub sandbox_network: file::SandboxNetwork,
+    /// `sandbox.network_ports` of the managed, user and explicit layers
+    /// (empty: 443 and 80).
+    pub sandbox_network_ports: Vec<u16>,
+    /// `sandbox.network_addresses` of the managed, user and explicit
+    /// layers, each an address or `address/prefix`, checked at load.
+    pub sandbox_network_addresses: Vec<String>,
     /// The deny layer, checked first.
     pub deny_layer: Vec<PrefixRule>,
     /// hard_deny rules in order, `$defaults` expanded.
@@ -505,6 +513,9 @@ impl Policy {
         let mut protected_branches: Vec<String> = Vec::new();
         let mut secret_paths = Vec::new();
         let mut sandbox_pass_env: Vec<String> = Vec::new();
+        let mut sandbox_network = file::SandboxNetwork::Trusted;
+        let mut sandbox_network_ports: Vec<u16> = Vec::new();
+        let mut sandbox_network_addresses: Vec<String> = Vec::new();
         let mut deny_layer = Vec::new();
         let mut approvals = Approvals {
             enabled: true,
@@ -566,6 +577,42 @@ impl Policy {
                 secret_paths.extend(env.secret_paths.iter().cloned());
             }
             if let Some(sb) = &f.sandbox {
+                if sb.network == Some(file::SandboxNetwork::None) {
+                    sandbox_network = file::SandboxNetwork::None;
+                }
+                if layer.kind == LayerKind::Project
+                    && !(sb.network_ports.is_empty() && sb.network_addresses.is_empty())
+                {
+                    let key = if sb.network_ports.is_empty() {
+                        "network_addresses"
+                    } else {
+                        "network_ports"
+                    };
+                    return Err(invalid(
+                        key,
+                        format!("sandbox.{key} is not allowed in a project policy: a repository must not open the sandbox's network wider; put it in your user policy (~/.config/shellgate/policy.toml)"),
+                    ));
+                }
+                if sb.network_ports.contains(&0) {
+                    return Err(invalid(
+                        "network_ports",
+                        "sandbox.network_ports: port 0 is not a destination port".into(),
+                    ));
+                }
+                for port in &sb.network_ports {
+                    if !sandbox_network_ports.contains(port) {
+                        sandbox_network_ports.push(*port);
+                    }
+                }
+                for a in &sb.network_addresses {
+                    if !is_address_range(a) {
+                        return Err(invalid(
+                            a,
+                            format!("sandbox.network_addresses: `{a}` is not an IP address or address/prefix (`10.0.0.0/8`, `fd00::/8`)"),
+                        ));
+                    }
+                    sandbox_network_addresses.push(a.trim().to_string());
+                }
                 if layer.kind == LayerKind::Project && !sb.pass_env.is_empty() {
                     return Err(invalid(
                         "pass_env",
@@ -661,6 +708,9 @@ impl Policy {
             protected_branches,
             secret_paths,
             sandbox_pass_env,
+            sandbox_network,
+            sandbox_network_ports,
+            sandbox_network_addresses,
             deny_layer,
             hard_deny,
             soft_deny,
@@ -891,6 +941,22 @@ pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
     true
 }
 
+/// `address` or `address/prefix` with a prefix no longer than the
+/// address (IPv4 32 bits, IPv6 128).
+fn is_address_range(text: &str) -> bool {
+    let (addr, prefix) = match text.trim().split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text.trim(), None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    prefix.is_none_or(|p| {
+        p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u8>().is_ok_and(|n| n <= max)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1005,6 +1071,67 @@ mod tests {
         assert!(p.builtin_in_force(Section::HardDeny, "destructive.recursive-delete"));
         assert_eq!(p.deny_layer.len(), 1);
         assert_eq!(p.tier, Tier::Permissive);
+    }
+
+    /// `sandbox.network`: any layer can turn it off; ports and addresses
+    /// come from the user's own layers and are checked.
+    #[test]
+    fn sandbox_network_settings() {
+        let layer = |kind, text: &str| {
+            Layer::parse(kind, Path::new("/p/.shellgate/policy.toml"), text).unwrap()
+        };
+        let p = Policy::from_layers(vec![layer(LayerKind::User, "")]).unwrap();
+        assert_eq!(p.sandbox_network, file::SandboxNetwork::Trusted);
+        assert!(p.sandbox_network_ports.is_empty());
+        let p = Policy::from_layers(vec![
+            layer(
+                LayerKind::User,
+                "[sandbox]\nnetwork_ports = [443, 8443]\nnetwork_addresses = [\"10.0.0.0/8\", \"fd00::1\"]\n",
+            ),
+            layer(LayerKind::Project, "[sandbox]\nnetwork = \"none\"\n"),
+        ])
+        .unwrap();
+        assert_eq!(p.sandbox_network, file::SandboxNetwork::None);
+        assert_eq!(p.sandbox_network_ports, [443, 8443]);
+        assert_eq!(p.sandbox_network_addresses, ["10.0.0.0/8", "fd00::1"]);
+        for (kind, text, want) in [
+            (
+                LayerKind::Project,
+                "[sandbox]\nnetwork_ports = [22]\n",
+                "not allowed in a project",
+            ),
+            (
+                LayerKind::Project,
+                "[sandbox]\nnetwork_addresses = [\"127.0.0.1\"]\n",
+                "not allowed in a project",
+            ),
+            (
+                LayerKind::User,
+                "[sandbox]\nnetwork_addresses = [\"10.0.0.0/33\"]\n",
+                "not an IP",
+            ),
+            (
+                LayerKind::User,
+                "[sandbox]\nnetwork_addresses = [\"intranet\"]\n",
+                "not an IP",
+            ),
+            (
+                LayerKind::User,
+                "[sandbox]\nnetwork_ports = [0]\n",
+                "port 0",
+            ),
+        ] {
+            let err = Policy::from_layers(vec![layer(kind, text)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        assert!(Layer::parse(
+            LayerKind::User,
+            Path::new("/p"),
+            "[sandbox]\nnetwork = \"all\"\n"
+        )
+        .is_err());
     }
 
     /// `sandbox.pass_env` comes from the user's own layers; a project
