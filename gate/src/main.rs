@@ -23,6 +23,7 @@ mod audit_cmd;
 mod doctor;
 mod hook;
 mod install;
+mod oracle_cmd;
 mod outcome;
 mod policy_cmd;
 mod render;
@@ -166,6 +167,14 @@ enum Cmd {
         #[command(subcommand)]
         cmd: audit_cmd::AuditCmd,
     },
+    /// Run a command with real bash in a disposable jail and print what it
+    /// really did (deleted, executed, connected, read) and the harm.
+    /// Exit 0 harmless, 1 harmful, 3 error. Needs bwrap and strace.
+    Oracle(oracle_cmd::OracleArgs),
+    /// Differential fuzzer: mutate a labelled corpus, and report every
+    /// variant shellgate allows that the oracle shows did harm.
+    /// Exit 0 none found, 1 bypasses found, 3 error.
+    Fuzz(oracle_cmd::FuzzArgs),
 }
 
 #[derive(Subcommand)]
@@ -584,6 +593,8 @@ fn main() -> ExitCode {
         Cmd::Approve { code, list } => approve(code.as_deref(), list),
         Cmd::Session { cmd } => session(cmd),
         Cmd::Audit { cmd } => audit_cmd::run(cmd),
+        Cmd::Oracle(args) => oracle_cmd::oracle(&args),
+        Cmd::Fuzz(args) => oracle_cmd::fuzz(&args),
     }
 }
 

@@ -752,6 +752,53 @@ impl<'o> Lowerer<'o> {
         true
     }
 
+    /// The pieces of an unquoted leaf word whose `$NAME` / `${NAME}`
+    /// expansions the grammar did not parse, with known values expanded
+    /// (subject to word splitting, bash manual 3.5.7). `None` for another
+    /// form of `$` or an unknown value.
+    fn leaf_parameters(&mut self, raw: &str, st: &State) -> Option<Vec<Piece>> {
+        let mut pieces = Vec::new();
+        let mut rest = raw;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix('\\') {
+                let n = after.chars().next().map_or(0, char::len_utf8);
+                push_unquoted(&mut pieces, &rest[..1 + n]);
+                rest = &after[n..];
+                continue;
+            }
+            let Some(after) = rest.strip_prefix('$') else {
+                let n = rest.chars().next().map_or(1, char::len_utf8);
+                push_unquoted(&mut pieces, &rest[..n]);
+                rest = &rest[n..];
+                continue;
+            };
+            let (name, tail) = if let Some(inner) = after.strip_prefix('{') {
+                let end = inner.find('}')?;
+                (&inner[..end], &inner[end + 1..])
+            } else {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], &after[end..])
+            };
+            let valid = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return None;
+            }
+            let value = st.get(name)?;
+            if !self.expansion_ok(&value, st, false) {
+                return None;
+            }
+            push_str(&mut pieces, &value, false, true);
+            rest = tail;
+        }
+        Some(pieces)
+    }
+
     /// Runs substitutions found anywhere below `node` (for constructs whose
     /// own meaning is harmless, such as `[[ … ]]` and `(( … ))`).
     fn walk_for_substitutions(&mut self, node: Node, src: &Src, st: &mut State, ctx: &Ctx) {
@@ -1103,6 +1150,7 @@ impl<'o> Lowerer<'o> {
         let mut extra = Vec::new();
         let mut target_end: Option<usize> = None;
         let mut target_ps = false;
+        let mut target_quoted = false;
         for k in kids {
             match k.kind() {
                 "file_descriptor" => fd = src.raw(k).parse().ok(),
@@ -1127,7 +1175,8 @@ impl<'o> Lowerer<'o> {
                     extra.push(k)
                 }
                 _ => {
-                    let (p, _) = self.word_pieces(k, src, st, ctx, false);
+                    let (p, q) = self.word_pieces(k, src, st, ctx, false);
+                    target_quoted |= q;
                     target_pieces.extend(p);
                     target_ps = target_span.is_none() && k.kind() == "process_substitution";
                     target_span = Some(target_span.map_or(src.span(k), |s| s.cover(src.span(k))));
@@ -1136,20 +1185,44 @@ impl<'o> Lowerer<'o> {
             }
         }
         let tspan = target_span.unwrap_or(span);
-        // Here-strings undergo tilde expansion; here-documents do not.
-        if op != "<<" && op != "<<-" {
-            tilde_expand(&mut target_pieces, st, false);
-        }
-        if op == "<<<" {
-            target_pieces.push(Piece::Char {
-                c: '\n',
-                quoted: true,
-                expanded: false,
-            });
-        }
-        // Redirection targets undergo no word splitting; a here-doc body none
-        // of the other expansions either.
-        let mut target = collapse(target_pieces, tspan);
+        let mut target = if matches!(op.as_str(), "<<" | "<<-" | "<<<") || target_ps {
+            // Here-strings undergo tilde expansion but no brace expansion
+            // or word splitting; a here-doc body none of these (bash
+            // manual 3.6.6, 3.6.7).
+            if op == "<<<" {
+                tilde_expand(&mut target_pieces, st, false);
+                target_pieces.push(Piece::Char {
+                    c: '\n',
+                    quoted: true,
+                    expanded: false,
+                });
+            }
+            collapse(target_pieces, tspan)
+        } else {
+            // A file name undergoes brace expansion, tilde expansion and
+            // word splitting like an argument; anything but exactly one
+            // resulting word is an "ambiguous redirect" (bash manual 3.6:
+            // `> {a,}` writes `a`). The conservative reading of an
+            // ambiguous target is an unknown one.
+            let ifs = st.ifs().unwrap_or_else(|| DEFAULT_IFS.into());
+            let tilde = |p: &mut Vec<Piece>| tilde_expand(p, st, false);
+            let mut words = finish(
+                target_pieces.clone(),
+                tspan,
+                false,
+                target_quoted,
+                &ifs,
+                &tilde,
+            );
+            if words.len() == 1 {
+                words.remove(0)
+            } else {
+                tilde_expand(&mut target_pieces, st, false);
+                let mut w = collapse(target_pieces, tspan);
+                w.dynamic = true;
+                w
+            }
+        };
         // `< <(…)`: the target is a `/dev/fd/N` path to the substitution.
         target.process_substitution = target_ps;
         (
@@ -1733,7 +1806,33 @@ impl<'o> Lowerer<'o> {
             let mut had_quotes = false;
             let mut gspan: Option<Span> = None;
             let mut ps = false;
-            for n in &g {
+            let g = split_dollar_word(g);
+            let mut skip_next = false;
+            for (i, n) in g.iter().enumerate() {
+                if std::mem::take(&mut skip_next) {
+                    continue;
+                }
+                // tree-sitter-bash ends a concatenation at a bare `$` and
+                // puts the name after it in the next word (`a$X-b$X/c`):
+                // bash reads `$X` there as a parameter expansion.
+                if !n.is_named() && n.kind() == "$" {
+                    if let Some(next) = g
+                        .get(i + 1)
+                        .filter(|k| k.kind() == "word" && k.start_byte() == n.end_byte())
+                    {
+                        let text = format!("${}", src.raw(*next));
+                        let p = self.leaf_parameters(&text, st).unwrap_or_else(|| {
+                            vec![Piece::Unknown {
+                                src: text.clone(),
+                                substs: Vec::new(),
+                            }]
+                        });
+                        pieces.extend(p);
+                        gspan = Some(gspan.map_or(src.span(*n), |s| s.cover(src.span(*next))));
+                        skip_next = true;
+                        continue;
+                    }
+                }
                 let target = if n.kind() == "command_name" {
                     n.named_child(0).unwrap_or(*n)
                 } else {
@@ -3301,6 +3400,22 @@ impl<'o> Lowerer<'o> {
                     });
                     return (pieces, false);
                 }
+                if node.kind() == "word" && has_unescaped_dollar(raw) {
+                    // tree-sitter-bash leaves some parameter expansions
+                    // inside a plain word (`a$X-b$X/c`: the second `$X`).
+                    // Expand `$NAME` and `${NAME}` as bash does; anything
+                    // else, or an unknown value, makes the word unknown.
+                    return match self.leaf_parameters(raw, st) {
+                        Some(p) => (p, raw.contains('\\')),
+                        None => (
+                            vec![Piece::Unknown {
+                                src: raw.to_string(),
+                                substs: Vec::new(),
+                            }],
+                            false,
+                        ),
+                    };
+                }
                 push_unquoted(&mut pieces, raw);
                 (pieces, raw.contains('\\'))
             }
@@ -4301,6 +4416,66 @@ fn first_unquoted_slash(raw: &str) -> Option<usize> {
 
 /// Pushes an unquoted source fragment: backslash quotes the next character
 /// and backslash-newline disappears (bash manual 3.1.2.1).
+/// A word group with each concatenation that ends in a bare `$` node
+/// opened into its children, so the `$` meets the word after it.
+fn split_dollar_word<'t>(group: Vec<Node<'t>>) -> Vec<Node<'t>> {
+    let ends_in_dollar = |n: &Node| {
+        n.kind() == "concatenation"
+            && n.child(n.child_count().saturating_sub(1))
+                .is_some_and(|last| !last.is_named() && last.kind() == "$")
+    };
+    let unwrap = |n: Node<'t>| -> Node<'t> {
+        if n.kind() == "command_name" {
+            n.named_child(0).unwrap_or(n)
+        } else {
+            n
+        }
+    };
+    if !group.iter().any(|n| ends_in_dollar(&unwrap(*n))) {
+        return group;
+    }
+    let mut out = Vec::new();
+    for n in group {
+        let n = if ends_in_dollar(&unwrap(n)) {
+            unwrap(n)
+        } else {
+            n
+        };
+        if ends_in_dollar(&n) {
+            let mut cursor = n.walk();
+            // Children cover the concatenation without gaps when it ends
+            // in `$`; a gap would be literal text, so keep the node whole.
+            let kids: Vec<Node> = n.children(&mut cursor).collect();
+            let contiguous = kids
+                .windows(2)
+                .all(|w| w[0].end_byte() == w[1].start_byte())
+                && kids
+                    .first()
+                    .is_some_and(|k| k.start_byte() == n.start_byte());
+            if contiguous {
+                out.extend(kids);
+                continue;
+            }
+        }
+        out.push(n);
+    }
+    out
+}
+
+/// True when `raw` has a `$` not escaped by a backslash.
+fn has_unescaped_dollar(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'$' => return true,
+            _ => i += 1,
+        }
+    }
+    false
+}
+
 fn push_unquoted(pieces: &mut Vec<Piece>, raw: &str) {
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {

@@ -129,6 +129,10 @@ impl State {
             "#" => self.positional.as_ref().map(|p| p.len().to_string()),
             "HOME" => self.home.clone(),
             "PWD" => self.cwd.clone(),
+            // bash sets IFS at startup and never imports it from the
+            // environment (bash manual 5.2, "IFS"; checked with
+            // `IFS=x bash -c 'printf %q "$IFS"'`).
+            "IFS" => Some(DEFAULT_IFS.into()),
             _ => None,
         }
     }

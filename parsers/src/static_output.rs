@@ -76,6 +76,12 @@ fn echo(args: &[&str]) -> Option<String> {
     Some(out)
 }
 
+/// A piece of a `printf` format: decoded literal text or a conversion.
+enum Part {
+    Literal(String),
+    Spec(char),
+}
+
 /// bash's builtin `printf` for `%s`, `%b`, `%c`, `%d`/`%i` of integers and
 /// `%%`, with the format reused while arguments remain (bash manual 4.2).
 fn printf(args: &[&str]) -> Option<String> {
@@ -87,18 +93,34 @@ fn printf(args: &[&str]) -> Option<String> {
     if fmt.starts_with("-v") {
         return None;
     }
-    let fmt = crate::ansi_c::decode_printf_format(fmt);
+    // Escapes in the format produce literal characters: a `%` made by
+    // `\x25` starts no conversion (checked with bash 5.2:
+    // `printf '\x25s' a` prints `%s`). So the format is split at its own
+    // `%` characters and each literal run decoded on its own.
+    let mut parts: Vec<Part> = Vec::new();
+    let mut text = *fmt;
+    while let Some(at) = text.find('%') {
+        parts.push(Part::Literal(crate::ansi_c::decode_printf_format(
+            &text[..at],
+        )));
+        let mut after = text[at + 1..].chars();
+        // Flags and width are not supported: give up rather than guess.
+        let spec = after.next()?;
+        parts.push(Part::Spec(spec));
+        text = after.as_str();
+    }
+    parts.push(Part::Literal(crate::ansi_c::decode_printf_format(text)));
     let mut out = String::new();
     loop {
         let mut consumed = false;
-        let mut chars = fmt.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c != '%' {
-                out.push(c);
-                continue;
-            }
-            // Flags and width are not supported: give up rather than guess.
-            let spec = chars.next()?;
+        for part in &parts {
+            let spec = match part {
+                Part::Literal(t) => {
+                    out.push_str(t);
+                    continue;
+                }
+                Part::Spec(c) => *c,
+            };
             match spec {
                 '%' => out.push('%'),
                 's' | 'b' | 'c' | 'd' | 'i' => {
@@ -164,6 +186,13 @@ mod tests {
             "../..\nx\n"
         );
         assert_eq!(stdout_of(&["printf", "rm"], None).unwrap(), "rm");
+        // An escaped `%` is literal, not a conversion (found by the
+        // differential fuzzer: `eval "$(printf '\x25s…')"`).
+        assert_eq!(stdout_of(&["printf", "\\x25s|", "a"], None).unwrap(), "%s|");
+        assert_eq!(
+            stdout_of(&["printf", "%s\\x25s\\x5c\\x30", "a"], None).unwrap(),
+            "a%s\\0"
+        );
         assert_eq!(stdout_of(&["printf", "%5s", "a"], None), None);
     }
 

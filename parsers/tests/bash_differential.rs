@@ -19,6 +19,14 @@ const STUBS: &[&str] = &["rm", "git", "curl", "chmod", "dd"];
 /// (bash manual section, command). `$W` in a command is the work directory,
 /// `$B` the stand-ins' directory (both replaced before running).
 const CASES: &[(&str, &str)] = &[
+    (
+        "5.2 IFS is set at startup, never imported",
+        "rm${IFS}-f${IFS}x; git push${IFS}-fq; chmod 777${IFS}y",
+    ),
+    (
+        "3.5.3 a parameter after another in one word",
+        "rm$IFS-f$IFS/x; x=-f; rm a$x-b$x/c; rm$IFS$x$IFS$x",
+    ),
     // 3.1.2 Quoting
     ("3.1.2.1 escape character", r"r\m -rf x"),
     (
