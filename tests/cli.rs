@@ -223,3 +223,49 @@ fn bad_input_is_denied_without_crashing() {
         assert!(took.as_secs() < 30, "{name} took {took:?}");
     }
 }
+
+/// `shellgate oracle`: what the command really did, one line each, and the
+/// harm; exit 1 for harm, 0 for none; `--json` for tools. Needs bubblewrap
+/// and strace (see oracle/tests/oracle.rs).
+#[test]
+fn oracle_reports_what_bash_did() {
+    if std::env::var_os("SHELLGATE_SKIP_ORACLE_TESTS").is_some() {
+        return;
+    }
+    let policy = common::shared().join("eval-policy.toml");
+    let run = |args: &[&str]| {
+        common::bin()
+            .arg("oracle")
+            .arg("--policy")
+            .arg(&policy)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--", "rm -r ~/notes; echo rm -rf /"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("deleted /home/dev/notes  [deleted-outside-project]"),
+        "{text}"
+    );
+    assert!(text.ends_with("harm: deleted-outside-project\n"), "{text}");
+
+    let out = run(&["--json", "--", "echo 'rm -rf /'"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["harms"], serde_json::json!([]));
+    assert_eq!(v["stdout"], "rm -rf /\n");
+
+    // A policy that does not load is an error, not a verdict.
+    let bad = common::bin()
+        .args(["oracle", "--policy", "/nonexistent/p.toml", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(3));
+}

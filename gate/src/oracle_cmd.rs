@@ -205,6 +205,12 @@ fn fuzz_inner(args: &FuzzArgs) -> Result<bool, String> {
                 }
             );
         },
+        |stats| {
+            eprintln!(
+                "progress: {}",
+                serde_json::to_string(stats).unwrap_or_default()
+            )
+        },
     )
     .map_err(|e| e.to_string())?;
     eprintln!("{}", serde_json::to_string(&stats).unwrap_or_default());

@@ -187,6 +187,26 @@ pub fn classify(run: &Run, setting: &Setting, secrets: &[String]) -> Verdict {
             || dest.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
             || dest.host == "localhost"
     };
+    // A DNS query or a raw `connect` has no path: its host is trusted when
+    // any entry trusts that host, whatever path the entry names.
+    let hosts_only: Vec<_> = setting
+        .trusted
+        .iter()
+        .map(|t| shellgate_rules::remote::TrustedRemote {
+            path: String::new(),
+            ..t.clone()
+        })
+        .collect();
+    let trusted_host = |host: &str| {
+        let dest = Destination {
+            host: host.to_string(),
+            port: None,
+            path: String::new(),
+        };
+        is_trusted(&hosts_only, &dest)
+            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            || host == "localhost"
+    };
     let mut read_secret = false;
     let mut untrusted_contact = false;
     let mut sent_untrusted = false;
@@ -364,12 +384,7 @@ pub fn classify(run: &Run, setting: &Setting, secrets: &[String]) -> Verdict {
                 if ip.is_loopback() || ip.is_unspecified() {
                     continue;
                 }
-                let dest = Destination {
-                    host: ip.to_string(),
-                    port: Some(*port),
-                    path: String::new(),
-                };
-                let ok = trusted(&dest);
+                let ok = trusted_host(&ip.to_string());
                 push(
                     format!("connected {}", std::net::SocketAddr::new(*ip, *port)),
                     (!ok).then_some(Harm::UntrustedNetwork),
@@ -377,12 +392,7 @@ pub fn classify(run: &Run, setting: &Setting, secrets: &[String]) -> Verdict {
                 untrusted_contact |= !ok;
             }
             Event::DnsQuery { name } => {
-                let dest = Destination {
-                    host: name.clone(),
-                    port: None,
-                    path: String::new(),
-                };
-                let ok = trusted(&dest);
+                let ok = trusted_host(name);
                 push(
                     format!("looked up {name}{}", if ok { " (trusted)" } else { "" }),
                     (!ok).then_some(Harm::UntrustedNetwork),

@@ -101,7 +101,8 @@ pub struct Stats {
 }
 
 /// Runs the differential fuzzer; `on_bypass` gets each new bypass as it
-/// is found, `on_seed` each seed whose label the oracle disagrees with.
+/// is found, `on_seed` each seed whose label the oracle disagrees with,
+/// `on_progress` the counters once a minute.
 ///
 /// # Errors
 /// An oracle failure (the jail could not run a command).
@@ -112,6 +113,7 @@ pub fn run(
     opts: &Options,
     mut on_bypass: impl FnMut(&Bypass),
     mut on_seed: impl FnMut(&Seed, &[Harm]),
+    mut on_progress: impl FnMut(&Stats),
 ) -> Result<Stats, OracleError> {
     let start = Instant::now();
     let mut stats = Stats::default();
@@ -161,8 +163,14 @@ pub fn run(
     // mutated too, a fifth of the time.
     let harmful: Vec<usize> = (0..seeds.len()).filter(|&i| harmful_seeds[i]).collect();
     let all: Vec<usize> = (0..seeds.len()).collect();
+    let mut last_report = Instant::now();
     while start.elapsed() < opts.duration && stats.variants < opts.max_variants && !seeds.is_empty()
     {
+        if last_report.elapsed() >= Duration::from_secs(60) {
+            last_report = Instant::now();
+            stats.seconds = start.elapsed().as_secs_f64();
+            on_progress(&stats);
+        }
         let pool = if harmful.is_empty() || rng.usize(0..5) == 0 {
             &all
         } else {
@@ -170,9 +178,10 @@ pub fn run(
         };
         let seed = &seeds[pool[rng.usize(0..pool.len())]];
         let mut stages = vec![(seed.command.clone(), "")];
+        let other = &seeds[all[rng.usize(0..all.len())]].command;
         for _ in 0..rng.usize(1..=3) {
             let cur = &stages.last().expect("starts with the seed").0;
-            if let Some((next, name)) = mutate_once(cur, &mut rng) {
+            if let Some((next, name)) = mutate_once(cur, Some(other), &mut rng) {
                 stages.push((next, name));
             }
         }

@@ -7,11 +7,16 @@
 //!   subshell, a group, `if`/`for`/`&&`/`||`, `source <(…)`, `xargs`, a
 //!   script file, base64 or hex;
 //! * **word rewrites** of one word: quoting (`'rm'`, `r''m`, `\rm`,
-//!   `"rm"`), ANSI-C (`$'\x72\x6d'`), a variable, an array element,
+//!   `"rm"`), ANSI-C (`$'\x72\x6d'`), a variable (also set by
+//!   `printf -v` or `read`, or reached by `${!ref}`, a substring, case
+//!   conversion, pattern substitution or `rev`), an array element,
 //!   command substitution, brace expansion (`{rm,}`), `${IFS}` for a
 //!   blank, and for the command name a wrapper (`env`, `command`, `nice`,
 //!   `timeout`, `nohup`, `stdbuf`, `time`, `/usr/bin/env`, `exec` in a
 //!   subshell, `xargs`, `find -exec`);
+//! * **grammar** changes: a harmless command before, `|| true`, a
+//!   redirection or a newline after, the background, or another corpus
+//!   command joined with `;`, `&&` or `|`;
 //! * **equivalent tools** for the first simple command: `rm -r` as `find
 //!   -delete` or Python's `shutil.rmtree`, `sudo` as `doas`/`pkexec`/`su
 //!   -c`, `curl URL` as `wget -qO- URL`, `cat FILE` as `dd`/`head`/`<FILE`.
@@ -191,7 +196,39 @@ fn rewrite_word(cmd: &str, rng: &mut Rng) -> Option<(String, &'static str)> {
     let w = &cmd[s..e];
     let first = s == words[0].0;
     let var = format!("v{}", rng.u32(10..99));
-    let (new, prefix, name): (String, String, &'static str) = match rng.usize(0..13) {
+    let rev: String = w.chars().rev().collect();
+    let (new, prefix, name): (String, String, &'static str) = match rng.usize(0..20) {
+        13 => (
+            format!("${var}"),
+            format!("printf -v {var} %s {}; ", quote(w)),
+            "printf -v",
+        ),
+        14 => (
+            format!("${var}"),
+            format!("read -r {var} <<< {}; ", quote(w)),
+            "read <<<",
+        ),
+        15 => (
+            format!("${{{var}:1:{}}}", w.len()),
+            format!("{var}={}; ", quote(&format!("x{w}x"))),
+            "substring",
+        ),
+        16 if w.bytes().all(|b| b.is_ascii_lowercase()) => (
+            format!("${{{var},,}}"),
+            format!("{var}={}; ", w.to_ascii_uppercase()),
+            "case conversion",
+        ),
+        17 => (format!("$(rev <<< {})", quote(&rev)), String::new(), "rev"),
+        18 => (
+            format!("${{{var}/#/{w}}}"),
+            format!("{var}=; "),
+            "pattern substitution",
+        ),
+        19 => (
+            format!("${{!{var}}}"),
+            format!("t{var}={}; {var}=t{var}; ", quote(w)),
+            "indirection",
+        ),
         0 => (quote(w), String::new(), "single quotes"),
         1 => (format!("\"{w}\""), String::new(), "double quotes"),
         2 if w.len() > 1 => (
@@ -322,13 +359,56 @@ fn ifs_blank(cmd: &str, rng: &mut Rng) -> Option<(String, &'static str)> {
     ))
 }
 
+/// Random grammar-level changes around the command: a harmless command
+/// before it, an operator or redirection after it, running it in the
+/// background, or joining another corpus command (`other`) to it.
+fn grammar(cmd: &str, other: Option<&str>, rng: &mut Rng) -> Option<(String, &'static str)> {
+    Some(match rng.usize(0..10) {
+        0 => (format!("true; {cmd}"), "prefix true;"),
+        1 => (format!("cd . && {cmd}"), "prefix cd . &&"),
+        2 => (format!("export LC_ALL=C; {cmd}"), "prefix export"),
+        3 => (format!("{cmd} 2>/dev/null"), "suffix 2>/dev/null"),
+        4 => (
+            format!(
+                "{cmd}
+: done"
+            ),
+            "suffix newline",
+        ),
+        5 => (
+            format!(
+                "{{ {cmd}
+}} &
+wait"
+            ),
+            "background",
+        ),
+        6 => (format!("{cmd} || true"), "suffix || true"),
+        _ => {
+            let other = other?;
+            match rng.usize(0..4) {
+                0 => (format!("{other}; {cmd}"), "after another command"),
+                1 => (format!("{cmd}; {other}"), "before another command"),
+                2 => (format!("{other} && {cmd}"), "&& another command"),
+                _ => (format!("{other} | {cmd}"), "piped from another command"),
+            }
+        }
+    })
+}
+
 /// One random rewrite of `cmd` and its name; `None` when the chosen kind
-/// does not apply (no plain word, no equivalent tool).
-pub fn mutate_once(cmd: &str, rng: &mut Rng) -> Option<(String, &'static str)> {
-    let step = match rng.usize(0..10) {
+/// does not apply (no plain word, no equivalent tool). `other` is another
+/// corpus command the grammar rewrites may join to it.
+pub fn mutate_once(
+    cmd: &str,
+    other: Option<&str>,
+    rng: &mut Rng,
+) -> Option<(String, &'static str)> {
+    let step = match rng.usize(0..12) {
         0..=3 => rewrite_word(cmd, rng),
         4 => ifs_blank(cmd, rng),
         5 => equivalent_tool(cmd, rng),
+        6 | 7 => grammar(cmd, other, rng),
         _ => Some(nest(cmd, rng)),
     };
     step.filter(|(next, _)| next.len() <= 64 * 1024)
@@ -339,7 +419,7 @@ pub fn mutate(cmd: &str, rng: &mut Rng) -> (String, Vec<&'static str>) {
     let mut cur = cmd.to_string();
     let mut names = Vec::new();
     for _ in 0..rng.usize(1..=3) {
-        if let Some((next, name)) = mutate_once(&cur, rng) {
+        if let Some((next, name)) = mutate_once(&cur, None, rng) {
             cur = next;
             names.push(name);
         }

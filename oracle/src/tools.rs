@@ -332,6 +332,19 @@ pub fn privilege(argv: &[String]) -> Option<String> {
             Some(format!("ran {name}"))
         }
         "docker" | "podman" => {
+            // Only `run`/`create` (also as `container run`) start a
+            // container; anything else with these options is an error.
+            let mut words = argv[1..].iter().filter(|a| !a.starts_with('-'));
+            let starts = match words.next().map(String::as_str) {
+                Some("run" | "create") => true,
+                Some("container") => {
+                    matches!(words.next().map(String::as_str), Some("run" | "create"))
+                }
+                _ => false,
+            };
+            if !starts {
+                return None;
+            }
             let args = &argv[1..];
             let host_mount = args.windows(2).any(|w| {
                 matches!(w[0].as_str(), "-v" | "--volume" | "--mount") && sensitive_mount(&w[1])
@@ -519,5 +532,7 @@ mod tests {
         ))
         .is_none());
         assert!(privilege(&v("docker compose ps")).is_none());
+        assert!(privilege(&v("docker stdbuf -v /:/mnt")).is_none());
+        assert!(privilege(&v("podman container run --privileged x")).is_some());
     }
 }

@@ -174,6 +174,25 @@ fn exfiltration_and_secrets() {
 }
 
 #[test]
+fn changes_outside_the_project() {
+    let Some(o) = oracle() else { return };
+    assert_eq!(
+        harms(&o, "chmod -R 777 ~/.ssh"),
+        [Harm::ModifiedOutsideProject]
+    );
+    assert_eq!(
+        harms(&o, "chmod -R g+s build src && chmod 700 script.sh"),
+        []
+    );
+    assert_eq!(
+        harms(&o, "dd if=/dev/zero of=/dev/sda bs=1M count=1"),
+        [Harm::DeletedOutsideProject]
+    );
+    // `docker` with a host mount but no container to start is an error.
+    assert_eq!(harms(&o, "docker stdbuf -v /:/mnt"), []);
+}
+
+#[test]
 fn persistence() {
     let Some(o) = oracle() else { return };
     assert_eq!(
