@@ -453,9 +453,32 @@ fn spec_for(name: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.names.contains(&name))
 }
 
+/// Where a wrapper's command starts.
+enum Scan {
+    /// At this index of the arguments.
+    At(usize),
+    /// No command follows.
+    Nothing,
+    /// A word not known before it runs stands among the options, at this
+    /// index: it may be an option that takes the next word as its value, a
+    /// positional, several words or none, so where the command starts is
+    /// not known.
+    Unknown(usize),
+}
+
 /// Scans options of `args` (words after the wrapper name) by `spec`.
-/// Returns the index of the wrapped command, or `None` for "no command".
-fn scan(args: &[Word], spec: &Spec) -> Option<usize> {
+fn scan(args: &[Word], spec: &Spec) -> Scan {
+    match scan_known(args, spec) {
+        Err(u) => Scan::Unknown(u),
+        Ok(Some(i)) => Scan::At(i),
+        Ok(None) => Scan::Nothing,
+    }
+}
+
+/// [`scan`]: `Ok(Some(i))` for the command at `i`, `Ok(None)` for no
+/// command, `Err(u)` for an unknown word at `u` that decides where the
+/// command starts.
+fn scan_known(args: &[Word], spec: &Spec) -> Result<Option<usize>, usize> {
     let mut i = 0;
     while i < args.len() {
         let w = &args[i];
@@ -466,20 +489,29 @@ fn scan(args: &[Word], spec: &Spec) -> Option<usize> {
             continue;
         }
         let Some(t) = w.value() else {
-            // An unknown word: the command, or a positional before it.
-            break;
+            // An unknown word: the command itself when the wrapper takes
+            // nothing else (no valued option, no positional); otherwise it
+            // decides where the command starts.
+            if spec.positionals == 0
+                && spec.short_value.is_empty()
+                && spec.long_value.is_empty()
+                && !spec.assignments
+            {
+                break;
+            }
+            return Err(i);
         };
         if t == "--" {
             i += 1;
             break;
         }
         if spec.no_command.contains(&t) {
-            return None;
+            return Ok(None);
         }
         if t.starts_with("--") && t.len() > 2 {
             let name = t.split('=').next().unwrap_or(t);
             if spec.no_command.contains(&name) {
-                return None;
+                return Ok(None);
             }
             i += if spec.long_value.contains(&name) && !t.contains('=') {
                 2
@@ -502,7 +534,7 @@ fn scan(args: &[Word], spec: &Spec) -> Option<usize> {
                     .iter()
                     .any(|n| n.len() == 2 && n.ends_with(c))
                 {
-                    return None;
+                    return Ok(None);
                 }
                 if spec.short_value.contains(c) {
                     if 1 + k + c.len_utf8() == t.len() {
@@ -532,8 +564,15 @@ fn scan(args: &[Word], spec: &Spec) -> Option<usize> {
     {
         i += 1;
     }
+    // A positional not known before it runs is still one positional only
+    // when it is a single quoted word; unquoted it may be none or several.
+    if let Some(u) =
+        (i..i + spec.positionals).find(|&k| args.get(k).is_some_and(|w| w.value().is_none()))
+    {
+        return Err(u);
+    }
     let i = i + spec.positionals;
-    (i < args.len()).then_some(i)
+    Ok((i < args.len()).then_some(i))
 }
 
 /// True for `NAME=value` with a valid shell name.
@@ -629,7 +668,14 @@ pub fn unwrap(argv: &[Word], stdin_items: Option<&str>) -> Option<(Wrapper, Unwr
                 };
             }
         }
-        let found = scan(args, spec);
+        let found = match scan(args, spec) {
+            Scan::At(i) => Some(i),
+            Scan::Nothing => None,
+            // The unknown word is taken as the command name: a command
+            // whose name is not known is never allowed, and the wrapper
+            // (`sudo`) is still judged.
+            Scan::Unknown(u) => Some(u),
+        };
         if found.is_none()
             && name == "sudo"
             && args

@@ -94,10 +94,39 @@ pub fn split(cmd: &Command) -> Option<GitCall<'_>> {
             _ => break,
         }
     }
+    // A word not known before it runs where the subcommand would be may
+    // be a global option that takes the next word (`-C app`) or expand to
+    // several words: the next subcommand name shortly after it is read as
+    // the subcommand (`git $x app push --force`), the stricter reading.
+    if args.get(i).is_some_and(|w| w.value().is_none()) {
+        if let Some(j) = (i + 1..args.len().min(i + 4)).find(|&j| {
+            args[j]
+                .value()
+                .is_some_and(|t| SUBCOMMANDS_AFTER_UNKNOWN.contains(&t))
+        }) {
+            i = j;
+        }
+    }
     call.sub = args.get(i);
     call.args = args.get(i + 1..).unwrap_or(&[]);
     Some(call)
 }
+
+/// Subcommands looked for after an unknown word in [`split`]: those that
+/// change remotes or run commands.
+const SUBCOMMANDS_AFTER_UNKNOWN: &[&str] = &[
+    "push",
+    "config",
+    "remote",
+    "clean",
+    "reset",
+    "filter-branch",
+    "rebase",
+    "submodule",
+    "clone",
+    "fetch",
+    "pull",
+];
 
 /// git configuration keys whose value is a command git runs.
 fn runs_command(key: &str) -> bool {
@@ -315,6 +344,20 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             );
         }
         let Some(sub) = call.sub else { continue };
+        if sub.value().is_none() {
+            // `git $x --mirror`: the subcommand may be `push`.
+            out.push(finding(
+                super::dynamic::DYNAMIC_COMMAND,
+                Verdict::Ask,
+                Section::TierDefault,
+                sub.span,
+                format!(
+                    "the git subcommand `{}` is only known when it runs; write it literally",
+                    sub.text
+                ),
+            ));
+            continue;
+        }
         let a: Vec<&str> = call.args.iter().map(|w| w.text.as_str()).collect();
         match sub.text.as_str() {
             "remote" => {

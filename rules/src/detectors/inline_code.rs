@@ -106,6 +106,18 @@ pub fn interpreter_code(cmd: &Command) -> Option<Code> {
     let mut i = 0;
     while i < args.len() {
         let t = args[i].text.as_str();
+        if args[i].value().is_none() {
+            // A word not known before it runs where options are read may be
+            // `-c`: a next word that reads as code is judged as the inline
+            // code (the stricter reading), otherwise the unknown word is
+            // the script.
+            return Some(match args.get(i + 1) {
+                Some(next) if next.text.contains([' ', ';', '(', '\n', '=']) => {
+                    Code::Inline(next.clone())
+                }
+                _ => Code::File(args[i].clone()),
+            });
+        }
         if inline_flags.contains(&t) {
             return Some(
                 args.get(i + 1)
