@@ -18,7 +18,8 @@ pub const PAYLOAD_MARKER: &str = "/.oracle/bin/downloaded-payload";
 pub const PAYLOAD: &str = "\"/.oracle/bin/downloaded-payload\" \"$0\"\n\
 import os; os.execv(\"/.oracle/bin/downloaded-payload\", [\"downloaded-payload\", \"python\"])\n";
 
-/// `curl` and `wget`: write [`PAYLOAD`] to the output file their options
+/// `curl` and `wget`: without a URL (an operand with `://` or a dot) fail
+/// as the real ones do; otherwise write [`PAYLOAD`] to the output file their options
 /// name (`-o F`, `-oF`, `-sLo F`, `--output F`, wget's `-O F`, `-qO-`,
 /// `--output-document=F`; curl's `-O` takes the URL's last segment), or to
 /// stdout; read and drop stdin when an upload reads it.
@@ -41,9 +42,13 @@ for a in "$@"; do
         *"$letter"*) out=${flags#*"$letter"} ;;
       esac
       if [ "$tool" = curl ]; then case "$flags" in *O*) remote=1 ;; esac; fi ;;
-    *://*) url=$a ;;
+    *://*|*.*) url=$a ;;
   esac
 done
+if [ -z "$url" ]; then
+  echo "$tool: no URL specified" >&2
+  exit 2
+fi
 if [ -z "$out" ] && [ -n "$remote" ] && [ -n "$url" ]; then
   out=${url%%\?*}; out=${out##*/}; [ -n "$out" ] || out=index.html
 fi

@@ -1758,10 +1758,23 @@ fn shell_like_split(data: &str) -> Vec<String> {
 /// The command runs on paths found under the starting points, so `{}` is
 /// replaced by a word `START/…` marked as a pattern.
 fn unwrap_find(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
-    let exec_at = argv.iter().position(|w| {
-        w.value()
-            .is_some_and(|t| matches!(t, "-exec" | "-execdir" | "-ok" | "-okdir"))
-    })?;
+    let terminator = |w: &Word| w.value().is_some_and(|t| t == ";" || t == "+");
+    let exec_at = argv
+        .iter()
+        .position(|w| {
+            w.value()
+                .is_some_and(|t| matches!(t, "-exec" | "-execdir" | "-ok" | "-okdir"))
+        })
+        .or_else(|| {
+            // A word not known before it runs, later followed by `;` or
+            // `+`, may be `-exec`: the words after it are judged as the
+            // command it would run (`find ${!x} rm {} \;`).
+            argv.iter()
+                .enumerate()
+                .skip(1)
+                .position(|(k, w)| w.value().is_none() && argv[k + 1..].iter().any(terminator))
+                .map(|p| p + 1)
+        })?;
     let starts = find_starting_points(argv);
     let end = argv[exec_at + 1..]
         .iter()
