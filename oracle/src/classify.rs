@@ -206,6 +206,7 @@ pub fn classify(run: &Run, setting: &Setting, secrets: &[String]) -> Verdict {
         is_trusted(&hosts_only, &dest)
             || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
             || host == "localhost"
+            || host == crate::jail::HOSTNAME
     };
     let mut read_secret = false;
     let mut untrusted_contact = false;

@@ -22,6 +22,10 @@ use crate::standins;
 use crate::trace::{self, Event};
 use crate::{OracleError, Setting};
 
+/// The jail's host name. A program that looks it up (git does, for its
+/// default identity) is asking about this machine, not the network.
+pub const HOSTNAME: &str = "oracle";
+
 /// Where the trace is written inside the jail.
 const OUT: &str = "/.oracle/out";
 /// Most bytes of the trace, stdout and stderr read back.
@@ -304,7 +308,7 @@ impl Jail {
             "--gid",
             "1000",
             "--hostname",
-            "oracle",
+            HOSTNAME,
             "--ro-bind",
             "/usr",
             "/usr",

@@ -219,7 +219,7 @@ fn container(cx: &Cx, cmd: &shellgate_parsers::Command, out: &mut Vec<Finding>) 
     if !matches!(sub, "run" | "create" | "exec") {
         return;
     }
-    let (opts, _) = parse_opts(
+    let (opts, rest) = parse_opts(
         sub_args,
         "vepuwlh",
         &[
@@ -244,7 +244,29 @@ fn container(cx: &Cx, cmd: &shellgate_parsers::Command, out: &mut Vec<Finding>) 
             "--env-file",
         ],
     );
-    for (name, value) in &opts {
+    // A word only known when it runs where the image name would be may be
+    // an option (`"${a[0]}" /:/mnt` with `a=(-v)`): the word after it is
+    // judged as its value, and any other case asks.
+    let mut guessed: Vec<(String, Option<&shellgate_parsers::Word>)> = Vec::new();
+    if let Some(first) = rest.first().filter(|w| w.value().is_none()) {
+        match rest.get(1) {
+            Some(next) if next.text.contains(':') => guessed.push(("-v".into(), Some(next))),
+            _ => out.push(finding(
+                CONTAINER,
+                Verdict::Ask,
+                Section::SoftDeny,
+                first.span,
+                format!(
+                    "`{} {sub}` has an argument only known when it runs (`{}`), which may be an option such as --privileged; write it literally",
+                    cmd.program().unwrap_or("docker"),
+                    first.text
+                ),
+            )),
+        }
+    }
+    for (name, value) in opts.iter().map(|(n, v)| (n.to_string(), *v)).chain(guessed) {
+        let name = name.as_str();
+        let value = &value;
         let base = name.split('=').next().unwrap_or(name);
         let v = opt_value(name, *value).unwrap_or_default();
         let span = value.map(|w| w.span).unwrap_or(cmd.span);

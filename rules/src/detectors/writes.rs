@@ -245,6 +245,18 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
                         format!("`{prog}` writes {shown}, outside the project"),
                     ))
                 }
+                // Found by `shellgate fuzz`: `>> ${v/#//etc/sudoers}` with
+                // `v` unknown writes /etc/sudoers. A target only known when
+                // it runs may be anywhere.
+                Place::Unknown => out.push(finding(
+                    OUTSIDE,
+                    Verdict::Ask,
+                    Section::TierDefault,
+                    w.span,
+                    format!(
+                        "`{prog}` writes {shown}, a path only known when it runs; write the path literally"
+                    ),
+                )),
                 _ => {}
             }
         }
