@@ -96,6 +96,8 @@ pub struct Stats {
     pub oracle_runs: u64,
     /// Distinct bypasses found.
     pub bypasses: u64,
+    /// Oracle runs that failed (the command left no trace); skipped.
+    pub oracle_errors: u64,
     /// Seconds spent.
     pub seconds: f64,
 }
@@ -126,8 +128,10 @@ pub fn run(
     // The seeds themselves: how far the oracle agrees with the labels.
     let mut harmful_seeds = Vec::new();
     for s in seeds {
-        let obs = oracle.observe(&s.command)?;
-        stats.oracle_runs += 1;
+        let Some(obs) = observe(oracle, &s.command, &mut stats)? else {
+            harmful_seeds.push(false);
+            continue;
+        };
         let harmful = obs.verdict.dangerous();
         if s.expect == "deny" {
             stats.deny_seeds += 1;
@@ -191,8 +195,9 @@ pub fn run(
             continue;
         }
         stats.allowed += 1;
-        let obs = oracle.observe(&variant)?;
-        stats.oracle_runs += 1;
+        let Some(obs) = observe(oracle, &variant, &mut stats)? else {
+            continue;
+        };
         if !obs.verdict.dangerous() {
             continue;
         }
@@ -214,6 +219,27 @@ pub fn run(
     }
     stats.seconds = start.elapsed().as_secs_f64();
     Ok(stats)
+}
+
+/// One oracle run, counted. A run that fails is skipped (`None`) unless
+/// failures are most of the runs so far, which means the jail itself does
+/// not work here: then the error is returned.
+fn observe(
+    oracle: &Oracle,
+    cmd: &str,
+    stats: &mut Stats,
+) -> Result<Option<crate::Observation>, OracleError> {
+    stats.oracle_runs += 1;
+    match oracle.observe(cmd) {
+        Ok(o) => Ok(Some(o)),
+        Err(e) => {
+            stats.oracle_errors += 1;
+            if stats.oracle_errors >= 5 && stats.oracle_errors * 2 > stats.oracle_runs {
+                return Err(e);
+            }
+            Ok(None)
+        }
+    }
 }
 
 type Minimal = (String, Vec<String>, Vec<&'static str>);
@@ -239,8 +265,9 @@ fn minimize(
             return Ok(None);
         }
         *budget -= 1;
-        stats.oracle_runs += 1;
-        let obs = oracle.observe(cmd)?;
+        let Some(obs) = observe(oracle, cmd, stats)? else {
+            return Ok(None);
+        };
         Ok(obs
             .verdict
             .harms

@@ -26,8 +26,11 @@ use crate::{OracleError, Setting};
 /// default identity) is asking about this machine, not the network.
 pub const HOSTNAME: &str = "oracle";
 
-/// Where the trace is written inside the jail.
-const OUT: &str = "/.oracle/out";
+/// Where the trace is written inside the jail: a file bind-mounted from
+/// the run's directory outside, so a command that removes everything it
+/// can (`rm -rf /`, `find / -delete`) cannot unlink it (`EBUSY`: a mount
+/// point).
+const TRACE: &str = "/.oracle/trace";
 /// Most bytes of the trace, stdout and stderr read back.
 const MAX_READ: u64 = 64 << 20;
 /// The system calls traced. `?` lets strace skip a name the architecture
@@ -366,7 +369,9 @@ impl Jail {
             ]);
         }
         args.extend(["--ro-bind".into(), s(&t.join("bin")), standins::BIN.into()]);
-        args.extend(["--bind".into(), s(out), OUT.into()]);
+        let trace_file = out.join("trace");
+        fs::write(&trace_file, "")?;
+        args.extend(["--bind".into(), s(&trace_file), TRACE.into()]);
         args.extend(["--chdir".into(), project.clone(), "--".into()]);
         args.extend(
             [
@@ -379,7 +384,7 @@ impl Jail {
                 "-e",
                 &format!("trace={TRACED}"),
                 "-o",
-                &format!("{OUT}/trace"),
+                TRACE,
                 "--",
                 "/bin/bash",
                 "-c",
