@@ -1,7 +1,8 @@
-//! `shellgate`: the command-line front end. It owns the CLI, the audit log
-//! and the wiring of parse → decide → run; parsing, detection and the
-//! sandbox live in the `shellgate-parsers`, `shellgate-rules` and
-//! `shellgate-sandbox` crates.
+//! `shellgate`: the command-line front end. It owns the CLI and the
+//! wiring of parse → decide → run; the setup of a decision, the audit log
+//! and the hook adapters are in the `shellgate` library (`src/lib.rs`);
+//! parsing, detection and the sandbox live in the `shellgate-parsers`,
+//! `shellgate-rules` and `shellgate-sandbox` crates.
 //!
 //! Exit codes (stable; other tools depend on them):
 //! * `check`, `explain`: 0 allow, 1 ask, 2 deny, 3 error (bad usage, audit
@@ -18,18 +19,14 @@
 //!   125 when shellgate failed (policy, audit log, or the sandbox cannot be
 //!   enforced on this kernel).
 
-mod audit;
 mod audit_cmd;
 mod doctor;
-mod hook;
 mod install;
 mod oracle_cmd;
-mod outcome;
 mod policy_cmd;
 mod render;
 mod run_env;
 mod shell;
-mod state;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Read, Write};
@@ -40,8 +37,11 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use outcome::{Effects, Outcome, Source};
-use shellgate_rules::policy::Discovery;
-use shellgate_rules::{decide_bytes, Evaluation, Policy, PolicyError, Verdict};
+use shellgate::{
+    audit, decide_command, discovery, env_path, hook, judge, outcome, record, resolve_cwd,
+    setup_with, state, Setup, SetupArgs,
+};
+use shellgate_rules::{Policy, Verdict};
 
 /// Most bytes read from `--stdin`. Input over the parser's limit is denied
 /// with its real size; this only bounds memory.
@@ -252,88 +252,6 @@ struct Common {
     command: Vec<OsString>,
 }
 
-/// Everything a subcommand needs, set up from [`Common`] or a hook's input.
-struct Setup {
-    /// The policy, or why it does not load (then every command is denied).
-    policy: Result<Policy, PolicyError>,
-    cwd: String,
-    home: Option<String>,
-    audit: audit::AuditLog,
-    session: String,
-    state_dir: Option<PathBuf>,
-    /// The harness that asked (hooks only), for the audit record.
-    harness: Option<&'static str>,
-    /// The harness's id of this tool call (hooks only).
-    tool_use_id: Option<String>,
-    /// The harness's name of the tool (hooks only).
-    tool: Option<String>,
-}
-
-impl Setup {
-    /// A new audit record of `event` about `command`, with this setup's
-    /// session, harness, tool, tool-use id and working directory.
-    fn record(&self, event: audit::Event, mode: &str, command: &str) -> audit::Record {
-        let mut r = audit::Record::new(event, mode);
-        r.session = self.session.clone();
-        r.harness = self.harness.map(str::to_string);
-        r.tool = self.tool.clone();
-        r.tool_use_id = self.tool_use_id.clone();
-        r.cwd = self.cwd.clone();
-        r.command = command.to_string();
-        r
-    }
-}
-
-/// Where a [`Setup`] comes from: command-line flags, or a hook's input.
-#[derive(Default)]
-struct SetupArgs<'a> {
-    cwd: Option<&'a Path>,
-    policy: Option<&'a Path>,
-    audit_log: Option<&'a Path>,
-    session: Option<String>,
-    harness: Option<&'static str>,
-    tool_use_id: Option<String>,
-    tool: Option<String>,
-}
-
-/// Environment variable naming the managed policy (for tests and
-/// containers; default /etc/shellgate/policy.toml).
-const MANAGED_ENV: &str = "SHELLGATE_MANAGED_POLICY";
-/// Environment variable that requires the managed policy when `1`.
-const REQUIRE_MANAGED_ENV: &str = "SHELLGATE_REQUIRE_MANAGED";
-
-fn env_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
-fn resolve_cwd(flag: Option<&Path>) -> Result<String, String> {
-    let here = std::env::current_dir()
-        .map_err(|e| format!("cannot read the current directory: {e}; pass --cwd"))?;
-    let cwd = match flag {
-        Some(d) if d.is_absolute() => d.to_path_buf(),
-        Some(d) => here.join(d),
-        None => here,
-    };
-    // Lexically normal (no `.`, `..` or doubled slashes), as bash's `cd`
-    // leaves `$PWD`: the project root and every relative path start here.
-    cwd.to_str()
-        .map(|c| shellgate_parsers::join_path("/", c))
-        .ok_or_else(|| "the working directory is not valid UTF-8".into())
-}
-
-fn discovery(cwd: &str, explicit: Option<&Path>) -> Discovery {
-    Discovery {
-        cwd: PathBuf::from(cwd),
-        home: env_path("HOME"),
-        config_home: env_path("XDG_CONFIG_HOME"),
-        managed: env_path(MANAGED_ENV),
-        explicit: explicit.map(Path::to_path_buf),
-        require_managed: std::env::var(REQUIRE_MANAGED_ENV).is_ok_and(|v| v == "1"),
-    }
-}
-
 fn setup(c: &Common) -> Result<Setup, String> {
     setup_with(SetupArgs {
         cwd: c.cwd.as_deref(),
@@ -341,27 +259,6 @@ fn setup(c: &Common) -> Result<Setup, String> {
         audit_log: c.audit_log.as_deref(),
         session: c.session.clone(),
         ..SetupArgs::default()
-    })
-}
-
-fn setup_with(a: SetupArgs) -> Result<Setup, String> {
-    let cwd = resolve_cwd(a.cwd)?;
-    let policy = Policy::discover(&discovery(&cwd, a.policy));
-    let home = std::env::var("HOME").ok().filter(|h| h.starts_with('/'));
-    let audit = audit::AuditLog::open_default(a.audit_log)?;
-    let given = a
-        .session
-        .or_else(|| std::env::var("SHELLGATE_SESSION").ok());
-    Ok(Setup {
-        policy,
-        cwd,
-        home,
-        audit,
-        session: state::session_id(given.as_deref()),
-        state_dir: state::default_dir(),
-        harness: a.harness,
-        tool_use_id: a.tool_use_id,
-        tool: a.tool,
     })
 }
 
@@ -381,147 +278,6 @@ fn command_bytes(c: &Common) -> Result<Vec<u8>, String> {
     }
     let parts: Vec<&[u8]> = c.command.iter().map(|a| a.as_bytes()).collect();
     Ok(parts.join(&b' '))
-}
-
-/// Parses and decides. A panic inside the decision is caught and turned
-/// into a deny (`internal.error`): a bug must never let a command through.
-/// A policy that did not load denies every command.
-fn judge(s: &Setup, command: &[u8]) -> (Evaluation, u128) {
-    let start = Instant::now();
-    let eval = match &s.policy {
-        Ok(policy) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            decide_bytes(policy, command, &s.cwd, s.home.as_deref())
-        }))
-        .unwrap_or_else(|_| shellgate_rules::internal_error(policy, &s.cwd, command.len())),
-        Err(e) => Evaluation {
-            decision: shellgate_rules::policy_error(e, command.len()),
-            script: None,
-            project_root: s.cwd.clone(),
-        },
-    };
-    (eval, start.elapsed().as_micros())
-}
-
-/// Judges and applies session state and approvals.
-fn decide_command(s: &Setup, command: &[u8], effects: Effects) -> (Outcome, u128) {
-    let (eval, us) = judge(s, command);
-    let out = match &s.policy {
-        Ok(policy) => outcome::finish(
-            policy,
-            s.state_dir.as_deref(),
-            &s.session,
-            &s.cwd,
-            command,
-            eval,
-            effects,
-        ),
-        Err(_) => Outcome {
-            eval,
-            source: Source::PolicyError,
-            code: None,
-            warnings: Vec::new(),
-        },
-    };
-    for w in &out.warnings {
-        eprintln!("shellgate: warning: {w}");
-    }
-    (out, us)
-}
-
-/// Most judged commands kept in an audit record, and most characters of
-/// each: a megabyte-long command must not make a megabyte-long record.
-const JUDGED_KEPT: usize = 64;
-const JUDGED_CHARS: usize = 500;
-
-/// A simple command as one shell-quoted line: its assignments, the words
-/// of the wrappers that run it (`sudo -u x`, `env`, `xargs` …), then its
-/// own words, all after expansion; at most [`JUDGED_CHARS`] characters.
-fn command_line(c: &shellgate_parsers::Command) -> String {
-    let words = c
-        .assignments
-        .iter()
-        .map(|a| format!("{}={}", a.name, a.value.text))
-        .chain(
-            c.wrappers
-                .iter()
-                .flat_map(|w| w.argv.iter().map(|x| x.text.clone())),
-        )
-        .chain(c.argv.iter().map(|w| w.text.clone()));
-    audit::truncate_chars(&shell_words::join(words), JUDGED_CHARS)
-}
-
-/// The simple command a finding was made on: the one with the smallest
-/// span that holds the finding's span (an unwrapped or nested command
-/// lies inside the command that carries it).
-fn finding_command(eval: &Evaluation, span: shellgate_parsers::Span) -> String {
-    let Some(script) = &eval.script else {
-        return String::new();
-    };
-    script
-        .commands
-        .iter()
-        .filter(|c| c.span.start <= span.start && span.end <= c.span.end)
-        .min_by_key(|c| c.span.end - c.span.start)
-        .map(command_line)
-        .unwrap_or_default()
-}
-
-/// The simple commands a decision was judged on, each as one
-/// [`command_line`].
-fn judged_lines(eval: &Evaluation) -> Vec<String> {
-    let Some(script) = &eval.script else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = script
-        .commands
-        .iter()
-        .take(JUDGED_KEPT)
-        .map(command_line)
-        .collect();
-    if script.commands.len() > JUDGED_KEPT {
-        out.push(format!("… {} more", script.commands.len() - JUDGED_KEPT));
-    }
-    out
-}
-
-/// Appends the audit record of one decision; returns its id.
-fn record(
-    s: &mut Setup,
-    mode: &str,
-    command: &str,
-    out: &Outcome,
-    us: u128,
-) -> Result<String, String> {
-    let d = &out.eval.decision;
-    let (tier, digest) = match &s.policy {
-        Ok(p) => (p.tier.as_str(), p.digest.clone()),
-        Err(_) => ("none", "none".to_string()),
-    };
-    let mut r = s.record(audit::Event::Decision, mode, command);
-    r.judged = judged_lines(&out.eval);
-    r.decision = d.decision.as_str().to_string();
-    r.source = out.source.as_str().to_string();
-    r.rules = d.rule_ids().into_iter().map(str::to_string).collect();
-    r.fired = d
-        .findings
-        .iter()
-        .map(|f| audit::Fired {
-            rule: f.rule.to_string(),
-            section: f.section.as_str().to_string(),
-            matched: command
-                .get(f.span.start..f.span.end)
-                .map(|m| audit::truncate_chars(m, audit::MATCHED_CHARS))
-                .unwrap_or_default(),
-            command: finding_command(&out.eval, f.span),
-        })
-        .collect();
-    r.reason = d.reason.clone();
-    r.tier = tier.to_string();
-    r.policy_digest = digest;
-    r.approval_code = out.code.clone();
-    r.duration_us = Some(u64::try_from(us).unwrap_or(u64::MAX));
-    s.audit.append(&mut r)?;
-    Ok(r.id)
 }
 
 fn verdict_code(v: Verdict) -> u8 {

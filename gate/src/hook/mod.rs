@@ -11,6 +11,11 @@
 //! has no command is answered with a deny (`hook.invalid-input`), as is a
 //! decision that cannot be put in the audit log (`hook.audit-failed`).
 //! Tools that are not shells pass through with no answer.
+//!
+//! [`run`] takes the policy, audit log and state from the process
+//! environment; [`respond`] answers given bytes with [`Surroundings`] the
+//! caller supplies (the `hook_input` fuzz target gives a fixed policy and
+//! temporary state).
 
 pub mod claude_code;
 pub mod codex;
@@ -187,31 +192,92 @@ pub struct Options<'a> {
     pub no_ask: bool,
 }
 
-/// Runs one hook: reads stdin, judges, returns the reply to write.
+/// Runs one hook (`shellgate hook HARNESS`): reads stdin and answers it
+/// with [`respond`]; the policy, audit log, state directory and session
+/// come from `opts` and the process environment ([`crate::setup_with`]).
+/// Returns the reply to write.
 pub fn run(harness: Harness, opts: &Options, stdin: &mut dyn Read) -> Reply {
     let mut buf = Vec::new();
     if let Err(e) = stdin.take(MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut buf) {
         return refuse_input(
             harness,
-            opts,
+            &mut Process(opts),
             &buf,
             &format!("cannot read the hook input: {e}"),
         );
     }
-    if buf.len() > MAX_INPUT_BYTES {
+    respond(harness, &buf, opts.no_ask, &mut Process(opts))
+}
+
+/// What answering a hook needs besides its input: the setup of a decision
+/// and the audit log for refused input. `shellgate hook` takes both from
+/// its options and the process environment; tests and the fuzz target
+/// give fixed ones, so nothing outside them is read or written.
+pub trait Surroundings {
+    /// The setup for judging one shell call. `args` carries what the hook
+    /// input says: working directory (absolute; None when the input has
+    /// none), session id, harness, tool and tool-use id.
+    ///
+    /// # Errors
+    /// A message saying what could not be set up (usually the audit log);
+    /// the call is then denied with rule [`AUDIT_FAILED`].
+    fn setup(&mut self, args: crate::SetupArgs) -> Result<crate::Setup, String>;
+
+    /// The audit log that records hook input shellgate refused.
+    ///
+    /// # Errors
+    /// A message saying why the log cannot be opened; the refusal stands
+    /// and a warning goes to stderr.
+    fn refusal_log(&mut self) -> Result<crate::audit::AuditLog, String>;
+}
+
+/// `shellgate hook`'s surroundings: [`crate::setup_with`] with the
+/// options' `--policy` and `--audit-log`, and the audit log they name.
+struct Process<'a, 'b>(&'a Options<'b>);
+
+impl Surroundings for Process<'_, '_> {
+    fn setup(&mut self, args: crate::SetupArgs) -> Result<crate::Setup, String> {
+        crate::setup_with(crate::SetupArgs {
+            policy: self.0.policy,
+            audit_log: self.0.audit_log,
+            ..args
+        })
+    }
+
+    fn refusal_log(&mut self) -> Result<crate::audit::AuditLog, String> {
+        crate::audit::AuditLog::open_default(self.0.audit_log)
+    }
+}
+
+/// Answers the hook input `input` (the bytes the harness wrote on stdin)
+/// in `harness`'s protocol: input over [`MAX_INPUT_BYTES`], not JSON, not
+/// the expected event or without a command is denied with rule
+/// [`INVALID_INPUT`] (and recorded in [`Surroundings::refusal_log`]); a
+/// tool that is not a shell gets no answer ([`Reply::none`]); a shell
+/// command is judged like `shellgate check` with the setup from
+/// `surroundings`, recorded, and answered. `no_ask` turns asks into denies
+/// even where the harness could ask. Protocols: the harness modules and
+/// docs/harnesses/.
+pub fn respond(
+    harness: Harness,
+    input: &[u8],
+    no_ask: bool,
+    surroundings: &mut dyn Surroundings,
+) -> Reply {
+    if input.len() > MAX_INPUT_BYTES {
         return refuse_input(
             harness,
-            opts,
-            &buf,
+            surroundings,
+            input,
             &format!("the hook input is over {} MiB", MAX_INPUT_BYTES >> 20),
         );
     }
-    let call = match parse_input(harness, &buf) {
+    let call = match parse_input(harness, input) {
         Ok(Call::Shell(c)) => c,
         Ok(Call::OtherTool) => return Reply::none(),
-        Err(e) => return refuse_input(harness, opts, &buf, &e),
+        Err(e) => return refuse_input(harness, surroundings, input, &e),
     };
-    harness.reply(&judge(harness, opts, call))
+    harness.reply(&judge(harness, no_ask, surroundings, call))
 }
 
 /// Parses raw hook input: JSON (a UTF-8 byte-order mark is skipped, as
@@ -254,8 +320,13 @@ const INPUT_KEPT: usize = 2048;
 /// `hook`, rule [`INVALID_INPUT`]) with the start of the input, so a
 /// harness sending malformed calls shows in `audit report`. The deny
 /// stands even when the record cannot be written.
-fn refuse_input(harness: Harness, opts: &Options, input: &[u8], why: &str) -> Reply {
-    let logged = crate::audit::AuditLog::open_default(opts.audit_log).and_then(|mut log| {
+fn refuse_input(
+    harness: Harness,
+    surroundings: &mut dyn Surroundings,
+    input: &[u8],
+    why: &str,
+) -> Reply {
+    let logged = surroundings.refusal_log().and_then(|mut log| {
         let mut r = crate::audit::Record::new(crate::audit::Event::Decision, "hook");
         r.harness = Some(harness.name().into());
         r.command = String::from_utf8_lossy(&input[..input.len().min(INPUT_KEPT)]).into_owned();
@@ -293,16 +364,20 @@ fn invalid(harness: Harness, why: &str) -> Reply {
 
 /// Judges a shell call with the harness's session, records it, and
 /// returns the answer.
-fn judge(harness: Harness, opts: &Options, call: ToolCall) -> Answer {
-    let asks = harness.can_ask() && !opts.no_ask;
-    let setup = crate::setup_with(crate::SetupArgs {
+fn judge(
+    harness: Harness,
+    no_ask: bool,
+    surroundings: &mut dyn Surroundings,
+    call: ToolCall,
+) -> Answer {
+    let asks = harness.can_ask() && !no_ask;
+    let setup = surroundings.setup(crate::SetupArgs {
         cwd: call.cwd.as_deref().map(Path::new),
-        policy: opts.policy,
-        audit_log: opts.audit_log,
         session: call.session.clone(),
         harness: Some(harness.name()),
         tool_use_id: call.tool_use_id.clone(),
         tool: Some(call.tool.clone()),
+        ..crate::SetupArgs::default()
     });
     let mut s = match setup {
         Ok(s) => s,
@@ -436,5 +511,138 @@ pub(crate) fn expect_event(v: &Value, key: &str, expected: &str) -> Result<(), S
             "shellgate answers `{expected}` events, not `{e}`: register it under {expected} only"
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use shellgate_rules::Policy;
+
+    use super::*;
+    use crate::audit::{AuditLog, Rotation};
+    use crate::{Setup, SetupArgs};
+
+    /// The built-in policy, an audit log and a state directory in a
+    /// temporary directory, nothing from the environment.
+    struct Fixed {
+        dir: tempfile::TempDir,
+    }
+
+    impl Fixed {
+        fn new() -> Fixed {
+            Fixed {
+                dir: tempfile::tempdir().expect("temp dir"),
+            }
+        }
+
+        fn log_path(&self) -> PathBuf {
+            self.dir.path().join("audit.jsonl")
+        }
+
+        fn records(&self) -> Vec<serde_json::Value> {
+            std::fs::read_to_string(self.log_path())
+                .unwrap_or_default()
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("a JSON record"))
+                .collect()
+        }
+    }
+
+    impl Surroundings for Fixed {
+        fn setup(&mut self, a: SetupArgs) -> Result<Setup, String> {
+            Ok(Setup {
+                policy: Ok(Policy::default()),
+                cwd: a
+                    .cwd
+                    .and_then(Path::to_str)
+                    .unwrap_or("/home/dev/project")
+                    .to_string(),
+                home: Some("/home/dev".into()),
+                audit: self.refusal_log()?,
+                session: a.session.unwrap_or_else(|| "test".into()),
+                state_dir: Some(self.dir.path().join("state")),
+                harness: a.harness,
+                tool_use_id: a.tool_use_id,
+                tool: a.tool,
+            })
+        }
+
+        fn refusal_log(&mut self) -> Result<AuditLog, String> {
+            AuditLog::open_with(
+                &self.log_path(),
+                Rotation {
+                    max_bytes: 0,
+                    keep: 1,
+                },
+            )
+        }
+    }
+
+    fn claude(command: &str) -> Vec<u8> {
+        serde_json::json!({
+            "session_id": "s1",
+            "cwd": "/home/dev/project",
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": { "command": command },
+            "tool_use_id": "toolu_1"
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn decision(r: &Reply) -> String {
+        let v: Value = serde_json::from_str(&r.stdout).expect("a JSON answer");
+        v["hookSpecificOutput"]["permissionDecision"]
+            .as_str()
+            .expect("a decision")
+            .to_string()
+    }
+
+    #[test]
+    fn respond_judges_and_records_with_the_given_surroundings() {
+        let mut fixed = Fixed::new();
+        let allowed = respond(Harness::ClaudeCode, &claude("ls -la"), false, &mut fixed);
+        assert_eq!(decision(&allowed), "allow");
+        assert_eq!(allowed.exit, 0);
+        let denied = respond(Harness::ClaudeCode, &claude("rm -rf /"), false, &mut fixed);
+        assert_eq!(decision(&denied), "deny");
+        assert_eq!(denied.exit, 2, "a hard deny blocks");
+        let records = fixed.records();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0]["command"], "ls -la");
+        assert_eq!(records[0]["decision"], "allow");
+        assert_eq!(records[0]["session"], "s1");
+        assert_eq!(records[0]["tool_use_id"], "toolu_1");
+        assert_eq!(records[1]["decision"], "deny");
+        // The hard deny ended the session's autonomy in the given state
+        // directory: the next allow there becomes an ask.
+        let after = respond(Harness::ClaudeCode, &claude("ls -la"), false, &mut fixed);
+        assert_eq!(decision(&after), "ask");
+    }
+
+    #[test]
+    fn respond_denies_unusable_input_and_passes_other_tools() {
+        let mut fixed = Fixed::new();
+        for h in Harness::ALL {
+            let r = respond(h, b"{not json", false, &mut fixed);
+            assert!(r.stdout.contains("deny"), "{h:?}: {r:?}");
+            assert!(r.stdout.contains(INVALID_INPUT), "{h:?}: {r:?}");
+        }
+        assert_eq!(fixed.records().len(), Harness::ALL.len());
+        assert!(fixed
+            .records()
+            .iter()
+            .all(|r| r["rules"][0] == INVALID_INPUT && r["source"] == "hook"));
+        let edit = serde_json::json!({
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Edit",
+            "tool_input": { "file_path": "/home/dev/project/a.rs" }
+        })
+        .to_string();
+        let r = respond(Harness::ClaudeCode, edit.as_bytes(), false, &mut fixed);
+        assert_eq!(r, Reply::none());
     }
 }
