@@ -2,7 +2,8 @@
 //! or an `allow` for input that is not valid UTF-8 is a bug.
 //!
 //! Run: `cargo +nightly fuzz run parse_and_decide` from the repository root
-//! (or `RUSTC_BOOTSTRAP=1 cargo fuzz run parse_and_decide` on stable).
+//! (or `RUSTC_BOOTSTRAP=1 cargo fuzz run parse_and_decide` on stable;
+//! seeds: `bash fuzz/seeds.sh`; docs/fuzzing.md).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -6,7 +6,7 @@
 //! `rm -rf /`.
 //!
 //! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run policy_load` from the repository
-//! root (seed it with `../shared/eval-policy.toml`).
+//! root (seeds: `bash fuzz/seeds.sh`; docs/fuzzing.md).
 #![no_main]
 
 use std::path::Path;
