@@ -10,6 +10,22 @@ pub fn program(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// True when `program` (an executed path) reads `file` by itself to find
+/// credentials for the host it talks to, not because the command asked:
+/// git's HTTP transports (`git-remote-http`, `-https`, `-ftp`, `-ftps`)
+/// let libcurl consult `~/.netrc` for the remote's host (git-config(1)
+/// `http.*`; libcurl `CURLOPT_NETRC`, optional). The credential goes only
+/// to the host it is listed for, so this read is not the command reading a
+/// secret; where the data goes is judged by the network findings.
+pub fn credential_lookup(program_path: &str, file: &str) -> bool {
+    let prog = program(program_path);
+    let git_http = matches!(
+        prog,
+        "git-remote-http" | "git-remote-https" | "git-remote-ftp" | "git-remote-ftps"
+    );
+    git_http && program(file) == ".netrc"
+}
+
 /// A `git push` and what makes it destructive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Push {
@@ -436,6 +452,20 @@ mod tests {
 
     fn v(s: &str) -> Vec<String> {
         shell_words::split(s).unwrap()
+    }
+
+    #[test]
+    fn credential_lookups_by_git_transports() {
+        assert!(credential_lookup(
+            "/usr/lib/git-core/git-remote-https",
+            "/home/dev/.netrc"
+        ));
+        assert!(!credential_lookup(
+            "/usr/lib/git-core/git-remote-https",
+            "/home/dev/.ssh/id_rsa"
+        ));
+        assert!(!credential_lookup("/usr/bin/cat", "/home/dev/.netrc"));
+        assert!(!credential_lookup("/usr/bin/curl", "/home/dev/.netrc"));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub enum Event {
     },
     /// An `open`/`openat`/`creat` that succeeded or failed.
     Open {
+        /// Process id of the caller (in the jail's PID namespace).
+        pid: u32,
         /// The path as resolved from the call's arguments.
         path: String,
         /// The file the returned descriptor refers to (symlinks resolved);
@@ -390,6 +392,7 @@ fn event(pid: u32, cwd: &str, text: &str) -> Option<Vec<Event>> {
             };
             let has = |f: &str| flags.split('|').any(|x| x.trim() == f);
             one(Event::Open {
+                pid,
                 path,
                 opened: if ok { fd_path(call.result) } else { None },
                 write: has("O_WRONLY") || has("O_RDWR"),
@@ -573,6 +576,7 @@ mod tests {
                     error: Some("EROFS".into())
                 },
                 Event::Open {
+                    pid: 7,
                     path: "/home/dev/.ssh/id_rsa".into(),
                     opened: Some("/home/dev/.ssh/id_rsa".into()),
                     write: false,
@@ -581,6 +585,7 @@ mod tests {
                     directory: false
                 },
                 Event::Open {
+                    pid: 7,
                     path: "/tmp/.bashrc".into(),
                     opened: None,
                     write: true,

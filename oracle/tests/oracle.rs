@@ -171,6 +171,23 @@ fn exfiltration_and_secrets() {
         harms(&o, "getent hosts evil.example.com"),
         [Harm::UntrustedNetwork]
     );
+    // Real git (the stand-in bypassed by PATH) fetching from the trusted
+    // origin over HTTPS reads ~/.netrc for the remote's credentials: the
+    // tool's own lookup, not the command reading a secret.
+    let obs = observe(&o, "env PATH=/usr/bin:/bin git fetch origin");
+    assert!(obs.verdict.harms.is_empty(), "{:?}", obs.verdict.findings);
+    assert!(
+        obs.verdict
+            .findings
+            .iter()
+            .any(|f| f.what.contains("credential lookup")),
+        "{:?}",
+        obs.verdict.findings
+    );
+    assert_eq!(
+        harms(&o, "env PATH=/usr/bin:/bin cat ~/.netrc"),
+        [Harm::ReadSecret]
+    );
 }
 
 #[test]

@@ -1781,20 +1781,26 @@ fn unwrap_find(argv: &[Word]) -> Option<(Wrapper, Unwrapped)> {
         .position(|w| w.value().is_some_and(|t| t == ";" || t == "+"))
         .map(|p| exec_at + 1 + p)
         .unwrap_or(argv.len());
-    let mut cmd: Vec<Word> = argv[exec_at + 1..end].to_vec();
-    if cmd.is_empty() {
+    let words = &argv[exec_at + 1..end];
+    if words.is_empty() {
         return None;
     }
-    let start = starts
-        .first()
-        .cloned()
-        .unwrap_or_else(|| Word::literal(".", argv[0].span));
-    for w in cmd.iter_mut().skip(1) {
-        if w.text.contains("{}") {
+    // A word holding `{}` stands for paths under every starting point
+    // (`find a /var -exec rm {} \;` removes under both), so it becomes one
+    // word per starting point: the command is judged on all of them.
+    let mut cmd: Vec<Word> = vec![words[0].clone()];
+    for w in &words[1..] {
+        if !w.text.contains("{}") {
+            cmd.push(w.clone());
+            continue;
+        }
+        for start in &starts {
             let base = start.text.trim_end_matches('/');
-            w.text = w.text.replace("{}", &format!("{base}/*"));
-            w.glob = true;
-            w.dynamic |= start.dynamic;
+            let mut each = w.clone();
+            each.text = w.text.replace("{}", &format!("{base}/*"));
+            each.glob = true;
+            each.dynamic |= start.dynamic;
+            cmd.push(each);
         }
     }
     let wrapper = Wrapper {

@@ -2832,9 +2832,20 @@ impl<'o> Lowerer<'o> {
         }
         c.skip_functions = false;
         let src = Src { text, map };
+        // An alias is not expanded inside its own text, but that guard is
+        // lexical: text parsed later (`eval`, `sh`, a function's body) may
+        // use the alias again, or a new one of the same name.
+        let guard = if via.starts_with("alias ") {
+            None
+        } else {
+            Some(std::mem::take(&mut self.alias_stack))
+        };
         self.active_depth += depth;
         self.stmts(tree.root_node(), &src, st, &c);
         self.active_depth -= depth;
+        if let Some(g) = guard {
+            self.alias_stack = g;
+        }
     }
 
     fn opts_source_slice(&self, s: Span) -> Option<&str> {

@@ -14,6 +14,7 @@
 //!
 //! The fields are documented on [`Record`] and in docs/audit.md.
 
+#[cfg(feature = "otlp")]
 pub mod otlp;
 pub mod read;
 pub mod redact;
@@ -278,6 +279,7 @@ pub struct AuditLog {
     lock: Option<File>,
     rotation: Rotation,
     /// OpenTelemetry export of decisions, when configured.
+    #[cfg(feature = "otlp")]
     otlp: Option<otlp::Exporter>,
 }
 
@@ -330,8 +332,22 @@ impl AuditLog {
     /// rotation setting; the message says which setting to change.
     pub fn open(path: &Path) -> Result<AuditLog, String> {
         let rotation = Rotation::from_env()?;
+        #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
         let mut log = AuditLog::open_with(path, rotation)?;
-        log.otlp = otlp::Exporter::from_env();
+        #[cfg(feature = "otlp")]
+        {
+            log.otlp = otlp::Exporter::from_env();
+        }
+        #[cfg(not(feature = "otlp"))]
+        if [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()))
+        {
+            eprintln!("shellgate: warning: OpenTelemetry export is off: this shellgate was built without the `otlp` feature; rebuild with default features to export decisions");
+        }
         Ok(log)
     }
 
@@ -391,6 +407,7 @@ impl AuditLog {
             path: path.to_path_buf(),
             lock,
             rotation,
+            #[cfg(feature = "otlp")]
             otlp: None,
         })
     }
@@ -429,6 +446,7 @@ impl AuditLog {
             },
             None => self.write_line(&line)?,
         }
+        #[cfg(feature = "otlp")]
         if let Some(exporter) = &self.otlp {
             if let Err(e) = exporter.export(record) {
                 eprintln!("shellgate: warning: OpenTelemetry export failed: {e}");

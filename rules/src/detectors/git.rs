@@ -633,6 +633,14 @@ fn push(
             delete = delete.or(Some(r));
         }
     }
+    // Fail closed: a refspec or option only known when it runs may be
+    // `+main`, `:main`, `-f` or `--delete` (the destination is judged below).
+    let unknown = args
+        .iter()
+        .find(|w| w.value().is_none() && w.span != repo_span);
+    if let (None, None, Some(u)) = (force, delete, unknown) {
+        out.push(finding(FORCE_PUSH, Verdict::Ask, Section::TierDefault, u.span, format!("`{}` is only known when it runs and may force-push or delete a remote branch; write the refspec out", u.text)));
+    }
     let protected: Vec<String> = refspecs
         .iter()
         .map(|r| r.text.trim_start_matches('+'))
@@ -735,6 +743,14 @@ mod tests {
             "git push --del origin main",
         ] {
             assert_verdict(c, Deny, Some(super::PUSH_DELETE));
+        }
+        // A refspec or option only known when it runs may be either.
+        for c in [
+            "git push origin \"$ref\"",
+            "cd && r=:main; git push origin $r",
+            "git push origin main \"$extra\"",
+        ] {
+            assert_verdict(c, Ask, Some(super::FORCE_PUSH));
         }
     }
 

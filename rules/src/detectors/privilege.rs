@@ -101,6 +101,11 @@ pub fn check(cx: &Cx, out: &mut Vec<Finding>) {
             "chmod" => {
                 let (_, operands) = parse_opts(cmd.args(), "", &["--reference"]);
                 if let Some(mode) = operands.first() {
+                    if mode.value().is_none() {
+                        // Fail closed: `chmod $m f` may be `chmod +s f`.
+                        out.push(finding(SETUID, Verdict::Ask, Section::TierDefault, mode.span, format!("`chmod {}`: the mode is only known when it runs and may set the set-user-ID bit; write it out", mode.text)));
+                        continue;
+                    }
                     match id_bits(&mode.text) {
                         IdBits::SetUid => out.push(finding(SETUID, Verdict::Deny, Section::HardDeny, mode.span, format!("`chmod {}` sets the set-user-ID bit, letting the file run with its owner's privileges", mode.text))),
                         // setgid is also how shared directories keep their group.
@@ -361,6 +366,9 @@ mod tests {
             Some(super::SETUID),
         );
         assert_verdict("chmod 6755 ./tool", Deny, Some(super::SETUID));
+        // A mode only known when it runs may be `+s`.
+        assert_verdict("chmod \"$m\" ./tool", Ask, Some(super::SETUID));
+        assert_verdict("cd . && m=+s; chmod $m ./tool", Ask, Some(super::SETUID));
         assert_verdict("chmod 755 script.sh", Allow, None);
         assert_verdict("chmod =4755 x", Deny, Some(super::SETUID));
         assert_verdict("install -m 4755 /bin/bash ./x", Deny, Some(super::SETUID));
