@@ -64,6 +64,17 @@ fn script(w: &World, name: &str, body: &str) {
     std::fs::write(w.project.join(name), body).unwrap();
 }
 
+/// The run's audit log (written by `shellgate_run`) and its `exit` record.
+fn exit_record(w: &World) -> (String, serde_json::Value) {
+    let log = std::fs::read_to_string(w.outside.join("audit.jsonl")).unwrap();
+    let exit = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["event"] == "exit")
+        .expect("an exit record");
+    (log, exit)
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -145,12 +156,7 @@ fn credentials_are_withheld_from_the_environment() {
     let out = run_env(&w, "bash ./e.sh", &vars);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "unset|unset|unset|release\n");
-    let log = std::fs::read_to_string(w.outside.join("audit.jsonl")).unwrap();
-    let exit = log
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|r| r["event"] == "exit")
-        .expect("an exit record");
+    let (log, exit) = exit_record(&w);
     let withheld = exit["withheld_env"].as_array().unwrap();
     for name in ["GITHUB_TOKEN", "SSH_AUTH_SOCK", "AWS_SECRET_ACCESS_KEY"] {
         assert!(withheld.iter().any(|n| n == name), "{name}: {exit}");
@@ -333,12 +339,7 @@ fn network_reaches_only_trusted_remotes() {
         .write_all(b"QUIT")
         .unwrap();
     assert_eq!(served.join().unwrap(), 1, "exactly the trusted request");
-    let log = std::fs::read_to_string(w.outside.join("audit.jsonl")).unwrap();
-    let exit = log
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|r| r["event"] == "exit")
-        .expect("an exit record");
+    let (_, exit) = exit_record(&w);
     let refused = exit["network_refused"].as_array().unwrap();
     assert!(
         refused.iter().any(|r| r

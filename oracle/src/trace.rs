@@ -11,6 +11,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use shellgate_parsers::join_path;
+
 /// One system call of interest, with its paths resolved to absolute ones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -134,7 +136,7 @@ pub fn parse(text: &str, start_cwd: &str) -> Vec<Event> {
                 }
                 "chdir" if ok => {
                     if let Some(p) = c.args.first().and_then(|a| c_string(a)) {
-                        cwds.insert(pid, resolve_in(&cwd, &p));
+                        cwds.insert(pid, join_path(&cwd, &p));
                     }
                 }
                 "fchdir" if ok => {
@@ -283,28 +285,8 @@ fn fd_path(arg: &str) -> Option<String> {
 /// `path` made absolute against the directory `dirfd` names, with `.` and
 /// `..` removed lexically (symlinks are not resolved).
 fn resolve(dirfd: Option<&str>, path: &str) -> String {
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        let base = dirfd.and_then(fd_path).unwrap_or_else(|| "/".into());
-        format!("{}/{}", base.trim_end_matches('/'), path)
-    };
-    normalize(&joined)
-}
-
-/// Removes `.`, `..` and repeated `/` from an absolute path.
-pub fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    let base = dirfd.and_then(fd_path).unwrap_or_else(|| "/".into());
+    join_path(&base, path)
 }
 
 /// The `[ "a", "b" ]` array of an `execve` argv.
@@ -352,15 +334,6 @@ fn mode(arg: &str) -> Option<u32> {
     a.parse().ok()
 }
 
-/// `path` made absolute against the working directory `cwd`.
-fn resolve_in(cwd: &str, path: &str) -> String {
-    if path.starts_with('/') {
-        normalize(path)
-    } else {
-        normalize(&format!("{cwd}/{path}"))
-    }
-}
-
 fn event(pid: u32, cwd: &str, text: &str) -> Option<Vec<Event>> {
     let call = split_call(text)?;
     let a = &call.args;
@@ -371,7 +344,7 @@ fn event(pid: u32, cwd: &str, text: &str) -> Option<Vec<Event>> {
     match call.name {
         "execve" => one(Event::Exec {
             pid,
-            path: resolve_in(cwd, &c_string(arg(0)?)?),
+            path: join_path(cwd, &c_string(arg(0)?)?),
             argv: string_array(arg(1)?),
             ok,
         }),
@@ -384,9 +357,9 @@ fn event(pid: u32, cwd: &str, text: &str) -> Option<Vec<Event>> {
         "open" | "openat" | "creat" => {
             let (path, flags) = match call.name {
                 "openat" => (resolve(arg(0), &c_string(arg(1)?)?), arg(2)?),
-                "open" => (resolve_in(cwd, &c_string(arg(0)?)?), arg(1)?),
+                "open" => (join_path(cwd, &c_string(arg(0)?)?), arg(1)?),
                 _ => (
-                    resolve_in(cwd, &c_string(arg(0)?)?),
+                    join_path(cwd, &c_string(arg(0)?)?),
                     "O_WRONLY|O_CREAT|O_TRUNC",
                 ),
             };
@@ -402,7 +375,7 @@ fn event(pid: u32, cwd: &str, text: &str) -> Option<Vec<Event>> {
             })
         }
         "unlink" | "rmdir" => one(Event::Remove {
-            path: resolve_in(cwd, &c_string(arg(0)?)?),
+            path: join_path(cwd, &c_string(arg(0)?)?),
             error: err,
         }),
         "unlinkat" => one(Event::Remove {
@@ -412,8 +385,8 @@ fn event(pid: u32, cwd: &str, text: &str) -> Option<Vec<Event>> {
         "rename" | "renameat" | "renameat2" => {
             let (from, to) = if call.name == "rename" {
                 (
-                    resolve_in(cwd, &c_string(arg(0)?)?),
-                    resolve_in(cwd, &c_string(arg(1)?)?),
+                    join_path(cwd, &c_string(arg(0)?)?),
+                    join_path(cwd, &c_string(arg(1)?)?),
                 )
             } else {
                 (
@@ -431,7 +404,7 @@ fn event(pid: u32, cwd: &str, text: &str) -> Option<Vec<Event>> {
             Some(v)
         }
         "chmod" => one(Event::Chmod {
-            path: resolve_in(cwd, &c_string(arg(0)?)?),
+            path: join_path(cwd, &c_string(arg(0)?)?),
             mode: mode(arg(1)?)?,
             error: err,
         }),
@@ -446,7 +419,7 @@ fn event(pid: u32, cwd: &str, text: &str) -> Option<Vec<Event>> {
             error: err,
         }),
         "chown" | "lchown" => one(Event::Chown {
-            path: resolve_in(cwd, &c_string(arg(0)?)?),
+            path: join_path(cwd, &c_string(arg(0)?)?),
             error: err,
         }),
         "fchownat" => one(Event::Chown {
@@ -671,6 +644,6 @@ mod tests {
     fn escapes() {
         assert_eq!(c_string(r#""a\tb\\c\"d\x41\101""#).unwrap(), "a\tb\\c\"dAA");
         assert_eq!(c_string(r#""long"..."#).unwrap(), "long");
-        assert_eq!(normalize("/a/./b/../../c//d"), "/c/d");
+        assert_eq!(join_path("/", "/a/./b/../../c//d"), "/c/d");
     }
 }
