@@ -161,9 +161,13 @@ bwrap_args=(--unshare-all --die-with-parent --new-session --cap-drop ALL
     --bind "$project" "$project" --chdir "$project")
 # -N splits these command lines like a shell (without running one).
 bwrap_line=$(for a in bwrap "${bwrap_args[@]}" bash -c true; do printf '%s ' "$(q "$a")"; done)
+# With a trusted remote the run also gets a user + network namespace and
+# the proxy (bubblewrap's --unshare-all makes a network namespace too).
+printf '[environment]\ntrusted_remotes = ["example.org"]\n' >"$work/net-policy.toml"
 HOME=$home hyperfine -N --warmup 20 --runs "$runs" --export-json "$out/sandbox.json" \
     -n 'bash -c true' 'bash -c true' \
     -n 'shellgate run -- true' "$sgq run --audit-log $auditq -- true" \
+    -n 'shellgate run -- true (network)' "$sgq run --policy $(q "$work/net-policy.toml") --audit-log $auditq -- true" \
     -n 'bwrap ... bash -c true' "$bwrap_line" >&2
 cd "$repo"
 

@@ -508,6 +508,18 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
     if let Err(e) = &s.policy {
         eprintln!("shellgate: error: {e}; every command is denied until the policy loads");
     }
+    // A command that may be run with network gets its network namespace
+    // made now, by a helper process, while it is decided (netns.rs in the
+    // sandbox crate); a decision other than allow drops it unused. When it
+    // cannot start, the sandbox tries again and reports why.
+    let prepared = match &s.policy {
+        Ok(policy)
+            if run_env::network(policy).is_some() && shellgate_sandbox::probe().user_namespaces =>
+        {
+            shellgate_sandbox::PreparedNetwork::start().ok()
+        }
+        _ => None,
+    };
     let (out, us) = decide_command(
         s,
         bytes,
@@ -578,8 +590,9 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
     let started = Instant::now();
-    match shellgate_sandbox::run(
+    match shellgate_sandbox::run_prepared(
         &config,
+        prepared,
         command,
         args,
         Path::new(&s.cwd),

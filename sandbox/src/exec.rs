@@ -37,7 +37,7 @@ pub enum SetupStep {
     NoNewPrivs = 4,
     /// `landlock_restrict_self(ruleset_fd, 0)` (landlock.rst).
     Landlock = 5,
-    /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, prog)` for each filter (man 2 seccomp).
+    /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, prog)` with the one chained program (man 2 seccomp; see `seccomp.rs`).
     Seccomp = 6,
     /// `prctl(PR_SET_CHILD_SUBREAPER, 1)` and opening
     /// `/proc/thread-self/children`: the process that stays behind to kill
@@ -55,17 +55,20 @@ pub enum SetupStep {
     DropCapabilities = 9,
     /// New user and mount namespaces in which read-only and hidden paths
     /// of the project are covered (see `mounts.rs`; user_namespaces(7),
-    /// mount_namespaces(7)), and a network namespace when the command may
-    /// use the network (network_namespaces(7)). Only when the project has
-    /// such paths or the network is on.
+    /// mount_namespaces(7)); when the command may use the network, the
+    /// user and network namespaces made by the helper of `netns.rs` are
+    /// joined (`setns(2)`) instead of a new user namespace. Only when the
+    /// project has such paths or the network is on. Also the helper's own
+    /// `unshare` and id maps.
     MountNamespace = 10,
-    /// In the new network namespace: `lo` up, the proxy listener on
-    /// `127.0.0.1`, handed to shellgate over `SCM_RIGHTS` (see `netns.rs`).
+    /// In the helper's new network namespace (`netns.rs`): `lo` up, the
+    /// proxy listener on `127.0.0.1`, both namespaces and the listener
+    /// handed to shellgate over `SCM_RIGHTS`.
     NetworkNamespace = 11,
 }
 
 impl SetupStep {
-    fn from_code(code: u8) -> Option<Self> {
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
         Some(match code {
             1 => SetupStep::CloseFds,
             2 => SetupStep::Setsid,
@@ -158,13 +161,16 @@ pub(crate) struct Plan<'a> {
     pub filters: Vec<BpfProgram>,
     /// Paths of the project to cover, if any.
     pub mounts: Option<crate::mounts::MountPlan>,
-    /// The proxy listener to make in the network namespace, if any.
-    pub net: Option<crate::netns::NetPlan>,
     /// Variables set for the command (the proxy's address).
     pub env_set: Vec<(String, String)>,
-    /// shellgate's end of the listener channel, the child's end (closed
-    /// here once the child has it) and what the proxy lets through.
-    pub proxy: Option<(OwnedFd, OwnedFd, crate::proxy::NetworkPolicy)>,
+    /// The proxy listener in the command's network namespace, what the
+    /// proxy lets through, and the namespaces' descriptors (the child
+    /// joins them; closed here once it has).
+    pub proxy: Option<(
+        std::net::TcpListener,
+        crate::proxy::NetworkPolicy,
+        (OwnedFd, OwnedFd),
+    )>,
     pub stdio: ChildStdio,
 }
 
@@ -182,7 +188,6 @@ pub(crate) fn spawn_and_wait(
         parent_pid: unsafe { libc::getpid() },
         filters: plan.filters,
         mounts: plan.mounts,
-        net: plan.net,
     };
 
     let mut cmd = Command::new(plan.bash);
@@ -249,20 +254,11 @@ pub(crate) fn spawn_and_wait(
         }
     };
     drop(report_read);
-    let proxy = plan.proxy.and_then(|(ours, theirs, policy)| {
-        drop(theirs);
-        match crate::netns::receive_listener(&ours) {
-            Ok(listener) => Some(crate::proxy::Proxy::start(listener, policy)),
-            Err(e) => {
-                // The command runs with loopback only: no way out at all.
-                eprintln!(
-                    "shellgate: warning: the sandbox's proxy did not start ({e}); the command \
-                     has no network"
-                );
-                None
-            }
-        }
-    });
+    // The child has joined the namespaces (spawn returns once it is past
+    // its setup); the listener keeps the network namespace.
+    let proxy = plan
+        .proxy
+        .map(|(listener, policy, _namespaces)| crate::proxy::Proxy::start(listener, policy));
 
     // The child is a session and process-group leader (setsid): pgid == pid.
     let _forwarding = signals::forward_to_group(child.id() as libc::pid_t);
@@ -307,7 +303,6 @@ struct ChildSetup {
     parent_pid: libc::pid_t,
     filters: Vec<BpfProgram>,
     mounts: Option<crate::mounts::MountPlan>,
-    net: Option<crate::netns::NetPlan>,
 }
 
 /// `prctl(PR_SET_PDEATHSIG, signal)`, failing with `ESRCH` when `parent`
@@ -433,9 +428,6 @@ impl ChildSetup {
         if let Some(mounts) = &self.mounts {
             self.step(SetupStep::MountNamespace, || mounts.apply())?;
         }
-        if let Some(net) = &self.net {
-            self.step(SetupStep::NetworkNamespace, || net.apply())?;
-        }
         self.step(SetupStep::Subreaper, reaper::become_subreaper)?;
         self.step(SetupStep::DropCapabilities, drop_capabilities)?;
         self.step(SetupStep::NoNewPrivs, || unsafe {
@@ -528,7 +520,6 @@ mod tests {
             ruleset,
             filters: Vec::new(),
             mounts: None,
-            net: None,
             env_set: Vec::new(),
             proxy: None,
             stdio: ChildStdio::inherit(),

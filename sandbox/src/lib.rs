@@ -38,7 +38,7 @@
 //!
 //! ## Syscalls (seccomp)
 //!
-//! Allow-by-default BPF filters, compiled before `fork` with `seccompiler`
+//! Allow-by-default BPF filters, compiled before `fork` with `seccompiler`, installed as one chained program
 //! for the build's architecture (x86_64 or aarch64), make these syscalls fail
 //! (sources: `man 2 seccomp`, `Documentation/userspace-api/seccomp_filter.rst`):
 //!
@@ -84,9 +84,12 @@
 //! The ruleset and the BPF programs are prepared in the parent. In the forked
 //! child, before `execve`, only raw async-signal-safe syscalls run, in this
 //! order (see [`SetupStep`]): mark inherited fds > 2 close-on-exec, `setsid`,
-//! `PR_SET_PDEATHSIG`, when the project has paths to cover or the run has
-//! a network a new user and mount namespace (plus a network namespace with
-//! its loopback listener) with the covers (see `mounts.rs`, `netns.rs`), `PR_SET_CHILD_SUBREAPER`, every capability dropped
+//! `PR_SET_PDEATHSIG`; when the project has paths to cover, a new user and
+//! mount namespace with the covers (`mounts.rs`); when the run has a
+//! network, the user and network namespaces (with the proxy listener) that
+//! a helper process made while shellgate was deciding are joined, plus a
+//! mount namespace only if there is something to cover (`netns.rs`);
+//! `PR_SET_CHILD_SUBREAPER`, every capability dropped
 //! (bounding set included when run as root), `PR_SET_NO_NEW_PRIVS`,
 //! `landlock_restrict_self`, `seccomp(SECCOMP_SET_MODE_FILTER)`, then a fork:
 //! the confined child stays behind as the command's *reaper* (not dumpable:
@@ -139,6 +142,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 
 pub use exec::SetupStep;
+pub use netns::PreparedNetwork;
 pub use proxy::{non_public, HostPattern, NetworkPolicy, Refusal};
 
 /// What the sandboxed command may access, besides the fixed system rules
@@ -323,7 +327,17 @@ impl Capabilities {
 ///   `SECCOMP_RET_ERRNO` and `SECCOMP_RET_KILL_PROCESS` (man 2 seccomp).
 /// * no_new_privs: `prctl(PR_GET_NO_NEW_PRIVS)` (man 2 prctl).
 /// * the reaper's child list: `/proc/thread-self/children` can be read.
+///
+/// The kernel is asked once per process; later calls return the same
+/// answer (a `shellgate run` checks before deciding and again before the
+/// fork).
 pub fn probe() -> Capabilities {
+    static CAPS: std::sync::OnceLock<Capabilities> = std::sync::OnceLock::new();
+    CAPS.get_or_init(probe_kernel).clone()
+}
+
+/// The queries behind [`probe`].
+fn probe_kernel() -> Capabilities {
     // SAFETY: the VERSION query takes no attribute pointer (NULL, size 0) and
     // only returns an integer.
     let ret = unsafe {
@@ -508,13 +522,33 @@ pub fn run(
     cwd: &Path,
     stdio: ChildStdio,
 ) -> Result<RunReport, SandboxError> {
+    run_prepared(config, None, command, args, cwd, stdio)
+}
+
+/// Like [`run`], with the network namespace already being made: a caller
+/// that knows early that the command will have network (its policy trusts
+/// a remote) calls [`PreparedNetwork::start`] first, so the kernel's work
+/// of making the namespace overlaps the caller's own (deciding, writing
+/// the audit record). `network` is used only when
+/// [`SandboxConfig::network`] is set; when it is `None` there, one is
+/// started here. Same outputs and errors as [`run`].
+pub fn run_prepared(
+    config: &SandboxConfig,
+    network: Option<PreparedNetwork>,
+    command: &str,
+    args: &[std::ffi::OsString],
+    cwd: &Path,
+    stdio: ChildStdio,
+) -> Result<RunReport, SandboxError> {
     let caps = probe();
     caps.check()?;
     let abi = caps.landlock_abi.unwrap_or(0);
-    let network = config.network.is_some();
-    if network && !caps.user_namespaces {
-        return Err(SandboxError::UserNamespacesUnavailable);
-    }
+    let prepared = match (&config.network, network) {
+        (None, _) => None,
+        (Some(_), Some(prepared)) => Some(prepared),
+        (Some(_), None) => Some(PreparedNetwork::start()?),
+    };
+    let network = prepared.is_some();
 
     let project_root = canonical_project_root(&config.project_root)?;
     let cwd = std::fs::canonicalize(cwd).map_err(|source| SandboxError::Cwd {
@@ -539,7 +573,7 @@ pub fn run(
     }
 
     let ruleset = fs::build_ruleset(abi, &grants, network)?;
-    let filters = seccomp::build_filters(network)?;
+    let filters = vec![seccomp::build_filter(network)?];
     let inside = |paths: &[PathBuf]| -> Vec<PathBuf> {
         paths
             .iter()
@@ -560,23 +594,28 @@ pub fn run(
             })
             .map_err(SandboxError::TempDir)?;
     }
-    let mounts = mounts::MountPlan::new(&read_only, &hidden, &empty, network);
-
-    let (net, proxy, env_set) = match &config.network {
-        Some(policy) => {
-            let (ours, theirs) = netns::channel().map_err(SandboxError::Internal)?;
-            let port = proxy_port();
-            let plan = netns::NetPlan {
-                port,
-                send_fd: std::os::fd::AsRawFd::as_raw_fd(&theirs),
-            };
+    // As late as possible: the helper has had all of the above to make
+    // the namespaces.
+    let joined = prepared.map(PreparedNetwork::finish).transpose()?;
+    let join = joined.as_ref().map(|j| {
+        use std::os::fd::AsRawFd;
+        (j.user.as_raw_fd(), j.net.as_raw_fd())
+    });
+    let mounts = mounts::MountPlan::new(&read_only, &hidden, &empty, join);
+    // `_helper` is reaped when this function returns, after the run.
+    let (proxy, env_set, _helper) = match (joined, &config.network) {
+        (Some(joined), Some(policy)) => {
+            let env = proxy_env(joined.port);
+            // The namespace descriptors stay open until the child has
+            // joined: `spawn_and_wait` closes them once the spawn returned.
+            let namespaces = (joined.user, joined.net);
             (
-                Some(plan),
-                Some((ours, theirs, policy.clone())),
-                proxy_env(port),
+                Some((joined.listener, policy.clone(), namespaces)),
+                env,
+                Some(joined.zombie),
             )
         }
-        None => (None, None, Vec::new()),
+        _ => (None, Vec::new(), None),
     };
 
     let result = exec::spawn_and_wait(exec::Plan {
@@ -589,7 +628,6 @@ pub fn run(
         ruleset: &ruleset,
         filters,
         mounts,
-        net,
         env_set,
         proxy,
         stdio,
@@ -603,7 +641,7 @@ pub fn run(
 /// The proxy's port in the command's namespace: a port below the usual
 /// ephemeral range (32768–60999), different from run to run so that a
 /// program cannot count on it. The namespace is new, so any port is free.
-fn proxy_port() -> u16 {
+pub(crate) fn proxy_port() -> u16 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

@@ -20,6 +20,7 @@
 //! raw syscalls of [`MountPlan::apply`].
 
 use std::ffi::CString;
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -46,8 +47,9 @@ pub(crate) struct MountPlan {
     uid_map: Vec<u8>,
     gid_map: Vec<u8>,
     ops: Vec<Op>,
-    /// Also a new network namespace (see `netns.rs`).
-    network: bool,
+    /// The user and network namespaces to join (descriptors from
+    /// `netns.rs`'s helper) instead of making a user namespace.
+    join: Option<(RawFd, RawFd)>,
 }
 
 /// The `MS_*` flags a mount must keep when remounted from a user namespace
@@ -86,15 +88,16 @@ fn cstring(path: &Path) -> Option<CString> {
 impl MountPlan {
     /// The plan for `read_only` and `hidden` paths (canonical, inside the
     /// project), with `empty_file` an empty read-only file to cover hidden
-    /// files with, and a network namespace too when `network`. `None`
-    /// when there is nothing to cover and no network namespace (no
-    /// namespace is then made). Paths that vanished since they were listed
-    /// are skipped.
+    /// files with; `join` holds descriptors of a user and a network
+    /// namespace to enter first (`/proc/PID/ns/user`, `/proc/PID/ns/net`
+    /// of `netns.rs`'s helper). `None` when there is nothing to cover and
+    /// nothing to join (no namespace is then made). Paths that vanished
+    /// since they were listed are skipped.
     pub(crate) fn new(
         read_only: &[PathBuf],
         hidden: &[PathBuf],
         empty_file: &Path,
-        network: bool,
+        join: Option<(RawFd, RawFd)>,
     ) -> Option<MountPlan> {
         let mut ops = Vec::new();
         for p in read_only {
@@ -119,7 +122,7 @@ impl MountPlan {
                 });
             }
         }
-        if ops.is_empty() && !network {
+        if ops.is_empty() && join.is_none() {
             return None;
         }
         // SAFETY: geteuid/getegid have no preconditions.
@@ -128,27 +131,47 @@ impl MountPlan {
             uid_map: format!("{uid} {uid} 1\n").into_bytes(),
             gid_map: format!("{gid} {gid} 1\n").into_bytes(),
             ops,
-            network,
+            join,
         })
     }
 
-    /// In the child before Landlock: new user and mount namespaces (and
-    /// network namespace, when planned), the maps, every mount private,
-    /// then the covers. Raw syscalls on data prepared before `fork`. `-1`
-    /// with errno set on the first failure.
+    /// In the child before Landlock: a new user namespace with the maps,
+    /// or the planned user and network namespaces joined (`setns(2)`; the
+    /// caller's uid owns them, so it holds `CAP_SYS_ADMIN` in them), then,
+    /// when there is something to cover, a new mount namespace, every
+    /// mount private, then the covers. Raw
+    /// syscalls on data prepared before `fork`. `-1` with errno set on the
+    /// first failure.
     pub(crate) fn apply(&self) -> libc::c_long {
-        let net = if self.network { libc::CLONE_NEWNET } else { 0 };
-        // SAFETY: unshare, open/write/close and mount with NUL-terminated
-        // strings and buffers owned by `self`.
+        // SAFETY: setns, unshare, open/write/close and mount with
+        // NUL-terminated strings, buffers owned by `self` and descriptors
+        // the parent keeps open until the child has exec'd.
         unsafe {
-            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS | net) != 0 {
-                return -1;
-            }
-            if write_file(c"/proc/self/setgroups", b"deny") != 0
-                || write_file(c"/proc/self/uid_map", &self.uid_map) != 0
-                || write_file(c"/proc/self/gid_map", &self.gid_map) != 0
-            {
-                return -1;
+            match self.join {
+                Some((user, net)) => {
+                    if libc::setns(user, libc::CLONE_NEWUSER) != 0
+                        || libc::setns(net, libc::CLONE_NEWNET) != 0
+                    {
+                        return -1;
+                    }
+                    if self.ops.is_empty() {
+                        // Nothing to cover: no mount namespace to make (and
+                        // none to tear down when the run ends).
+                        return 0;
+                    }
+                    if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                        return -1;
+                    }
+                }
+                None => {
+                    if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) != 0
+                        || write_file(c"/proc/self/setgroups", b"deny") != 0
+                        || write_file(c"/proc/self/uid_map", &self.uid_map) != 0
+                        || write_file(c"/proc/self/gid_map", &self.gid_map) != 0
+                    {
+                        return -1;
+                    }
+                }
             }
             let none = std::ptr::null();
             if libc::mount(
@@ -224,7 +247,7 @@ unsafe fn remount_read_only(path: &CString, flags: libc::c_ulong) -> bool {
 ///
 /// # Safety
 /// Raw syscalls; `path` is NUL-terminated.
-unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> libc::c_int {
+pub(crate) unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> libc::c_int {
     let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
     if fd < 0 {
         return -1;

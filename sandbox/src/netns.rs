@@ -1,34 +1,319 @@
 //! The command's network namespace and the proxy listener inside it.
 //!
-//! When the command may use the network, the child unshares a network
-//! namespace together with its user namespace (network_namespaces(7)): it
+//! When the command may use the network, a short-lived helper process,
+//! forked by shellgate as soon as the policy says so (while the command is
+//! still being decided), makes a user namespace and a network namespace
+//! (user_namespaces(7), network_namespaces(7)): the network namespace
 //! holds only a loopback interface, so no address outside is routable. In
-//! the child, still privileged inside the new user namespace and before
-//! Landlock and seccomp, [`NetPlan::apply`]:
+//! the helper, [`Helper::run`], with raw syscalls on data prepared before
+//! the fork:
 //!
-//! 1. brings `lo` up (`SIOCSIFFLAGS` with `IFF_UP`, netdevice(7));
-//! 2. opens a TCP socket listening on `127.0.0.1:PORT` of the namespace;
-//! 3. sends it to shellgate over a Unix socket pair made before `fork`
-//!    (`SCM_RIGHTS`, unix(7)) and closes its own copies.
+//! 1. `unshare(CLONE_NEWUSER | CLONE_NEWNET)`, `setgroups` denied and its
+//!    own uid and gid mapped;
+//! 2. brings `lo` up (`SIOCSIFFLAGS` with `IFF_UP`, netdevice(7));
+//! 3. opens a TCP socket listening on `127.0.0.1:PORT` of the namespace;
+//! 4. sends it and descriptors of both namespaces (`/proc/self/ns/user`,
+//!    `/proc/self/ns/net`) to shellgate over a Unix socket pair made
+//!    before the fork (`SCM_RIGHTS`, unix(7)), and exits.
 //!
-//! shellgate accepts on that socket outside the sandbox (a socket keeps the
-//! namespace it was created in) and runs the filtering proxy (`proxy.rs`)
-//! on each connection; the command finds it through `HTTP(S)_PROXY` and
-//! `ALL_PROXY`. Everything here is prepared before `fork`; the child makes
-//! raw syscalls only.
+//! Making a network namespace costs the kernel about 0.7 ms (it registers
+//! the loopback device and the namespace's sysctls), which the helper
+//! spends on another CPU while shellgate decides, writes the audit record
+//! and builds the Landlock ruleset. The command's process then joins the
+//! namespaces (`setns(2)`: as the namespace owner's uid in the parent
+//! namespace it holds `CAP_SYS_ADMIN` there) before it makes its mount
+//! namespace and confines itself (`mounts.rs`, `exec.rs`).
+//!
+//! shellgate accepts on the listener outside the sandbox (a socket keeps
+//! the namespace it was created in) and runs the filtering proxy
+//! (`proxy.rs`) on each connection; the command finds it through
+//! `HTTP(S)_PROXY` and `ALL_PROXY`.
 
 use std::ffi::c_long;
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// What the child does in its new network namespace.
+use crate::exec::SetupStep;
+use crate::SandboxError;
+
+/// A user and network namespace made for one run by a helper process
+/// (see the module docs); [`crate::run_prepared`] takes it.
+///
+/// Dropping it before the run kills and reaps the helper if it is still
+/// there and closes everything it sent: the namespaces go away with their
+/// last descriptor.
 #[derive(Debug)]
-pub(crate) struct NetPlan {
+pub struct PreparedNetwork {
+    /// The helper's pid, until it has been reaped.
+    helper: libc::pid_t,
+    /// shellgate's end of the channel the helper answers on.
+    channel: OwnedFd,
     /// Port of the proxy listener on the namespace's `127.0.0.1`.
+    port: u16,
+}
+
+/// What the helper sent: the namespaces to join and the proxy listener.
+#[derive(Debug)]
+pub(crate) struct Joined {
+    /// `/proc/<helper>/ns/user`.
+    pub user: OwnedFd,
+    /// `/proc/<helper>/ns/net`.
+    pub net: OwnedFd,
+    /// Listening on `127.0.0.1:port` inside the namespace.
+    pub listener: TcpListener,
+    /// The listener's port.
     pub port: u16,
-    /// The child's end of the socket pair the listener is sent over.
-    pub send_fd: RawFd,
+    /// The helper, exited: reaped when this is dropped, after the run,
+    /// rather than waited for before it.
+    pub zombie: Zombie,
+}
+
+/// A child that has exited or is about to; `waitpid` when dropped.
+#[derive(Debug)]
+pub(crate) struct Zombie(libc::pid_t);
+
+impl Drop for Zombie {
+    fn drop(&mut self) {
+        // SAFETY: waitpid on our own child, reaped only here.
+        unsafe {
+            let mut status = 0;
+            while libc::waitpid(self.0, &mut status, 0) < 0
+                && *libc::__errno_location() == libc::EINTR
+            {}
+        }
+    }
+}
+
+impl PreparedNetwork {
+    /// Forks the helper that makes the namespaces; returns at once (the
+    /// helper works while the caller goes on). Call [`crate::run_prepared`]
+    /// with the result.
+    ///
+    /// # Errors
+    /// [`SandboxError::UserNamespacesUnavailable`] when the kernel does not
+    /// allow unprivileged user namespaces ([`crate::probe`]);
+    /// [`SandboxError::Internal`] when the socket pair or the fork fails.
+    /// A failure inside the helper is reported by [`Self::finish`].
+    pub fn start() -> Result<PreparedNetwork, SandboxError> {
+        if !crate::probe().user_namespaces {
+            return Err(SandboxError::UserNamespacesUnavailable);
+        }
+        let (ours, theirs) = channel().map_err(SandboxError::Internal)?;
+        // SAFETY: geteuid/getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let helper = Helper {
+            port: crate::proxy_port(),
+            send_fd: theirs.as_raw_fd(),
+            uid_map: format!("{uid} {uid} 1\n").into_bytes(),
+            gid_map: format!("{gid} {gid} 1\n").into_bytes(),
+        };
+        let pid = crate::reaper::raw_fork();
+        if pid == 0 {
+            // The helper: raw syscalls on `helper`'s data, then _exit; it
+            // never returns into the caller's code.
+            helper.run();
+        }
+        if pid < 0 {
+            return Err(SandboxError::Internal(io::Error::last_os_error()));
+        }
+        drop(theirs);
+        Ok(PreparedNetwork {
+            helper: pid as libc::pid_t,
+            channel: ours,
+            port: helper.port,
+        })
+    }
+
+    /// Waits for the helper's answer (at most 5 s). The helper exits right
+    /// after answering; it is reaped when [`Joined::zombie`] is dropped,
+    /// after the run, so that its exit is not waited for here.
+    ///
+    /// # Errors
+    /// [`SandboxError::ChildSetup`] naming the step that failed in the
+    /// helper ([`SetupStep::MountNamespace`] for the namespaces and id
+    /// maps, [`SetupStep::NetworkNamespace`] for `lo` and the listener),
+    /// or [`SetupStep::NetworkNamespace`] with the receive error when no
+    /// answer came.
+    pub(crate) fn finish(mut self) -> Result<Joined, SandboxError> {
+        let answer = receive(&self.channel);
+        if answer.is_err() {
+            // No answer: killed rather than waited for.
+            self.reap(true);
+        }
+        let net_error = |source| SandboxError::ChildSetup {
+            step: SetupStep::NetworkNamespace,
+            source,
+        };
+        let (data, fds) = answer.map_err(net_error)?;
+        if let [code, e0, e1, e2, e3] = data[..] {
+            if code != 0 {
+                return Err(SandboxError::ChildSetup {
+                    step: SetupStep::from_code(code).unwrap_or(SetupStep::NetworkNamespace),
+                    source: io::Error::from_raw_os_error(i32::from_ne_bytes([e0, e1, e2, e3])),
+                });
+            }
+        }
+        let mut fds = fds.into_iter();
+        match (fds.next(), fds.next(), fds.next()) {
+            (Some(listener), Some(user), Some(net)) if data.first() == Some(&0) => {
+                // It exits right after answering: reaped after the run.
+                let zombie = Zombie(std::mem::take(&mut self.helper));
+                Ok(Joined {
+                    user,
+                    net,
+                    listener: TcpListener::from(listener),
+                    port: self.port,
+                    zombie,
+                })
+            }
+            _ => Err(net_error(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the namespace helper exited without sending the namespaces",
+            ))),
+        }
+    }
+
+    /// Reaps the helper (after SIGKILL when `kill`); idempotent.
+    fn reap(&mut self, kill: bool) {
+        if self.helper <= 0 {
+            return;
+        }
+        // SAFETY: kill/waitpid on our own child's pid, which is not reused
+        // before it is reaped here.
+        unsafe {
+            if kill {
+                libc::kill(self.helper, libc::SIGKILL);
+            }
+            let mut status = 0;
+            while libc::waitpid(self.helper, &mut status, 0) < 0
+                && *libc::__errno_location() == libc::EINTR
+            {}
+        }
+        self.helper = 0;
+    }
+}
+
+impl Drop for PreparedNetwork {
+    fn drop(&mut self) {
+        self.reap(true);
+    }
+}
+
+/// The helper's data, prepared before the fork.
+struct Helper {
+    port: u16,
+    /// The helper's end of the socket pair.
+    send_fd: RawFd,
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+}
+
+impl Helper {
+    /// In the forked helper: makes the namespaces, the loopback and the
+    /// listener, sends them with a status byte (or the failed step and
+    /// errno, without descriptors), and exits. Never returns.
+    fn run(&self) -> ! {
+        let (step, errno) = match self.make() {
+            Ok(()) => (0, 0),
+            // SAFETY: reading our own errno.
+            Err(step) => (step as u8, unsafe { *libc::__errno_location() }),
+        };
+        if step != 0 {
+            let e = errno.to_ne_bytes();
+            let record = [step, e[0], e[1], e[2], e[3]];
+            // SAFETY: a 5-byte write from the stack to our socket.
+            unsafe {
+                libc::send(
+                    self.send_fd,
+                    record.as_ptr().cast(),
+                    record.len(),
+                    libc::MSG_NOSIGNAL,
+                );
+            }
+        }
+        // SAFETY: _exit ends the helper without running the parent's
+        // destructors or atexit handlers.
+        unsafe { libc::_exit(i32::from(step != 0)) }
+    }
+
+    /// The steps of [`Self::run`]; on failure, the step (errno is set).
+    fn make(&self) -> Result<(), SetupStep> {
+        // SAFETY: raw syscalls on fds we create, NUL-terminated constant
+        // paths, and buffers owned by `self` or on the stack.
+        unsafe {
+            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0
+                || crate::mounts::write_file(c"/proc/self/setgroups", b"deny") != 0
+                || crate::mounts::write_file(c"/proc/self/uid_map", &self.uid_map) != 0
+                || crate::mounts::write_file(c"/proc/self/gid_map", &self.gid_map) != 0
+            {
+                return Err(SetupStep::MountNamespace);
+            }
+            let listener = self.listen();
+            if listener < 0 {
+                return Err(SetupStep::NetworkNamespace);
+            }
+            let user = libc::open(
+                c"/proc/self/ns/user".as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            );
+            let net = libc::open(
+                c"/proc/self/ns/net".as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            );
+            if user < 0 || net < 0 || send_fds(self.send_fd, &[listener, user, net]) != 0 {
+                return Err(SetupStep::NetworkNamespace);
+            }
+        }
+        Ok(())
+    }
+
+    /// `lo` up, then a socket listening on `127.0.0.1:port`; its fd, or
+    /// `-1` with errno set.
+    ///
+    /// # Safety
+    /// Raw syscalls; call in the helper only.
+    unsafe fn listen(&self) -> libc::c_int {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return -1;
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        if libc::ioctl(s, libc::SIOCGIFFLAGS, &mut ifr) != 0 {
+            return fail_closing(s) as libc::c_int;
+        }
+        ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(s, libc::SIOCSIFFLAGS, &ifr) != 0 {
+            return fail_closing(s) as libc::c_int;
+        }
+        libc::close(s);
+
+        let l = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if l < 0 {
+            return -1;
+        }
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: self.port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        if libc::bind(
+            l,
+            (&addr as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        ) != 0
+            || libc::listen(l, 128) != 0
+        {
+            return fail_closing(l) as libc::c_int;
+        }
+        l
+    }
 }
 
 /// The socket pair the listener travels over: `(shellgate's end, the
@@ -62,78 +347,24 @@ unsafe fn fail_closing(fd: libc::c_int) -> c_long {
     -1
 }
 
-impl NetPlan {
-    /// In the child, right after `unshare(CLONE_NEWUSER | CLONE_NEWNET …)`
-    /// and the id maps. `-1` with errno set on the first failure.
-    pub(crate) fn apply(&self) -> c_long {
-        // SAFETY: socket/ioctl/bind/listen/sendmsg/close on fds we create,
-        // with structs on the stack.
-        unsafe {
-            let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-            if s < 0 {
-                return -1;
-            }
-            let mut ifr: libc::ifreq = std::mem::zeroed();
-            for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
-                *dst = *src as libc::c_char;
-            }
-            if libc::ioctl(s, libc::SIOCGIFFLAGS, &mut ifr) != 0 {
-                return fail_closing(s);
-            }
-            ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            if libc::ioctl(s, libc::SIOCSIFFLAGS, &ifr) != 0 {
-                return fail_closing(s);
-            }
-            libc::close(s);
-
-            let l = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-            if l < 0 {
-                return -1;
-            }
-            let addr = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: self.port.to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
-                },
-                sin_zero: [0; 8],
-            };
-            if libc::bind(
-                l,
-                (&addr as *const libc::sockaddr_in).cast(),
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            ) != 0
-                || libc::listen(l, 128) != 0
-            {
-                return fail_closing(l);
-            }
-            if send_fd(self.send_fd, l) != 0 {
-                return fail_closing(l);
-            }
-            libc::close(l);
-            libc::close(self.send_fd);
-        }
-        0
-    }
-}
-
-/// Control-message buffer for one fd, aligned for `cmsghdr`.
+/// Control-message buffer for up to three fds, aligned for `cmsghdr`.
 #[repr(C, align(8))]
 struct CmsgBuf([u8; 32]);
 
-/// Sends `fd` over the Unix socket `over` (`SCM_RIGHTS`, unix(7)) with one
-/// data byte. 0 or -1 with errno set.
+/// Sends `fds` over the Unix socket `over` (`SCM_RIGHTS`, unix(7)) with one
+/// data byte, 0 (success). 0 or -1 with errno set.
 ///
 /// # Safety
 /// Raw syscalls on stack buffers.
-unsafe fn send_fd(over: RawFd, fd: RawFd) -> libc::c_int {
+unsafe fn send_fds(over: RawFd, fds: &[RawFd]) -> libc::c_int {
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec {
         iov_base: byte.as_mut_ptr().cast(),
         iov_len: 1,
     };
     let mut buf = CmsgBuf([0; 32]);
-    let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
+    let size = std::mem::size_of_val(fds) as u32;
+    let space = libc::CMSG_SPACE(size) as usize;
     if space > buf.0.len() {
         *libc::__errno_location() = libc::EINVAL;
         return -1;
@@ -146,8 +377,12 @@ unsafe fn send_fd(over: RawFd, fd: RawFd) -> libc::c_int {
     let cmsg = libc::CMSG_FIRSTHDR(&msg);
     (*cmsg).cmsg_level = libc::SOL_SOCKET;
     (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-    (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
-    std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd);
+    (*cmsg).cmsg_len = libc::CMSG_LEN(size) as _;
+    std::ptr::copy_nonoverlapping(
+        fds.as_ptr().cast::<u8>(),
+        libc::CMSG_DATA(cmsg),
+        size as usize,
+    );
     if libc::sendmsg(over, &msg, libc::MSG_NOSIGNAL) == 1 {
         0
     } else {
@@ -155,13 +390,13 @@ unsafe fn send_fd(over: RawFd, fd: RawFd) -> libc::c_int {
     }
 }
 
-/// Receives the listener the child sent over `from` (shellgate's end of
-/// [`channel`]). Waits at most 5 s: the child sends it before `execve`,
-/// so by the time the spawn has returned it is already queued.
+/// Receives the helper's answer over `from` (shellgate's end of
+/// [`channel`]): its data bytes (one 0 byte on success, step and errno on
+/// failure) and the descriptors that came with them. Waits at most 5 s.
 ///
 /// # Errors
-/// The receive failed, timed out, or carried no descriptor.
-pub(crate) fn receive_listener(from: &OwnedFd) -> io::Result<TcpListener> {
+/// The receive failed or timed out.
+fn receive(from: &OwnedFd) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
     use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
     use std::os::fd::BorrowedFd;
     // SAFETY: `from` is open for the duration of this function.
@@ -172,9 +407,9 @@ pub(crate) fn receive_listener(from: &OwnedFd) -> io::Result<TcpListener> {
         &nix::sys::time::TimeVal::new(5, 0),
     )
     .map_err(io::Error::from)?;
-    let mut byte = [0u8; 1];
-    let mut iov = [io::IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!(RawFd);
+    let mut data = [0u8; 5];
+    let mut iov = [io::IoSliceMut::new(&mut data)];
+    let mut space = nix::cmsg_space!([RawFd; 3]);
     let msg = recvmsg::<()>(
         from.as_raw_fd(),
         &mut iov,
@@ -182,21 +417,81 @@ pub(crate) fn receive_listener(from: &OwnedFd) -> io::Result<TcpListener> {
         MsgFlags::MSG_CMSG_CLOEXEC,
     )
     .map_err(io::Error::from)?;
+    let len = msg.bytes;
+    let mut fds = Vec::new();
     for cmsg in msg.cmsgs().map_err(io::Error::from)? {
-        if let ControlMessageOwned::ScmRights(fds) = cmsg {
-            let mut fds = fds.into_iter();
-            if let Some(fd) = fds.next() {
-                for extra in fds {
-                    // SAFETY: received descriptors are ours to close.
-                    drop(unsafe { OwnedFd::from_raw_fd(extra) });
-                }
-                // SAFETY: the kernel installed `fd` for us; nobody else owns it.
-                return Ok(TcpListener::from(unsafe { OwnedFd::from_raw_fd(fd) }));
-            }
+        if let ControlMessageOwned::ScmRights(received) = cmsg {
+            // SAFETY: the kernel installed these descriptors for us; nobody
+            // else owns them.
+            fds.extend(
+                received
+                    .into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
         }
     }
-    Err(io::Error::new(
-        io::ErrorKind::InvalidData,
-        "the sandbox sent no listener",
-    ))
+    Ok((data[..len].to_vec(), fds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn inode(fd: &OwnedFd) -> u64 {
+        std::fs::File::from(fd.try_clone().unwrap())
+            .metadata()
+            .unwrap()
+            .ino()
+    }
+
+    /// A started helper, or `None` (with a note) where the kernel allows
+    /// no user namespaces.
+    fn started() -> Option<PreparedNetwork> {
+        if !crate::probe().user_namespaces {
+            eprintln!("skipped: no user namespaces here");
+            return None;
+        }
+        Some(PreparedNetwork::start().unwrap())
+    }
+
+    /// `pid` is no child of ours any more: reaped.
+    fn assert_reaped(pid: libc::pid_t) {
+        // SAFETY: waitpid on a pid we forked.
+        let ret = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+        assert_eq!(ret, -1);
+        assert_eq!(
+            io::Error::last_os_error().raw_os_error(),
+            Some(libc::ECHILD)
+        );
+    }
+
+    /// The helper answers with namespaces other than ours and a listener
+    /// on the planned port, and is reaped.
+    #[test]
+    fn the_helper_sends_new_namespaces_and_a_listener() {
+        let Some(prepared) = started() else { return };
+        let (helper, port) = (prepared.helper, prepared.port);
+        let joined = prepared.finish().unwrap();
+        let ours = |name: &str| {
+            std::fs::metadata(format!("/proc/self/ns/{name}"))
+                .unwrap()
+                .ino()
+        };
+        assert_ne!(inode(&joined.user), ours("user"));
+        assert_ne!(inode(&joined.net), ours("net"));
+        assert_eq!(joined.listener.local_addr().unwrap().port(), port);
+        assert_eq!(joined.port, port);
+        drop(joined);
+        assert_reaped(helper);
+    }
+
+    /// Dropped unused (a command that was refused), the helper is gone.
+    #[test]
+    fn an_unused_network_leaves_no_helper() {
+        let Some(prepared) = started() else { return };
+        let helper = prepared.helper;
+        drop(prepared);
+        assert_reaped(helper);
+    }
 }

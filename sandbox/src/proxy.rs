@@ -329,9 +329,17 @@ impl Proxy {
                             .name("shellgate-proxy-conn".into())
                             .spawn(move || {
                                 if let Err(r) = serve(conn, &policy) {
-                                    eprintln!(
-                                        "shellgate: network: refused {}: {}",
+                                    // One write, so the line is not split by
+                                    // what the command writes to the same
+                                    // stderr meanwhile (`eprintln!` writes
+                                    // each formatted piece separately).
+                                    let line = format!(
+                                        "shellgate: network: refused {}: {}\n",
                                         r.destination, r.reason
+                                    );
+                                    let _ = std::io::Write::write_all(
+                                        &mut std::io::stderr(),
+                                        line.as_bytes(),
                                     );
                                     if let Ok(mut all) = refusals.lock() {
                                         all.push(r);

@@ -1,11 +1,13 @@
 //! seccomp-BPF filters, compiled in the parent before `fork`.
 //!
 //! Sources: `man 2 seccomp`, `Documentation/userspace-api/seccomp_filter.rst`.
-//! The filters are allow-by-default deny lists. Several filters are stacked
-//! because each `seccompiler` filter has one on-match action; the kernel
-//! evaluates every installed filter and applies the highest-precedence result
-//! (`KILL_PROCESS` > `ERRNO` > `ALLOW`), and the filters below never match the
-//! same syscall, so each errno is well defined.
+//! The filters are allow-by-default deny lists, one per result because each
+//! `seccompiler` filter has one on-match action. They are written as if
+//! stacked (the kernel would run every one and apply the highest-precedence
+//! result, `KILL_PROCESS` > `ERRNO` > `ALLOW`, the newest filter first among
+//! equals) and installed as one program that computes the same result
+//! ([`build_filter`]), since each installed filter costs a verification and
+//! a JIT compilation.
 //!
 //! Every filter starts with `seccompiler`'s architecture check: a syscall made
 //! through another ABI (e.g. 32-bit `int 0x80` on x86_64) kills the process
@@ -265,6 +267,67 @@ pub(crate) fn build_filters(network: bool) -> Result<Vec<BpfProgram>, SandboxErr
     Ok(programs)
 }
 
+/// The filters of [`build_filters`] as one program, which is what the
+/// child installs: each `SECCOMP_SET_MODE_FILTER` costs the kernel a
+/// verification and a JIT compilation, so one program of the same length
+/// is cheaper to install than four.
+///
+/// The programs are laid end to end, the last-installed first, and every
+/// `ret SECCOMP_RET_ALLOW` of all but the last becomes a jump to the start
+/// of the next. That gives the result the kernel computes for the stacked
+/// filters (`seccomp_run_filters`: every filter runs, newest first, and the
+/// first of the highest-precedence actions wins): each program either
+/// allows, in which case the next one decides, or returns the one action
+/// that the stacked filters would have produced, since a foreign
+/// architecture is killed by every program and the others' matches are
+/// disjoint or equal in precedence (then the newest, which runs first
+/// here too, wins).
+///
+/// # Errors
+/// As [`build_filters`]; [`SandboxError::SeccompCompile`] when the chained
+/// program would exceed the kernel's `BPF_MAXINSNS` (4096) instructions.
+pub(crate) fn build_filter(network: bool) -> Result<BpfProgram, SandboxError> {
+    let mut programs = build_filters(network)?;
+    programs.reverse();
+    chain(programs)
+}
+
+/// Lays `programs` end to end, turning each `ret SECCOMP_RET_ALLOW` of all
+/// but the last into `ja` to the start of the next (see [`build_filter`]).
+fn chain(programs: Vec<BpfProgram>) -> Result<BpfProgram, SandboxError> {
+    const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    const JA: u16 = (libc::BPF_JMP | libc::BPF_JA) as u16;
+    let count = programs.len();
+    let mut out = BpfProgram::new();
+    for (n, program) in programs.into_iter().enumerate() {
+        let len = program.len();
+        for (i, mut insn) in program.into_iter().enumerate() {
+            if n + 1 < count && insn.code == RET_K && insn.k == libc::SECCOMP_RET_ALLOW {
+                // `ja k` continues at the instruction after it plus k: the
+                // first instruction after this program.
+                insn = sock_filter {
+                    code: JA,
+                    jt: 0,
+                    jf: 0,
+                    k: (len - i - 1) as u32,
+                };
+            }
+            out.push(insn);
+        }
+    }
+    if out.len() > BPF_MAXINSNS {
+        return Err(SandboxError::SeccompCompile(format!(
+            "the chained filter has {} instructions, more than the kernel's {BPF_MAXINSNS}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// `BPF_MAXINSNS` from `<linux/bpf_common.h>`: the longest classic BPF
+/// program the kernel accepts.
+const BPF_MAXINSNS: usize = 4096;
+
 /// Unsupported architecture: no syscall table, refuse.
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub(crate) fn build_filters(_network: bool) -> Result<Vec<BpfProgram>, SandboxError> {
@@ -306,6 +369,201 @@ fn x32_filter() -> BpfProgram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `struct seccomp_data` as the filters read it: nr, arch, args.
+    struct Data {
+        nr: u32,
+        arch: u32,
+        args: [u64; 6],
+    }
+
+    impl Data {
+        /// The 32-bit word at byte `offset` of `struct seccomp_data`
+        /// (nr @0, arch @4, instruction_pointer @8, args @16, little-endian).
+        fn word(&self, offset: u32) -> u32 {
+            match offset {
+                0 => self.nr,
+                4 => self.arch,
+                8 | 12 => 0,
+                o if (16..64).contains(&o) && o % 4 == 0 => {
+                    let arg = self.args[((o - 16) / 8) as usize];
+                    if (o - 16) % 8 == 0 {
+                        arg as u32
+                    } else {
+                        (arg >> 32) as u32
+                    }
+                }
+                o => panic!("load from offset {o}"),
+            }
+        }
+    }
+
+    /// A classic-BPF interpreter for the instructions seccompiler and
+    /// `x32_filter` emit (`Documentation/networking/filter.rst`).
+    fn run(program: &[sock_filter], data: &Data) -> u32 {
+        let (mut pc, mut acc) = (0usize, 0u32);
+        loop {
+            let i = &program[pc];
+            pc += 1;
+            let op = u32::from(i.code);
+            match (op & 0x07, op & 0xf8) {
+                // BPF_LD | BPF_W | BPF_ABS
+                (0x00, 0x20) => acc = data.word(i.k),
+                // BPF_ALU | BPF_AND | BPF_K
+                (0x04, 0x50) => acc &= i.k,
+                (0x05, kind) => {
+                    let taken = match kind {
+                        0x00 => {
+                            pc += i.k as usize;
+                            continue;
+                        }
+                        0x10 => acc == i.k,
+                        0x20 => acc > i.k,
+                        0x30 => acc >= i.k,
+                        0x40 => acc & i.k != 0,
+                        other => panic!("jump kind {other:#x}"),
+                    };
+                    pc += usize::from(if taken { i.jt } else { i.jf });
+                }
+                // BPF_RET | BPF_K
+                (0x06, 0x00) => return i.k,
+                other => panic!("instruction {other:?}"),
+            }
+        }
+    }
+
+    /// What the kernel returns for filters installed in `programs`' order:
+    /// all run, newest first, and the first action of the highest
+    /// precedence wins (`seccomp_run_filters`, kernel/seccomp.c).
+    fn stacked(programs: &[BpfProgram], data: &Data) -> u32 {
+        let precedence = |ret: u32| match ret & libc::SECCOMP_RET_ACTION_FULL {
+            libc::SECCOMP_RET_KILL_PROCESS => 0,
+            libc::SECCOMP_RET_ERRNO => 3,
+            libc::SECCOMP_RET_ALLOW => 7,
+            other => panic!("action {other:#x}"),
+        };
+        let mut best = libc::SECCOMP_RET_ALLOW;
+        for p in programs.iter().rev() {
+            let ret = run(p, data);
+            if precedence(ret) < precedence(best) {
+                best = ret;
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn the_chained_filter_decides_as_the_stacked_filters_would() {
+        let arch = if cfg!(target_arch = "x86_64") {
+            62 | 0x8000_0000 | 0x4000_0000
+        } else {
+            183 | 0x8000_0000 | 0x4000_0000
+        };
+        let values: Vec<u64> = [
+            0u64,
+            1,
+            2,
+            3,
+            5,
+            8,
+            10,
+            libc::AF_UNIX as u64,
+            libc::AF_INET as u64,
+            libc::AF_INET6 as u64,
+            libc::AF_NETLINK as u64,
+            libc::AF_PACKET as u64,
+            libc::AF_VSOCK as u64,
+            IPPROTO_MPTCP,
+            TIOCSTI,
+            TIOCLINUX,
+            0xffff_ffff,
+            0x0040_0000,
+            libc::SOCK_RAW as u64 | libc::SOCK_CLOEXEC as u64,
+            libc::SOCK_DGRAM as u64 | libc::SOCK_NONBLOCK as u64,
+            1 << 32,
+        ]
+        .into_iter()
+        .chain(
+            CLONE_NAMESPACE_FLAGS
+                .iter()
+                .map(|f| f | libc::SIGCHLD as u64),
+        )
+        .collect();
+        for network in [false, true] {
+            let programs = build_filters(network).unwrap();
+            let chained = build_filter(network).unwrap();
+            assert_eq!(chained.len(), programs.iter().map(Vec::len).sum::<usize>());
+            let mut checked = 0;
+            // Arguments matter only to the syscalls the filters inspect.
+            let inspected = [
+                libc::SYS_socket,
+                libc::SYS_socketpair,
+                libc::SYS_ioctl,
+                libc::SYS_clone,
+                libc::SYS_personality,
+            ]
+            .map(|n| n as u32);
+            let all_args: Vec<(u64, u64, u64)> = values
+                .iter()
+                .flat_map(|&a| {
+                    values
+                        .iter()
+                        .flat_map(move |&b| [0, IPPROTO_MPTCP].map(|c| (a, b, c)))
+                })
+                .collect();
+            for nr in (0..460u32).chain((0..460).map(|n| n | X32_SYSCALL_BIT)) {
+                let args = if inspected.contains(&(nr & !X32_SYSCALL_BIT)) {
+                    &all_args[..]
+                } else {
+                    &all_args[..3]
+                };
+                for &(a0, a1, a2) in args {
+                    for arch in [arch, 3 | 0x4000_0000] {
+                        let data = Data {
+                            nr,
+                            arch,
+                            args: [a0, a1, a2, 0, 0, 0],
+                        };
+                        assert_eq!(
+                            run(&chained, &data),
+                            stacked(&programs, &data),
+                            "nr {nr:#x} arch {arch:#x} args {a0:#x} {a1:#x} {a2:#x}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+            assert!(checked > 10_000);
+            // And it does deny: a socket family other than the allowed
+            // ones, ptrace, clone3.
+            let socket = |domain: u64| Data {
+                nr: libc::SYS_socket as u32,
+                arch,
+                args: [domain, libc::SOCK_STREAM as u64, 0, 0, 0, 0],
+            };
+            assert_eq!(
+                run(&chained, &socket(libc::AF_NETLINK as u64)),
+                libc::SECCOMP_RET_ERRNO | libc::EAFNOSUPPORT as u32
+            );
+            let nr = |n: libc::c_long| Data {
+                nr: n as u32,
+                arch,
+                args: [0; 6],
+            };
+            assert_eq!(
+                run(&chained, &nr(libc::SYS_ptrace)),
+                libc::SECCOMP_RET_ERRNO | libc::EPERM as u32
+            );
+            assert_eq!(
+                run(&chained, &nr(libc::SYS_clone3)),
+                libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32
+            );
+            assert_eq!(
+                run(&chained, &nr(libc::SYS_getpid)),
+                libc::SECCOMP_RET_ALLOW
+            );
+        }
+    }
 
     #[test]
     fn filters_compile() {

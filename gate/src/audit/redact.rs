@@ -111,6 +111,44 @@ pub fn secret_name(name: &str) -> bool {
     })
 }
 
+/// Whether `text` could hold a name that [`secret_name`] accepts, or one
+/// of the secret header and URL parameter names: such a name contains one
+/// of [`SECRET_PARTS`], `KEY` (a qualified key, `…APIKEY`) or `SIG` (URL
+/// signatures), in any case. A cheap test that lets the name patterns be
+/// skipped (not even compiled) for text without any, such as most of a
+/// process's environment.
+fn may_name_secret(text: &str) -> bool {
+    const EXTRA: [&str; 2] = ["KEY", "SIG"];
+    // Bytes a needle starts with, both cases: most positions of most text
+    // are rejected by one table lookup (a process's whole environment is
+    // checked before each run).
+    const FIRST: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < SECRET_PARTS.len() + EXTRA.len() {
+            let needle = if i < SECRET_PARTS.len() {
+                SECRET_PARTS[i]
+            } else {
+                EXTRA[i - SECRET_PARTS.len()]
+            };
+            let c = needle.as_bytes()[0];
+            table[c as usize] = true;
+            table[c.to_ascii_lowercase() as usize] = true;
+            i += 1;
+        }
+        table
+    };
+    let bytes = text.as_bytes();
+    (0..bytes.len()).any(|i| {
+        FIRST[bytes[i] as usize]
+            && SECRET_PARTS.iter().chain(&EXTRA).any(|needle| {
+                bytes[i..]
+                    .get(..needle.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+            })
+    })
+}
+
 /// `NAME=` after any character a name cannot hold, except `?`, which
 /// starts a URL query (left to [`URL_PARAM`]). After `&` it may be a shell
 /// assignment (`make&&TOKEN='…' x`), so it is read as one: inside a URL
@@ -290,7 +328,10 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     // Each pattern runs only when text it needs is there (its literal
     // characters); most commands need none of them compiled.
     let has = |needle: &str| text.contains(needle);
-    for c in has("=")
+    // The name patterns (assignments, options, headers, URL parameters)
+    // hide a value only after a name that names a secret.
+    let named = may_name_secret(text);
+    for c in (named && has("="))
         .then(|| ASSIGNMENT.captures_iter(text))
         .into_iter()
         .flatten()
@@ -303,7 +344,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             }
         }
     }
-    for c in has("-")
+    for c in (named && has("-"))
         .then(|| OPTION.captures_iter(text))
         .into_iter()
         .flatten()
@@ -330,7 +371,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             cuts.push((start, end));
         }
     }
-    for c in has(":")
+    for c in (named && has(":"))
         .then(|| HEADER.captures_iter(text))
         .into_iter()
         .flatten()
@@ -361,7 +402,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         let pass = c.get(1).expect("group");
         cuts.push((pass.start(), pass.end()));
     }
-    for c in has("=")
+    for c in (named && has("="))
         .then(|| URL_PARAM.captures_iter(text))
         .into_iter()
         .flatten()
@@ -633,6 +674,48 @@ mod tests {
             r("curl -H Authorization:\\ Bearer\\ abc u"),
             "curl -H Authorization:__REDACTED__ u"
         );
+    }
+
+    /// The prefilter never hides a secret name from the name patterns:
+    /// every name `secret_name` accepts, in any case and with any
+    /// neighbours, passes it; text with no such name does not.
+    #[test]
+    fn the_secret_name_prefilter_passes_every_secret_name() {
+        let mut names: Vec<String> = Vec::new();
+        for part in SECRET_PARTS {
+            for name in [
+                part.to_string(),
+                format!("MY_{part}"),
+                format!("{part}_VALUE"),
+                format!("x-{part}-id"),
+                format!("GITHUB{part}"),
+            ] {
+                names.push(name.clone());
+                names.push(name.to_ascii_lowercase());
+            }
+        }
+        for q in KEY_QUALIFIERS {
+            names.push(format!("{q}_KEY"));
+            names.push(format!("app.{}-key", q.to_ascii_lowercase()));
+        }
+        names.extend(["stripeApiKey", "dbPassword", "x-amz-signature", "sig"].map(String::from));
+        let mut accepted = 0;
+        for name in &names {
+            if secret_name(name) {
+                accepted += 1;
+                assert!(may_name_secret(&format!("cmd --{name}=v")), "{name}");
+            }
+        }
+        assert!(accepted > 50, "{accepted}");
+        for plain in [
+            "/usr/local/bin:/usr/bin:/bin",
+            "rs=0:di=01;34:ln=01;36",
+            "uid-bckqsw-dqrvtx-gxxhkt",
+            "C.UTF-8",
+        ] {
+            assert!(!may_name_secret(plain), "{plain}");
+            assert!(matches!(redact(plain), Cow::Borrowed(_)));
+        }
     }
 
     #[test]
