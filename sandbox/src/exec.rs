@@ -140,7 +140,7 @@ impl fmt::Display for SetupStep {
             SetupStep::Fork => "fork of the command process",
             SetupStep::DropCapabilities => "drop capabilities (PR_CAPBSET_DROP, capset)",
             SetupStep::MountNamespace => {
-                "user, mount and network namespaces (unshare, bind mounts)"
+                "user, mount and network namespaces (unshare, setns, bind mounts)"
             }
             SetupStep::NetworkNamespace => "network namespace (lo up, proxy listener)",
         })

@@ -59,10 +59,11 @@
 //!
 //! ## Network
 //!
-//! With [`SandboxConfig::network`] set, the child enters a new user and
-//! network namespace (loopback only, brought up by the child), listens on
-//! `127.0.0.1:PORT` there and hands the listening socket to shellgate over a
-//! `socketpair` (`SCM_RIGHTS`, see `netns.rs`). shellgate, outside the
+//! With [`SandboxConfig::network`] set, a helper process makes a user and
+//! network namespace (loopback only, brought up by the helper), listens on
+//! `127.0.0.1:PORT` there and hands the listening socket and both
+//! namespaces to shellgate over a `socketpair` (`SCM_RIGHTS`, see
+//! `netns.rs`); the child joins them (`setns`). shellgate, outside the
 //! namespace, accepts on it and speaks HTTP `CONNECT`, absolute-form HTTP
 //! and SOCKS5 (`proxy.rs`): it resolves the name itself (the command's DNS
 //! cannot leave the namespace) and connects only to a host matching a

@@ -6,7 +6,8 @@
 //! runs later *outside* the sandbox (`.git/hooks/*`, `.git/config` with
 //! `core.hooksPath` or `core.fsmonitor`), or credentials (`.env`, keys:
 //! the ignore file's matches). Before Landlock, the child enters a new
-//! user namespace (mapping only its own uid and gid) and a new mount
+//! user namespace (mapping only its own uid and gid), or, when the run has
+//! a network, joins the one `netns.rs`'s helper made, then a new mount
 //! namespace (user_namespaces(7), mount_namespaces(7)), makes every mount
 //! private, and then:
 //!

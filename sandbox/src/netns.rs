@@ -42,7 +42,10 @@ use crate::SandboxError;
 ///
 /// Dropping it before the run kills and reaps the helper if it is still
 /// there and closes everything it sent: the namespaces go away with their
-/// last descriptor.
+/// last descriptor. The helper is the caller's child until then: a caller
+/// that reaps children it did not start itself (`waitpid(-1)`, `SIGCHLD`
+/// ignored) must not use this type, as the pid could then be reused
+/// before it is signalled.
 #[derive(Debug)]
 pub struct PreparedNetwork {
     /// The helper's pid, until it has been reaped.
@@ -136,16 +139,23 @@ impl PreparedNetwork {
     /// or [`SetupStep::NetworkNamespace`] with the receive error when no
     /// answer came.
     pub(crate) fn finish(mut self) -> Result<Joined, SandboxError> {
-        let answer = receive(&self.channel);
-        if answer.is_err() {
-            // No answer: killed rather than waited for.
-            self.reap(true);
-        }
         let net_error = |source| SandboxError::ChildSetup {
             step: SetupStep::NetworkNamespace,
             source,
         };
-        let (data, fds) = answer.map_err(net_error)?;
+        let (data, fds) = match receive(&self.channel) {
+            Ok(answer) => answer,
+            Err(e) => {
+                // No answer: killed rather than waited for.
+                self.reap(true);
+                let what = if e.kind() == io::ErrorKind::WouldBlock {
+                    "no answer from the helper that makes the namespaces within 5 s".to_string()
+                } else {
+                    format!("cannot read the answer of the helper that makes the namespaces: {e}")
+                };
+                return Err(net_error(io::Error::new(e.kind(), what)));
+            }
+        };
         if let [code, e0, e1, e2, e3] = data[..] {
             if code != 0 {
                 return Err(SandboxError::ChildSetup {
@@ -154,6 +164,7 @@ impl PreparedNetwork {
                 });
             }
         }
+        let count = fds.len();
         let mut fds = fds.into_iter();
         match (fds.next(), fds.next(), fds.next()) {
             (Some(listener), Some(user), Some(net)) if data.first() == Some(&0) => {
@@ -167,36 +178,54 @@ impl PreparedNetwork {
                     zombie,
                 })
             }
-            _ => Err(net_error(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the namespace helper exited without sending the namespaces",
-            ))),
+            _ => {
+                let ended = match self.reap(false) {
+                    Some(status) if libc::WIFSIGNALED(status) => {
+                        format!("was killed by signal {}", libc::WTERMSIG(status))
+                    }
+                    Some(status) => format!("exited with status {}", libc::WEXITSTATUS(status)),
+                    None => "is gone".to_string(),
+                };
+                Err(net_error(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "the helper that makes the namespaces {ended} after sending {} of 3 \
+                         descriptors",
+                        count
+                    ),
+                )))
+            }
         }
     }
 
-    /// Reaps the helper (after SIGKILL when `kill`); idempotent.
-    fn reap(&mut self, kill: bool) {
+    /// Reaps the helper (after SIGKILL when `kill`) and returns its wait
+    /// status, once: `None` when it was already reaped.
+    fn reap(&mut self, kill: bool) -> Option<libc::c_int> {
         if self.helper <= 0 {
-            return;
+            return None;
         }
+        let mut status = 0;
         // SAFETY: kill/waitpid on our own child's pid, which is not reused
         // before it is reaped here.
-        unsafe {
+        let reaped = unsafe {
             if kill {
                 libc::kill(self.helper, libc::SIGKILL);
             }
-            let mut status = 0;
-            while libc::waitpid(self.helper, &mut status, 0) < 0
-                && *libc::__errno_location() == libc::EINTR
-            {}
-        }
+            loop {
+                let ret = libc::waitpid(self.helper, &mut status, 0);
+                if ret >= 0 || *libc::__errno_location() != libc::EINTR {
+                    break ret;
+                }
+            }
+        };
         self.helper = 0;
+        (reaped > 0).then_some(status)
     }
 }
 
 impl Drop for PreparedNetwork {
     fn drop(&mut self) {
-        self.reap(true);
+        let _ = self.reap(true);
     }
 }
 
@@ -242,6 +271,15 @@ impl Helper {
         // SAFETY: raw syscalls on fds we create, NUL-terminated constant
         // paths, and buffers owned by `self` or on the stack.
         unsafe {
+            // Nothing of shellgate's but the channel stays open in the
+            // helper (close_range(2); Linux >= 5.9, implied by Landlock).
+            let keep = self.send_fd as libc::c_uint;
+            if (keep > 3
+                && libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, keep - 1, 0) != 0)
+                || libc::syscall(libc::SYS_close_range, keep + 1, libc::c_uint::MAX, 0) != 0
+            {
+                return Err(SetupStep::CloseFds);
+            }
             if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0
                 || crate::mounts::write_file(c"/proc/self/setgroups", b"deny") != 0
                 || crate::mounts::write_file(c"/proc/self/uid_map", &self.uid_map) != 0
@@ -316,8 +354,8 @@ impl Helper {
     }
 }
 
-/// The socket pair the listener travels over: `(shellgate's end, the
-/// child's end)`, both close-on-exec.
+/// The socket pair the helper answers over: `(shellgate's end, the
+/// helper's end)`, both close-on-exec.
 pub(crate) fn channel() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [-1 as RawFd; 2];
     // SAFETY: socketpair writes two descriptors into `fds`.
@@ -429,6 +467,14 @@ fn receive(from: &OwnedFd) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
                     .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
             );
         }
+    }
+    if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+        // The descriptors that did not fit were closed by the kernel; those
+        // that did are closed with `fds`.
+        return Err(io::Error::other(
+            "the namespace descriptors did not arrive (MSG_CTRUNC): is the open-file limit \
+             (ulimit -n) reached?",
+        ));
     }
     Ok((data[..len].to_vec(), fds))
 }

@@ -118,6 +118,10 @@ pub fn secret_name(name: &str) -> bool {
 /// skipped (not even compiled) for text without any, such as most of a
 /// process's environment.
 fn may_name_secret(text: &str) -> bool {
+    // Beyond the parts: what the header and URL parameter patterns hide
+    // by name alone (`key`, `sig`, `signature`, `x-…-key`); the other
+    // header names (`authorization`, `cookie`, `private-token`) contain a
+    // part. The test below checks each of those names.
     const EXTRA: [&str; 2] = ["KEY", "SIG"];
     // Bytes a needle starts with, both cases: most positions of most text
     // are rejected by one table lookup (a process's whole environment is
@@ -707,6 +711,22 @@ mod tests {
             }
         }
         assert!(accepted > 50, "{accepted}");
+        // Names the header and URL parameter patterns hide without asking
+        // `secret_name`: each must pass the prefilter too.
+        for literal in [
+            "Authorization",
+            "proxy-authorization",
+            "Cookie",
+            "set-cookie",
+            "Private-Token",
+            "x-api-key",
+            "sig",
+            "signature",
+            "key",
+            "X-Amz-Signature",
+        ] {
+            assert!(may_name_secret(literal), "{literal}");
+        }
         for plain in [
             "/usr/local/bin:/usr/bin:/bin",
             "rs=0:di=01;34:ln=01;36",
