@@ -38,9 +38,10 @@
 //!
 //! ## Syscalls (seccomp)
 //!
-//! Allow-by-default BPF filters, compiled before `fork` with `seccompiler`, installed as one chained program
-//! for the build's architecture (x86_64 or aarch64), make these syscalls fail
-//! (sources: `man 2 seccomp`, `Documentation/userspace-api/seccomp_filter.rst`):
+//! Allow-by-default BPF filters, compiled before `fork` with `seccompiler`
+//! for the build's architecture (x86_64 or aarch64) and installed as one
+//! chained program (`seccomp.rs`), make these syscalls fail (sources:
+//! `man 2 seccomp`, `Documentation/userspace-api/seccomp_filter.rst`):
 //!
 //! * `EPERM`: `ptrace`, `process_vm_readv`, `process_vm_writev`,
 //!   `io_uring_setup`/`_enter`/`_register`, `add_key`, `request_key`, `keyctl`,

@@ -328,7 +328,7 @@ impl Proxy {
                         let spawned = std::thread::Builder::new()
                             .name("shellgate-proxy-conn".into())
                             .spawn(move || {
-                                if let Err(r) = serve(conn, &policy) {
+                                let record = |r: &Refusal| {
                                     // One write, so the line is not split by
                                     // what the command writes to the same
                                     // stderr meanwhile (`eprintln!` writes
@@ -342,9 +342,10 @@ impl Proxy {
                                         line.as_bytes(),
                                     );
                                     if let Ok(mut all) = refusals.lock() {
-                                        all.push(r);
+                                        all.push(r.clone());
                                     }
-                                }
+                                };
+                                let _ = serve(conn, &policy, &record);
                                 live.fetch_sub(1, Ordering::AcqRel);
                             });
                         if spawned.is_err() {
@@ -380,19 +381,24 @@ impl Proxy {
     }
 }
 
+/// What [`serve`] calls with a refused destination, before the client is
+/// answered: by the time a command sees the refusal (and may exit, ending
+/// the run), it is on record for [`Proxy::stop`].
+type Record<'a> = &'a dyn Fn(&Refusal);
+
 /// Handles one client connection: the handshake, the check, the relay.
-/// `Err` only for a refused destination (malformed requests are answered
-/// and dropped without a report).
-fn serve(client: TcpStream, policy: &NetworkPolicy) -> Result<(), Refusal> {
+/// `Err` only for a refused destination, which `record` has already been
+/// given (malformed requests are answered and dropped without a report).
+fn serve(client: TcpStream, policy: &NetworkPolicy, record: Record<'_>) -> Result<(), Refusal> {
     let _ = client.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
     let mut first = [0u8; 1];
     if client.peek(&mut first).unwrap_or(0) == 0 {
         return Ok(());
     }
     if first[0] == 0x05 {
-        socks5(client, policy)
+        socks5(client, policy, record)
     } else {
-        http(client, policy)
+        http(client, policy, record)
     }
 }
 
@@ -483,7 +489,7 @@ fn respond(client: &mut TcpStream, status: &str, reason: &str) {
 }
 
 /// HTTP `CONNECT` tunnels and absolute-form requests.
-fn http(mut client: TcpStream, policy: &NetworkPolicy) -> Result<(), Refusal> {
+fn http(mut client: TcpStream, policy: &NetworkPolicy, record: Record<'_>) -> Result<(), Refusal> {
     let Some((head, rest)) = read_head(&mut client) else {
         respond(&mut client, "400 Bad Request", "unreadable proxy request");
         return Ok(());
@@ -536,11 +542,13 @@ fn http(mut client: TcpStream, policy: &NetworkPolicy) -> Result<(), Refusal> {
     let addrs = match policy.check(&host, port) {
         Ok(a) => a,
         Err(reason) => {
-            respond(&mut client, "403 Forbidden", &reason);
-            return Err(Refusal {
+            let refusal = Refusal {
                 destination,
                 reason,
-            });
+            };
+            record(&refusal);
+            respond(&mut client, "403 Forbidden", &refusal.reason);
+            return Err(refusal);
         }
     };
     let mut upstream = match connect(&addrs) {
@@ -592,7 +600,11 @@ fn http(mut client: TcpStream, policy: &NetworkPolicy) -> Result<(), Refusal> {
 }
 
 /// SOCKS5 (RFC 1928): method "no authentication", command `CONNECT`.
-fn socks5(mut client: TcpStream, policy: &NetworkPolicy) -> Result<(), Refusal> {
+fn socks5(
+    mut client: TcpStream,
+    policy: &NetworkPolicy,
+    record: Record<'_>,
+) -> Result<(), Refusal> {
     /// Reply with code `rep` and a zero IPv4 bind address (RFC 1928 section 6).
     fn reply(client: &mut TcpStream, rep: u8) {
         let _ = client.write_all(&[5, rep, 0, 1, 0, 0, 0, 0, 0, 0]);
@@ -661,11 +673,13 @@ fn socks5(mut client: TcpStream, policy: &NetworkPolicy) -> Result<(), Refusal> 
     let addrs = match policy.check(&host, port) {
         Ok(a) => a,
         Err(reason) => {
-            reply(&mut client, 2); // connection not allowed by ruleset
-            return Err(Refusal {
+            let refusal = Refusal {
                 destination,
                 reason,
-            });
+            };
+            record(&refusal);
+            reply(&mut client, 2); // connection not allowed by ruleset
+            return Err(refusal);
         }
     };
     match connect(&addrs) {
