@@ -250,9 +250,11 @@ fn main() {
         corpora.retain(|c| only.split(',').any(|n| n.trim() == c.name));
     }
     let mut c = Criterion::default().configure_from_args();
-    // `cargo test --benches` runs each bench once as a smoke test; criterion
-    // handles that itself, the distribution is skipped.
-    let smoke = std::env::args().any(|a| a == "--test");
+    // Run as a test (`cargo test --bench decision`, which does not pass
+    // `--bench`, or `cargo bench -- --test`), criterion runs each bench
+    // once by itself; the distribution is skipped.
+    let smoke =
+        std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
     if !smoke {
         let rows = distribution(&policy, &corpora);
         print_rows(&rows);
