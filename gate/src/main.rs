@@ -511,11 +511,10 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
     // A command that may be run with network gets its network namespace
     // made now, by a helper process, while it is decided (netns.rs in the
     // sandbox crate); a decision other than allow drops it unused. When it
-    // cannot start, the sandbox tries again and reports why.
+    // cannot start (no user namespaces, which `start` checks itself), the
+    // sandbox tries again or the run goes without network, as below.
     let prepared = match &s.policy {
-        Ok(policy)
-            if run_env::network(policy).is_some() && shellgate_sandbox::probe().user_namespaces =>
-        {
+        Ok(policy) if run_env::network(policy).is_some() => {
             shellgate_sandbox::PreparedNetwork::start().ok()
         }
         _ => None,

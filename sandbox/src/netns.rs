@@ -78,13 +78,25 @@ pub(crate) struct Zombie(libc::pid_t);
 
 impl Drop for Zombie {
     fn drop(&mut self) {
-        // SAFETY: waitpid on our own child, reaped only here.
-        unsafe {
-            let mut status = 0;
-            while libc::waitpid(self.0, &mut status, 0) < 0
-                && *libc::__errno_location() == libc::EINTR
-            {}
+        let _ = wait_for(self.0);
+    }
+}
+
+/// `waitpid(pid, …, 0)`, retried on `EINTR`: the wait status, or `None`
+/// when `pid` is no child to wait for. Only for our own child, reaped
+/// nowhere else (else the pid could be reused).
+fn wait_for(pid: libc::pid_t) -> Option<libc::c_int> {
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid into a stack integer.
+        let ret = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if ret > 0 {
+            return Some(status);
         }
+        if ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return None;
     }
 }
 
@@ -204,22 +216,14 @@ impl PreparedNetwork {
         if self.helper <= 0 {
             return None;
         }
-        let mut status = 0;
-        // SAFETY: kill/waitpid on our own child's pid, which is not reused
-        // before it is reaped here.
-        let reaped = unsafe {
-            if kill {
-                libc::kill(self.helper, libc::SIGKILL);
-            }
-            loop {
-                let ret = libc::waitpid(self.helper, &mut status, 0);
-                if ret >= 0 || *libc::__errno_location() != libc::EINTR {
-                    break ret;
-                }
-            }
-        };
+        if kill {
+            // SAFETY: our own child's pid, which is not reused before it is
+            // reaped below.
+            unsafe { libc::kill(self.helper, libc::SIGKILL) };
+        }
+        let status = wait_for(self.helper);
         self.helper = 0;
-        (reaped > 0).then_some(status)
+        status
     }
 }
 
