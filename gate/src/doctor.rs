@@ -161,6 +161,28 @@ fn sandbox(policy: Option<&Policy>) -> Vec<Check> {
             .to_string(),
         ),
     });
+    out.push(if !caps.private_root() {
+        check(
+            Level::Warn,
+            "sandbox root",
+            format!(
+                "{}; until then sandboxed commands see the whole filesystem (Landlock still limits what they may open), cannot create Unix sockets or use /dev/shm, and a project with protected paths (.git/hooks, ignored files) cannot run",
+                shellgate_sandbox::SandboxError::UserNamespacesUnavailable
+            ),
+        )
+    } else if caps.unix_sockets(false) {
+        check(
+            Level::Ok,
+            "sandbox root",
+            "a private root per run: only the project and the system trees exist for the command, with a fresh /tmp and /dev/shm ($HOME, /run, /var and the host's /tmp do not), so it may use Unix sockets of its own".to_string(),
+        )
+    } else {
+        check(
+            Level::Warn,
+            "sandbox root",
+            "a private root per run ($HOME, /run, /var and the host's /tmp do not exist for the command), but without Landlock scopes (ABI < 6) abstract Unix sockets outside could be reached: commands get Unix sockets only in runs with network (their own network namespace)".to_string(),
+        )
+    });
     if caps.landlock_abi.is_some() {
         out.push(check(
             if caps.landlock_scopes() {

@@ -18,7 +18,7 @@ pub enum Place {
     ProjectAncestor,
     /// Strictly inside the project root.
     InProject,
-    /// Under `/tmp` or `/var/tmp`.
+    /// Under `/tmp`, `/var/tmp` or `/dev/shm`.
     Temp,
     /// A device node under `/dev` that stores data (disks, memory).
     Device,
@@ -155,6 +155,14 @@ impl PathContext {
         {
             return Place::Harmless;
         }
+        // POSIX shared memory is a tmpfs of scratch files (shm_overview(7)),
+        // not a device: its entries are temporary like `/tmp`'s.
+        if under(abs, "/dev/shm") && abs != "/dev/shm" {
+            return Place::Temp;
+        }
+        if abs == "/dev/shm" {
+            return Place::System;
+        }
         if under(abs, "/dev") {
             return Place::Device;
         }
@@ -264,6 +272,9 @@ mod tests {
         assert_eq!(p("/tmp/x"), Place::Temp);
         assert_eq!(p("/dev/sda"), Place::Device);
         assert_eq!(p("/dev/null"), Place::Harmless);
+        assert_eq!(p("/dev/shm/sem.lock"), Place::Temp);
+        assert_eq!(p("/dev/shm"), Place::System);
+        assert_eq!(p("/dev/shmx"), Place::Device);
         assert_eq!(
             c.place(&c.resolve_text("*", true, Some("/home/dev")).unwrap()),
             Place::HomeOrAbove

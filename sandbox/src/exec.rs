@@ -53,13 +53,15 @@ pub enum SetupStep {
     /// command run by root gains none on `execve` either (man 7
     /// capabilities).
     DropCapabilities = 9,
-    /// New user and mount namespaces in which read-only and hidden paths
-    /// of the project are covered (see `mounts.rs`; user_namespaces(7),
-    /// mount_namespaces(7)); when the command may use the network, the
-    /// user and network namespaces made by the helper of `netns.rs` are
-    /// joined (`setns(2)`) instead of a new user namespace. Only when the
-    /// project has such paths or the network is on. Also the helper's own
-    /// `unshare` and id maps.
+    /// New user and mount namespaces in which the private root is built
+    /// and entered (`root.rs`: a tmpfs, bind mounts, `pivot_root`) and
+    /// read-only and hidden paths of the project are covered (see
+    /// `mounts.rs`; user_namespaces(7), mount_namespaces(7)); when the
+    /// command may use the network, the user and network namespaces made
+    /// by the helper of `netns.rs` are joined (`setns(2)`) instead of a
+    /// new user namespace. Whenever user namespaces are available, and
+    /// without them when the project has paths to cover (which then
+    /// fails). Also the helper's own `unshare` and id maps.
     MountNamespace = 10,
     /// In the helper's new network namespace (`netns.rs`): `lo` up, the
     /// proxy listener on `127.0.0.1`, both namespaces and the listener
@@ -140,7 +142,7 @@ impl fmt::Display for SetupStep {
             SetupStep::Fork => "fork of the command process",
             SetupStep::DropCapabilities => "drop capabilities (PR_CAPBSET_DROP, capset)",
             SetupStep::MountNamespace => {
-                "user, mount and network namespaces (unshare, setns, bind mounts)"
+                "user, mount and network namespaces and the private root (unshare, setns, bind mounts, pivot_root)"
             }
             SetupStep::NetworkNamespace => "network namespace (lo up, proxy listener)",
         })
@@ -426,7 +428,7 @@ impl ChildSetup {
             death_signal(self.parent_pid, reaper::PARENT_DIED)
         })?;
         if let Some(mounts) = &self.mounts {
-            self.step(SetupStep::MountNamespace, || mounts.apply())?;
+            self.step(SetupStep::MountNamespace, || mounts.apply(self.ruleset_fd))?;
         }
         self.step(SetupStep::Subreaper, reaper::become_subreaper)?;
         self.step(SetupStep::DropCapabilities, drop_capabilities)?;
@@ -554,7 +556,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let abi = crate::probe().landlock_abi.unwrap();
         let config = crate::SandboxConfig::new(dir.path());
-        let grants = crate::fs::grants(abi, dir.path(), dir.path(), &config);
+        let grants = crate::fs::grants(abi, dir.path(), Some(dir.path()), &config);
         let ruleset = crate::fs::build_ruleset(abi, &grants, false).unwrap();
         let missing = dir.path().join("no-such-bash");
         let err = spawn_and_wait(plan("true", dir.path(), &missing, &ruleset)).unwrap_err();

@@ -62,8 +62,9 @@ pub(crate) struct Grant {
 
 /// All rules for one run, for a kernel with Landlock ABI `abi`.
 ///
-/// * all rights: `project_root`, `tmpdir` (the private per-run temp dir),
-///   `config.extra_read_write`;
+/// * all rights: `project_root`, `tmpdir` (the private per-run temp dir on
+///   the host, when the run has no private `/tmp` of `root.rs`, whose
+///   rule the child adds itself), `config.extra_read_write`;
 /// * `ReadFile | ReadDir | Execute`: [`SYSTEM_READ_EXEC`], `config.extra_read_exec`;
 /// * `ReadFile | ReadDir`: `/proc`, `/sys`;
 /// * read + write (+ truncate, + device ioctl where the ABI has them):
@@ -72,7 +73,7 @@ pub(crate) struct Grant {
 pub(crate) fn grants(
     abi: i32,
     project_root: &Path,
-    tmpdir: &Path,
+    tmpdir: Option<&Path>,
     config: &SandboxConfig,
 ) -> Vec<Grant> {
     let abi = ABI::from(abi);
@@ -93,7 +94,9 @@ pub(crate) fn grants(
         })
     };
     push(project_root, all, true);
-    push(tmpdir, all, true);
+    if let Some(tmpdir) = tmpdir {
+        push(tmpdir, all, true);
+    }
     for p in &config.extra_read_write {
         push(p, all, false);
     }
@@ -113,6 +116,12 @@ pub(crate) fn grants(
         push(Path::new(p), AccessFs::ReadFile.into(), false);
     }
     out
+}
+
+/// Every filesystem access right of Landlock ABI `abi`, as the bits of
+/// `landlock_path_beneath_attr.allowed_access` (what the project gets).
+pub(crate) fn all_access(abi: i32) -> u64 {
+    AccessFs::from_all(ABI::from(abi)).bits()
 }
 
 /// True when `file` (already canonical) lies beneath a grant that includes
@@ -233,10 +242,10 @@ mod tests {
     #[test]
     fn abi1_has_no_truncate_for_devices() {
         let cfg = SandboxConfig::new("/nonexistent");
-        let g = grants(1, Path::new("/p"), Path::new("/t"), &cfg);
+        let g = grants(1, Path::new("/p"), Some(Path::new("/t")), &cfg);
         let null = g.iter().find(|g| g.path == Path::new("/dev/null")).unwrap();
         assert!(!null.access.contains(AccessFs::Truncate));
-        let g = grants(5, Path::new("/p"), Path::new("/t"), &cfg);
+        let g = grants(5, Path::new("/p"), Some(Path::new("/t")), &cfg);
         let null = g.iter().find(|g| g.path == Path::new("/dev/null")).unwrap();
         assert!(null
             .access
@@ -246,7 +255,7 @@ mod tests {
     #[test]
     fn system_trees_are_read_only() {
         let cfg = SandboxConfig::new("/nonexistent");
-        for g in grants(7, Path::new("/p"), Path::new("/t"), &cfg) {
+        for g in grants(7, Path::new("/p"), Some(Path::new("/t")), &cfg) {
             if g.path.starts_with("/usr")
                 || g.path.starts_with("/etc")
                 || g.path == Path::new("/proc")

@@ -9,15 +9,18 @@
 //!
 //! | Resource | Access | Enforced by |
 //! |---|---|---|
-//! | `project_root`, a private per-run temp dir (`$TMPDIR`, `$TMP`, `$TEMP`), `extra_read_write` | read, write, create, delete, execute | Landlock |
+//! | `project_root`, `extra_read_write` | read, write, create, delete, execute | Landlock |
+//! | the run's own temp dir (`$TMPDIR`, `$TMP`, `$TEMP`): with the private root a fresh tmpfs at `/tmp` (unless a granted tree is, holds or lies below `/tmp` with fewer rights), else a per-run directory on the host; removed with the run | read, write, create, delete, execute | private root + Landlock |
 //! | `/usr /bin /sbin /lib /lib32 /lib64 /libx32 /opt /etc /nix/store`, `extra_read_exec` | read, execute | Landlock |
 //! | `/proc`, `/sys` | read | Landlock |
 //! | `/dev/null /dev/zero /dev/full /dev/tty /dev/ptmx /dev/pts` | read, write | Landlock |
 //! | `/dev/urandom /dev/random` | read | Landlock |
-//! | everything else (notably `$HOME`, `/tmp`, `/var`, `/run`) | nothing | Landlock |
+//! | everything else (notably `$HOME`, the host's `/tmp`, `/var`, `/run`) | nothing: with user namespaces not even there (a private root holding only the rows above, `root.rs`) | Landlock (+ private root) |
+//! | `/dev/shm` | read, write (a fresh tmpfs; only with the private root) | private root + Landlock |
+//! | `/dev/fd`, `/dev/stdin`, `/dev/stdout`, `/dev/stderr` | links to `/proc/self/fd` (process substitution) | private root |
 //! | `read_only` paths inside the project (`.git/hooks`, `.git/config`) | read only (`EROFS`) | read-only bind mount in a private user + mount namespace |
 //! | `hidden` paths inside the project (`.env`, ignore-file matches) | an empty read-only file or directory in their place | the same namespace |
-//! | Unix sockets | stream and seqpacket `socketpair(AF_UNIX)` only: no `socket(AF_UNIX)` (it could reach `ssh-agent` or `docker.sock` by path, which Landlock does not control) | seccomp |
+//! | Unix sockets | with the private root (and Landlock ABI >= 6 or a network namespace): any, reaching only what lies in the granted trees (the project, the temp dir) and the run's own abstract names; without it, stream and seqpacket `socketpair(AF_UNIX)` only (a socket could reach `ssh-agent` or `docker.sock` by path, which Landlock does not control) | private root, Landlock scope, seccomp |
 //! | network, no [`SandboxConfig::network`] | none: no IPv4/IPv6 socket at all; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
 //! | network, with [`SandboxConfig::network`] | IPv4/IPv6 TCP and UDP inside a private network namespace that has only loopback; out only through shellgate's proxy, to trusted hosts on allowed ports at public (or listed) addresses; no raw, packet or MPTCP socket | user + network namespace, proxy ([`NetworkPolicy`]), seccomp |
 //! | ptrace, io_uring, bpf, keyrings, mounts, namespaces, modules, kexec, ... | `EPERM` | seccomp |
@@ -51,8 +54,9 @@
 //!   `init_module`, `finit_module`, `delete_module`, `swapon`, `swapoff`,
 //!   `reboot`, `acct`, `open_by_handle_at`; `clone` with a `CLONE_NEW*` flag;
 //!   `ioctl(fd, TIOCSTI | TIOCLINUX)`; `personality` other than query,
-//!   `PER_LINUX`, `PER_LINUX32`; `socket(AF_UNIX, …)` (see `seccomp.rs` for
-//!   why); on x86_64 every x32-ABI syscall.
+//!   `PER_LINUX`, `PER_LINUX32`; without the private root `socket(AF_UNIX, …)`
+//!   and datagram socket pairs (see `seccomp.rs` for why); on x86_64 every
+//!   x32-ABI syscall.
 //! * `EAFNOSUPPORT`: `socket`/`socketpair` with a domain other than `AF_UNIX`.
 //! * `ENOSYS`: `clone3` (flags unreadable by BPF; glibc falls back to `clone`).
 //! * process killed: any syscall made through a foreign architecture ABI
@@ -86,11 +90,13 @@
 //! The ruleset and the BPF programs are prepared in the parent. In the forked
 //! child, before `execve`, only raw async-signal-safe syscalls run, in this
 //! order (see [`SetupStep`]): mark inherited fds > 2 close-on-exec, `setsid`,
-//! `PR_SET_PDEATHSIG`; when the project has paths to cover, a new user and
-//! mount namespace with the covers (`mounts.rs`); when the run has a
-//! network, the user and network namespaces (with the proxy listener) that
-//! a helper process made while shellgate was deciding are joined, plus a
-//! mount namespace only if there is something to cover (`netns.rs`);
+//! `PR_SET_PDEATHSIG`; with user namespaces, a new user namespace (or,
+//! when the run has a network, the user and network namespaces, with the
+//! proxy listener, that a helper process made while shellgate was
+//! deciding: `netns.rs`) and a mount namespace in which the private root
+//! is built from bind mounts of the granted trees, the project's paths
+//! are covered (`mounts.rs`) and the root entered with `pivot_root`
+//! (`root.rs`);
 //! `PR_SET_CHILD_SUBREAPER`, every capability dropped
 //! (bounding set included when run as root), `PR_SET_NO_NEW_PRIVS`,
 //! `landlock_restrict_self`, `seccomp(SECCOMP_SET_MODE_FILTER)`, then a fork:
@@ -117,10 +123,12 @@
 //!   renames/links.
 //! * Interactive programs that open `/dev/tty` fail (`ENXIO`): the command has
 //!   no controlling terminal.
-//! * Programs that create Unix sockets (servers in tests, `tmux`, `ssh-agent`,
-//!   Python's `multiprocessing.Manager`) fail with `EPERM`: Landlock cannot
-//!   confine what a pathname socket reaches, so none may be created until a
-//!   private mount namespace hides the outside (issue 5).
+//! * Without user namespaces there is no private root: programs that
+//!   create Unix sockets (servers in tests, `tmux`, Python's
+//!   `multiprocessing.Manager`) fail with `EPERM`, and `/dev/shm` is out of
+//!   reach. With it, a socket that a process *outside* made inside a
+//!   granted tree (a daemon's socket in the project or in `/etc`) can be
+//!   reached: the root hides only what is not granted.
 //! * The proxy decides on host name and port only: it does not look inside
 //!   TLS, so a trusted host is trusted whole (any path, any repository on
 //!   it), and data sent to a trusted host is not inspected.
@@ -135,6 +143,7 @@ mod mounts;
 mod netns;
 mod proxy;
 mod reaper;
+mod root;
 mod seccomp;
 mod signals;
 
@@ -256,6 +265,22 @@ impl Capabilities {
     /// Landlock can scope signals and abstract unix sockets (ABI >= 6).
     pub fn landlock_scopes(&self) -> bool {
         self.landlock_abi.is_some_and(|abi| abi >= 6)
+    }
+
+    /// Commands run in a private root holding only the trees they are
+    /// granted (`root.rs`): everything else, `$HOME`, `/run`, `/tmp`,
+    /// `/var`, is not there at all. Needs user namespaces.
+    pub fn private_root(&self) -> bool {
+        self.user_namespaces
+    }
+
+    /// A command may create Unix sockets (`socket(AF_UNIX)`): it has a
+    /// private root, so no pathname socket outside can be named, and no
+    /// abstract socket outside can be reached either, thanks to a network
+    /// namespace of its own (`network`: the run has network) or to
+    /// Landlock's abstract-socket scope (ABI >= 6).
+    pub fn unix_sockets(&self, network: bool) -> bool {
+        self.private_root() && (network || self.landlock_scopes())
     }
 
     /// `Ok(())` when every mandatory part of the sandbox (Landlock filesystem
@@ -561,21 +586,6 @@ pub fn run_prepared(
         return Err(SandboxError::CwdOutsideProject { cwd, project_root });
     }
 
-    let tmp = tempfile::Builder::new()
-        .prefix("shellgate-sandbox-")
-        .tempdir()
-        .map_err(SandboxError::TempDir)?;
-    let tmp_path = std::fs::canonicalize(tmp.path()).map_err(SandboxError::TempDir)?;
-
-    let grants = fs::grants(abi, &project_root, &tmp_path, config);
-    let bash = resolve_bash()?;
-    let bash_real = std::fs::canonicalize(&bash).unwrap_or_else(|_| bash.clone());
-    if !fs::executable_under(&grants, &bash_real) {
-        return Err(SandboxError::BashOutsideSandbox { path: bash_real });
-    }
-
-    let ruleset = fs::build_ruleset(abi, &grants, network)?;
-    let filters = vec![seccomp::build_filter(network)?];
     let inside = |paths: &[PathBuf]| -> Vec<PathBuf> {
         paths
             .iter()
@@ -584,18 +594,130 @@ pub fn run_prepared(
             .collect()
     };
     let (read_only, hidden) = (inside(&config.read_only), inside(&config.hidden));
-    // What hidden files are covered with: empty, read-only.
-    let empty = tmp_path.join(".shellgate-empty");
-    if !hidden.is_empty() {
-        std::fs::write(&empty, b"")
-            .and_then(|()| {
-                std::fs::set_permissions(
-                    &empty,
-                    std::os::unix::fs::PermissionsExt::from_mode(0o444),
-                )
-            })
-            .map_err(SandboxError::TempDir)?;
+
+    // Without user namespaces there is no private root (and no Unix
+    // socket, see `seccomp.rs`).
+    let private_root = caps.private_root();
+    let mut grants = fs::grants(abi, &project_root, None, config);
+    // The private root holds exactly the granted trees, at their paths,
+    // and a fresh tmpfs at `/tmp` (the command's `$TMPDIR`) and at
+    // `/dev/shm`, where no granted tree is or holds them.
+    let all = fs::all_access(abi);
+    let mut layout = private_root.then(|| {
+        let mut layout = root::Layout::default();
+        for grant in &grants {
+            layout.mirror(&grant.path, grant.access.bits() == all);
+        }
+        layout
+    });
+    let private_tmp = layout.as_mut().is_some_and(|l| l.tmpfs(Path::new("/tmp")));
+    if let Some(layout) = layout.as_mut() {
+        layout.tmpfs(Path::new("/dev/shm"));
+        // As in a real /dev (and bubblewrap's): what bash opens for
+        // process substitution `<(…)` and `> /dev/stderr`.
+        for (path, target) in DEV_LINKS {
+            layout.link(Path::new(path), Path::new(target));
+        }
     }
+
+    // Not inside the project (a harness may point TMPDIR there): the
+    // root's mount point must lie outside every tree the command sees.
+    let temp_base = std::env::temp_dir();
+    let temp_base = match std::fs::canonicalize(&temp_base) {
+        Ok(base) if base.starts_with(&project_root) => PathBuf::from("/tmp"),
+        Ok(base) => base,
+        Err(_) => temp_base,
+    };
+    // The root's mount point: one kept directory per user, so that a run
+    // makes and removes nothing on the host's disk (each directory made
+    // and removed on ext4 costs 0.1-0.3 ms).
+    let kept_mountpoint = if private_root {
+        root::kept_mountpoint(&temp_base)
+    } else {
+        None
+    };
+    // The run's own directory (0700), only when needed: `tmp`, the
+    // command's `$TMPDIR` when it has no private `/tmp`; `root`, the
+    // mount point when the kept one is not ours alone; `empty`, what
+    // hidden files are covered with when there is no private root.
+    let run_dir = if !private_tmp || kept_mountpoint.is_none() {
+        Some(
+            tempfile::Builder::new()
+                .prefix("shellgate-sandbox-")
+                .tempdir_in(&temp_base)
+                .map_err(SandboxError::TempDir)?,
+        )
+    } else {
+        None
+    };
+    let run_path = match &run_dir {
+        Some(dir) => Some(std::fs::canonicalize(dir.path()).map_err(SandboxError::TempDir)?),
+        None => None,
+    };
+    let in_run_dir = |name: &str| -> Result<PathBuf, SandboxError> {
+        let path = run_path
+            .as_ref()
+            .map(|p| p.join(name))
+            .ok_or_else(|| SandboxError::Internal(io::Error::other("no run directory")))?;
+        std::fs::create_dir(&path).map_err(SandboxError::TempDir)?;
+        Ok(path)
+    };
+    let tmpdir = if private_tmp {
+        PathBuf::from("/tmp")
+    } else {
+        let tmp = in_run_dir("tmp")?;
+        grants = fs::grants(abi, &project_root, Some(&tmp), config);
+        if let Some(layout) = layout.as_mut() {
+            layout.mirror(&tmp, true);
+        }
+        tmp
+    };
+
+    let bash = resolve_bash()?;
+    let bash_real = std::fs::canonicalize(&bash).unwrap_or_else(|_| bash.clone());
+    if !fs::executable_under(&grants, &bash_real) {
+        return Err(SandboxError::BashOutsideSandbox { path: bash_real });
+    }
+
+    let ruleset = fs::build_ruleset(abi, &grants, network)?;
+    let root = match &layout {
+        Some(layout) => {
+            let mountpoint = match kept_mountpoint {
+                Some(kept) => kept,
+                None => in_run_dir("root")?,
+            };
+            let root = root::Root::new(layout, &mountpoint, &cwd, all);
+            Some(root.map_err(|e| {
+                SandboxError::TempDir(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{e}: set TMPDIR to a directory outside it (such as /tmp)"),
+                ))
+            })?)
+        }
+        None => None,
+    };
+    let sockets = seccomp::Sockets {
+        network,
+        unix: root.is_some() && caps.unix_sockets(network),
+    };
+    let filters = vec![seccomp::build_filter(sockets)?];
+    // What hidden files are covered with without a private root: empty,
+    // read-only (the root has its own).
+    let empty = match (&run_path, &root) {
+        (Some(run_path), None) if !hidden.is_empty() => {
+            let empty = run_path.join("empty");
+            std::fs::write(&empty, b"")
+                .and_then(|()| {
+                    std::fs::set_permissions(
+                        &empty,
+                        std::os::unix::fs::PermissionsExt::from_mode(0o444),
+                    )
+                })
+                .map_err(SandboxError::TempDir)?;
+            Some(empty)
+        }
+        _ => None,
+    };
     // As late as possible: the helper has had all of the above to make
     // the namespaces.
     let joined = prepared.map(PreparedNetwork::finish).transpose()?;
@@ -603,7 +725,7 @@ pub fn run_prepared(
         use std::os::fd::AsRawFd;
         (j.user.as_raw_fd(), j.net.as_raw_fd())
     });
-    let mounts = mounts::MountPlan::new(&read_only, &hidden, &empty, join);
+    let mounts = mounts::MountPlan::new(&read_only, &hidden, empty.as_deref(), join, root);
     // `_helper` is reaped when this function returns, after the run.
     let (proxy, env_set, _helper) = match (joined, &config.network) {
         (Some(joined), Some(policy)) => {
@@ -625,7 +747,7 @@ pub fn run_prepared(
         command,
         args,
         cwd: &cwd,
-        tmpdir: &tmp_path,
+        tmpdir: &tmpdir,
         env_remove: &config.env_remove,
         ruleset: &ruleset,
         filters,
@@ -635,10 +757,23 @@ pub fn run_prepared(
         stdio,
     });
     drop(ruleset);
-    // Remove the private temp dir (std's remove_dir_all does not follow symlinks).
-    let _ = tmp.close();
+    // Remove the run's directory (std's remove_dir_all does not follow
+    // symlinks, nor cross into a mount: the root's tmpfs lived only in
+    // the command's mount namespace).
+    if let Some(run_dir) = run_dir {
+        let _ = run_dir.close();
+    }
     result.map(|(status, refused)| RunReport { status, refused })
 }
+
+/// The symlinks of a private root's `/dev` to the process's own
+/// descriptors (proc(5), `/proc/self/fd`; bash manual, "Redirections").
+const DEV_LINKS: [(&str, &str); 4] = [
+    ("/dev/fd", "/proc/self/fd"),
+    ("/dev/stdin", "/proc/self/fd/0"),
+    ("/dev/stdout", "/proc/self/fd/1"),
+    ("/dev/stderr", "/proc/self/fd/2"),
+];
 
 /// The proxy's port in the command's namespace: a port below the usual
 /// ephemeral range (32768–60999), different from run to run so that a

@@ -17,6 +17,9 @@
 //! * a **hidden** file is covered by an empty read-only file, a hidden
 //!   directory by an empty read-only tmpfs.
 //!
+//! With a private root (`root.rs`), the covers are made inside it before
+//! it becomes `/`.
+//!
 //! Everything is computed here, before `fork`; the child only makes the
 //! raw syscalls of [`MountPlan::apply`].
 
@@ -51,6 +54,9 @@ pub(crate) struct MountPlan {
     /// The user and network namespaces to join (descriptors from
     /// `netns.rs`'s helper) instead of making a user namespace.
     join: Option<(RawFd, RawFd)>,
+    /// The private root to build and enter (`root.rs`); the covers are
+    /// then made inside it, before the pivot.
+    root: Option<crate::root::Root>,
 }
 
 /// The `MS_*` flags a mount must keep when remounted from a user namespace
@@ -89,20 +95,28 @@ fn cstring(path: &Path) -> Option<CString> {
 impl MountPlan {
     /// The plan for `read_only` and `hidden` paths (canonical, inside the
     /// project), with `empty_file` an empty read-only file to cover hidden
-    /// files with; `join` holds descriptors of a user and a network
+    /// files with (with a root, its own empty file is used instead); `join` holds descriptors of a user and a network
     /// namespace to enter first (`/proc/PID/ns/user`, `/proc/PID/ns/net`
-    /// of `netns.rs`'s helper). `None` when there is nothing to cover and
-    /// nothing to join (no namespace is then made). Paths that vanished
-    /// since they were listed are skipped.
+    /// of `netns.rs`'s helper); `root` is the private root to enter, the
+    /// covers made in it (the project is mirrored there at its own path).
+    /// `None` when there is nothing to cover, to join or to enter (no
+    /// namespace is then made). Paths that vanished since they were
+    /// listed are skipped.
     pub(crate) fn new(
         read_only: &[PathBuf],
         hidden: &[PathBuf],
-        empty_file: &Path,
+        empty_file: Option<&Path>,
         join: Option<(RawFd, RawFd)>,
+        root: Option<crate::root::Root>,
     ) -> Option<MountPlan> {
+        // Where a path is mounted on: inside the new root before the pivot.
+        let target = |p: &Path| match &root {
+            Some(root) => root.before_pivot(p),
+            None => cstring(p),
+        };
         let mut ops = Vec::new();
         for p in read_only {
-            if let (Some(path), Some(flags)) = (cstring(p), locked_flags(p)) {
+            if let (Some(path), Some(flags)) = (target(p), locked_flags(p)) {
                 ops.push(Op::ReadOnly { path, flags });
             }
         }
@@ -110,12 +124,19 @@ impl MountPlan {
             let Ok(meta) = std::fs::symlink_metadata(p) else {
                 continue;
             };
-            let Some(path) = cstring(p) else { continue };
+            let Some(path) = target(p) else { continue };
+            // The root's tmpfs was made in the run's own user namespace:
+            // no flag of it is locked beyond those it was mounted with.
+            let source = match (&root, empty_file) {
+                (Some(root), _) => root
+                    .empty_file()
+                    .map(|f| (f, libc::MS_NOSUID | libc::MS_NODEV)),
+                (None, Some(file)) => cstring(file).zip(locked_flags(file)),
+                (None, None) => None,
+            };
             if meta.is_dir() {
                 ops.push(Op::CoverDir { path });
-            } else if let (Some(source), Some(flags)) =
-                (cstring(empty_file), locked_flags(empty_file))
-            {
+            } else if let Some((source, flags)) = source {
                 ops.push(Op::CoverFile {
                     source,
                     path,
@@ -123,7 +144,7 @@ impl MountPlan {
                 });
             }
         }
-        if ops.is_empty() && join.is_none() {
+        if ops.is_empty() && join.is_none() && root.is_none() {
             return None;
         }
         // SAFETY: geteuid/getegid have no preconditions.
@@ -133,17 +154,19 @@ impl MountPlan {
             gid_map: format!("{gid} {gid} 1\n").into_bytes(),
             ops,
             join,
+            root,
         })
     }
 
     /// In the child before Landlock: a new user namespace with the maps,
     /// or the planned user and network namespaces joined (`setns(2)`; the
     /// caller's uid owns them, so it holds `CAP_SYS_ADMIN` in them), then,
-    /// when there is something to cover, a new mount namespace, every
-    /// mount private, then the covers. Raw
-    /// syscalls on data prepared before `fork`. `-1` with errno set on the
-    /// first failure.
-    pub(crate) fn apply(&self) -> libc::c_long {
+    /// when there is a root to enter or something to cover, a new mount
+    /// namespace, every mount private, the root built, the covers made
+    /// and the root entered (`root.rs`; its fresh tmpfs mounts get their
+    /// rules in the Landlock ruleset `ruleset_fd`). Raw syscalls on data
+    /// prepared before `fork`. `-1` with errno set on the first failure.
+    pub(crate) fn apply(&self, ruleset_fd: RawFd) -> libc::c_long {
         // SAFETY: setns, unshare, open/write/close and mount with
         // NUL-terminated strings, buffers owned by `self` and descriptors
         // the parent keeps open until the child has exec'd.
@@ -155,7 +178,7 @@ impl MountPlan {
                     {
                         return -1;
                     }
-                    if self.ops.is_empty() {
+                    if self.ops.is_empty() && self.root.is_none() {
                         // Nothing to cover: no mount namespace to make (and
                         // none to tear down when the run ends).
                         return 0;
@@ -184,6 +207,11 @@ impl MountPlan {
             ) != 0
             {
                 return -1;
+            }
+            if let Some(root) = &self.root {
+                if !root.build() {
+                    return -1;
+                }
             }
             for op in &self.ops {
                 let ok = match op {
@@ -222,6 +250,11 @@ impl MountPlan {
                     }
                 };
                 if !ok {
+                    return -1;
+                }
+            }
+            if let Some(root) = &self.root {
+                if !root.enter(ruleset_fd) {
                     return -1;
                 }
             }

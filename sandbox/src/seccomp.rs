@@ -18,26 +18,29 @@
 //!
 //! | Filter | Syscalls | Result |
 //! |---|---|---|
-//! | deny | [`DENY_ALWAYS`]; `clone` with any `CLONE_NEW*` flag; `ioctl(_, TIOCSTI/TIOCLINUX)`; `personality` other than query/`PER_LINUX`/`PER_LINUX32`; `socket(AF_UNIX, …)`; `socketpair(_, SOCK_DGRAM, …)`; with a network namespace also `socket(_, SOCK_RAW or SOCK_PACKET, …)` and `socket(_, _, IPPROTO_MPTCP)` | `EPERM` |
+//! | deny | [`DENY_ALWAYS`]; `clone` with any `CLONE_NEW*` flag; `ioctl(_, TIOCSTI/TIOCLINUX)`; `personality` other than query/`PER_LINUX`/`PER_LINUX32`; without a private root `socket(AF_UNIX, …)` and `socketpair(_, SOCK_DGRAM, …)`; with a network namespace `socket(_, SOCK_RAW or SOCK_PACKET, …)` and `socket(_, _, IPPROTO_MPTCP)` | `EPERM` |
 //! | sockets | `socket` with a domain other than `AF_UNIX` (with a network namespace: other than `AF_UNIX`, `AF_INET`, `AF_INET6`); `socketpair` with a domain other than `AF_UNIX` | `EAFNOSUPPORT` |
+//! | clone3 | `clone3` (its flags live in memory and cannot be inspected; glibc falls back to `clone`) | `ENOSYS` |
+//! | x32 (x86_64) | syscall numbers with `__X32_SYSCALL_BIT` | `EPERM` |
 //!
-//! With a network namespace (`build_filters(true)`), IPv4 and IPv6
+//! With a network namespace ([`Sockets::network`]), IPv4 and IPv6
 //! stream and datagram sockets are allowed: the namespace holds only
 //! loopback, so they reach the command's own servers and the proxy's
 //! listener, nothing else (`netns.rs`). Raw and packet sockets, MPTCP and
 //! every other family (netlink, vsock, packet, …) stay denied.
 //!
-//! Why `socket(AF_UNIX)` is denied: Landlock (up to ABI 7) does not control
-//! `connect(2)` or `sendto(2)` to a *pathname* Unix socket, and a path
-//! lookup needs no Landlock right, so a confined process could reach any
-//! socket it can name: `ssh-agent` (`$SSH_AUTH_SOCK`), `docker.sock` (root
-//! on the host), the session bus, `gpg-agent`. seccomp cannot read the
-//! address, so no Unix socket can be created at all. `socketpair(2)` of
-//! type `SOCK_STREAM` or `SOCK_SEQPACKET`, which reaches nothing outside,
-//! stays allowed (asyncio's self-pipe, Node's IPC); a `SOCK_DGRAM` pair is
-//! denied, since `sendto` on it can name any pathname socket.
-//! | clone3 | `clone3` (its flags live in memory and cannot be inspected; glibc falls back to `clone`) | `ENOSYS` |
-//! | x32 (x86_64) | syscall numbers with `__X32_SYSCALL_BIT` | `EPERM` |
+//! Why `socket(AF_UNIX)` needs a private root ([`Sockets::unix`]):
+//! Landlock (up to ABI 7) does not control `connect(2)` or `sendto(2)` to
+//! a *pathname* Unix socket, and a path lookup needs no Landlock right, so
+//! a confined process could reach any socket it can name: `ssh-agent`
+//! (`$SSH_AUTH_SOCK`), `docker.sock` (root on the host), the session bus,
+//! `gpg-agent`. seccomp cannot read the address. In the private root of
+//! `root.rs` those paths do not exist; without one (no user namespaces) no
+//! Unix socket can be created at all. `socketpair(2)` of type
+//! `SOCK_STREAM` or `SOCK_SEQPACKET`, which reaches nothing outside, is
+//! always allowed (asyncio's self-pipe, Node's IPC); a `SOCK_DGRAM` pair
+//! only with the private root, since `sendto` on it can name any pathname
+//! socket.
 
 use std::collections::BTreeMap;
 
@@ -166,13 +169,51 @@ fn compile(
     BpfProgram::try_from(filter).map_err(compile_err)
 }
 
+/// Which sockets a run's command may create, besides stream and
+/// seqpacket `socketpair(AF_UNIX)`, which it always may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sockets {
+    /// IPv4/IPv6 stream and datagram sockets: only with a network
+    /// namespace of its own (`netns.rs`).
+    pub network: bool,
+    /// `socket(AF_UNIX)` and datagram socket pairs: only in a private root
+    /// (`root.rs`) that hides every outside socket, and where abstract
+    /// sockets outside cannot be reached either (a network namespace of
+    /// its own, or Landlock's abstract-socket scope, ABI >= 6).
+    pub unix: bool,
+}
+
+impl Sockets {
+    /// Every combination, for tests.
+    #[cfg(test)]
+    const ALL: [Sockets; 4] = [
+        Sockets {
+            network: false,
+            unix: false,
+        },
+        Sockets {
+            network: true,
+            unix: false,
+        },
+        Sockets {
+            network: false,
+            unix: true,
+        },
+        Sockets {
+            network: true,
+            unix: true,
+        },
+    ];
+}
+
 /// Builds the BPF programs described in the module docs, in install order.
 ///
 /// # Errors
 /// [`SandboxError::SeccompUnavailable`] on an architecture without a syscall
 /// table; [`SandboxError::SeccompCompile`] if `seccompiler` rejects a rule.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-pub(crate) fn build_filters(network: bool) -> Result<Vec<BpfProgram>, SandboxError> {
+pub(crate) fn build_filters(sockets: Sockets) -> Result<Vec<BpfProgram>, SandboxError> {
+    let Sockets { network, unix } = sockets;
     let Some(arch) = TARGET else {
         unreachable!("cfg guarantees a target arch")
     };
@@ -200,11 +241,14 @@ pub(crate) fn build_filters(network: bool) -> Result<Vec<BpfProgram>, SandboxErr
             .collect::<Result<Vec<_>, _>>()?,
     )?;
     deny.insert(libc::SYS_personality, vec![personality_rule]);
-    let mut socket_rules = vec![rule(vec![cond(
-        0,
-        SeccompCmpOp::Eq,
-        libc::AF_UNIX as u64,
-    )?])?];
+    let mut socket_rules = Vec::new();
+    if !unix {
+        socket_rules.push(rule(vec![cond(
+            0,
+            SeccompCmpOp::Eq,
+            libc::AF_UNIX as u64,
+        )?])?);
+    }
     if network {
         for kind in [libc::SOCK_RAW as u64, SOCK_PACKET] {
             socket_rules.push(rule(vec![cond(
@@ -215,25 +259,30 @@ pub(crate) fn build_filters(network: bool) -> Result<Vec<BpfProgram>, SandboxErr
         }
         socket_rules.push(rule(vec![cond(2, SeccompCmpOp::Eq, IPPROTO_MPTCP)?])?);
     }
-    deny.insert(libc::SYS_socket, socket_rules);
-    // A datagram pair could `sendto` any pathname socket (`/dev/log`,
-    // journald, `NOTIFY_SOCKET`); stream and seqpacket pairs cannot.
-    deny.insert(
-        libc::SYS_socketpair,
-        vec![rule(vec![cond(
-            1,
-            SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK),
-            libc::SOCK_DGRAM as u64,
-        )?])?],
-    );
+    // An empty rule list would match every call: insert only real rules.
+    if !socket_rules.is_empty() {
+        deny.insert(libc::SYS_socket, socket_rules);
+    }
+    if !unix {
+        // A datagram pair could `sendto` any pathname socket (`/dev/log`,
+        // journald, `NOTIFY_SOCKET`); stream and seqpacket pairs cannot.
+        deny.insert(
+            libc::SYS_socketpair,
+            vec![rule(vec![cond(
+                1,
+                SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK),
+                libc::SOCK_DGRAM as u64,
+            )?])?],
+        );
+    }
     programs.push(compile(
         deny,
         SeccompAction::Errno(libc::EPERM as u32),
         arch,
     )?);
 
-    // 2. Only AF_UNIX sockets (and of those only socketpair, see filter 1),
-    //    plus IPv4/IPv6 inside a network namespace.
+    // 2. Only AF_UNIX sockets (without a private root only socketpair, see
+    //    filter 1), plus IPv4/IPv6 inside a network namespace.
     let mut sockets = BTreeMap::new();
     let mut domains = vec![libc::AF_UNIX];
     if network {
@@ -286,8 +335,8 @@ pub(crate) fn build_filters(network: bool) -> Result<Vec<BpfProgram>, SandboxErr
 /// # Errors
 /// As [`build_filters`]; [`SandboxError::SeccompCompile`] when the chained
 /// program would exceed the kernel's `BPF_MAXINSNS` (4096) instructions.
-pub(crate) fn build_filter(network: bool) -> Result<BpfProgram, SandboxError> {
-    let mut programs = build_filters(network)?;
+pub(crate) fn build_filter(sockets: Sockets) -> Result<BpfProgram, SandboxError> {
+    let mut programs = build_filters(sockets)?;
     programs.reverse();
     chain(programs)
 }
@@ -330,7 +379,7 @@ const BPF_MAXINSNS: usize = 4096;
 
 /// Unsupported architecture: no syscall table, refuse.
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-pub(crate) fn build_filters(_network: bool) -> Result<Vec<BpfProgram>, SandboxError> {
+pub(crate) fn build_filters(_sockets: Sockets) -> Result<Vec<BpfProgram>, SandboxError> {
     Err(SandboxError::SeccompUnavailable {
         reason: format!("no seccomp syscall table for {}", std::env::consts::ARCH),
         hint: "run shellgate on x86_64 or aarch64",
@@ -489,9 +538,9 @@ mod tests {
                 .map(|f| f | libc::SIGCHLD as u64),
         )
         .collect();
-        for network in [false, true] {
-            let programs = build_filters(network).unwrap();
-            let chained = build_filter(network).unwrap();
+        for sockets in Sockets::ALL {
+            let programs = build_filters(sockets).unwrap();
+            let chained = build_filter(sockets).unwrap();
             assert_eq!(chained.len(), programs.iter().map(Vec::len).sum::<usize>());
             let mut checked = 0;
             // Arguments matter only to the syscalls the filters inspect.
@@ -567,8 +616,8 @@ mod tests {
 
     #[test]
     fn filters_compile() {
-        for network in [false, true] {
-            let programs = build_filters(network).unwrap();
+        for sockets in Sockets::ALL {
+            let programs = build_filters(sockets).unwrap();
             assert_eq!(
                 programs.len(),
                 if cfg!(target_arch = "x86_64") { 4 } else { 3 }

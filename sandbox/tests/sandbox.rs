@@ -91,6 +91,18 @@ fn assert_ok(out: &Output) {
     );
 }
 
+/// The command failed to reach a path outside: Landlock denied it
+/// (`EACCES`), or, in the private root of a run with user namespaces, the
+/// path is not there at all (`ENOENT`).
+fn assert_unreachable(out: &Output) {
+    assert!(
+        out.stderr.contains("Permission denied")
+            || out.stderr.contains("No such file or directory"),
+        "expected EACCES or ENOENT, got:\n{}",
+        out.stderr
+    );
+}
+
 fn assert_denied(out: &Output) {
     assert!(
         !out.status.success(),
@@ -174,7 +186,7 @@ fn write_to_fake_home_outside_project_is_denied() {
     let out = fx.run(&format!("echo pwned > {}", sh_quote(&target)));
     assert_denied(&out);
     assert!(!target.exists(), "file was created outside the project");
-    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+    assert_unreachable(&out);
 
     // Nor can it create directories or delete files there.
     fs::write(home.join("keep"), "x").unwrap();
@@ -185,7 +197,7 @@ fn write_to_fake_home_outside_project_is_denied() {
     ));
     assert!(!home.join("newdir").exists());
     assert!(home.join("keep").exists());
-    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+    assert_unreachable(&out);
 }
 
 #[test]
@@ -196,7 +208,7 @@ fn read_outside_allowed_paths_is_denied() {
     let out = fx.run(&format!("cat {}", sh_quote(&secret)));
     assert_denied(&out);
     assert!(!out.stdout.contains("TOP-SECRET"));
-    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+    assert_unreachable(&out);
 
     let out = fx.run(&format!("ls {}", sh_quote(fx.outside.path())));
     assert_denied(&out);
@@ -210,7 +222,7 @@ fn symlink_out_of_project_grants_nothing() {
     let out = fx.run("echo x > escape/file");
     assert_denied(&out);
     assert!(!fx.outside.path().join("file").exists());
-    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+    assert_unreachable(&out);
 }
 
 /// A secret outside (`~/.ssh/id_rsa`) cannot be brought into the project
@@ -230,6 +242,20 @@ fn secrets_cannot_be_brought_into_the_project() {
         ("copy", format!("cp {k} got && cat got")),
         ("symlink", format!("ln -s {k} got && cat got")),
         ("/proc/1/root", format!("cat /proc/1/root{}", key.display())),
+        // shellgate's own view of the filesystem (same user, outside the
+        // Landlock domain: its /proc links are closed to the command).
+        (
+            "/proc/PID/root",
+            format!("cat /proc/{}/root{}", std::process::id(), key.display()),
+        ),
+        (
+            "/proc/PID/cwd",
+            format!(
+                "cd /proc/{}/cwd && cat {}",
+                std::process::id(),
+                key.display()
+            ),
+        ),
     ] {
         let out = fx.run(&command);
         assert_denied(&out);
@@ -286,28 +312,84 @@ fn protected_paths_in_the_project_are_covered() {
     );
 }
 
+/// The command's temp dir (`$TMPDIR`, `$TMP`, `$TEMP`) is its own: with a
+/// private root a fresh `/tmp` that nothing outside sees and that is gone
+/// after the run; without one a per-run directory on the host, removed
+/// after the run, the shared `/tmp` staying closed.
 #[test]
 fn tmpdir_is_private_writable_and_removed() {
     let fx = Fixture::new();
-    let out = fx.run(
-        r#"test "$TMPDIR" = "$TMP" && test "$TMPDIR" = "$TEMP" && test "$TMPDIR" != /tmp \
-           && echo x > "$TMPDIR/f" && cat "$TMPDIR/f" >/dev/null && echo "$TMPDIR" > tmpdir.txt"#,
-    );
+    let name = format!("shellgate-sandbox-test-{}", std::process::id());
+    let out = fx.run(&format!(
+        r#"test "$TMPDIR" = "$TMP" && test "$TMPDIR" = "$TEMP"            && echo x > "$TMPDIR/{name}" && cat "$TMPDIR/{name}" >/dev/null            && mkdir "$TMPDIR/d" && echo "$TMPDIR" > tmpdir.txt"#
+    ));
     assert_ok(&out);
     let tmpdir = fs::read_to_string(fx.project.path().join("tmpdir.txt")).unwrap();
     let tmpdir = Path::new(tmpdir.trim());
     assert!(!tmpdir.starts_with(fx.project.path()));
-    assert!(
-        !tmpdir.exists(),
-        "per-run temp dir {} was not removed",
-        tmpdir.display()
-    );
+    if probe().private_root() {
+        assert_eq!(tmpdir, Path::new("/tmp"));
+        // Nothing of it reached the host's /tmp, nor the next run.
+        assert!(!Path::new("/tmp").join(&name).exists());
+        let out = fx.run(&format!("test ! -e /tmp/{name} && ls -A /tmp"));
+        assert_ok(&out);
+        assert!(!out.stdout.contains(&name), "{}", out.stdout);
+    } else {
+        assert!(
+            !tmpdir.exists(),
+            "per-run temp dir {} was not removed",
+            tmpdir.display()
+        );
+        // The shared /tmp itself is not writable.
+        let out = fx.run(&format!("echo x > /tmp/{name}"));
+        assert_denied(&out);
+        assert!(!Path::new("/tmp").join(&name).exists());
+    }
+}
 
-    // The shared /tmp itself is not writable.
-    let name = format!("/tmp/shellgate-sandbox-test-{}", std::process::id());
-    let out = fx.run(&format!("echo x > {name}"));
+/// A read-only tree the policy grants under `/tmp` (a toolchain unpacked
+/// there) stays read-only: the run then gets no private `/tmp` (whose
+/// rights would add up with the tree's), but a temp dir of its own.
+#[test]
+fn a_read_only_tree_under_tmp_stays_read_only() {
+    let fx = Fixture::new();
+    let tools = fx.outside.path().join("tools");
+    fs::create_dir(&tools).unwrap();
+    fs::write(tools.join("tool.sh"), "echo tool-ran\n").unwrap();
+    let mut config = fx.config();
+    config.extra_read_exec = vec![tools.clone()];
+    let t = sh_quote(&tools);
+    let out = fx.run_with(
+        &config,
+        &format!(
+            "bash {t}/tool.sh; test \"$TMPDIR\" != /tmp && echo x > \"$TMPDIR/f\" && echo tmp-ok; \
+             echo pwned > {t}/tool.sh"
+        ),
+        b"",
+    );
     assert_denied(&out);
-    assert!(!Path::new(&name).exists());
+    assert!(
+        out.stdout.contains("tool-ran") && out.stdout.contains("tmp-ok"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fs::read_to_string(tools.join("tool.sh")).unwrap(),
+        "echo tool-ran\n"
+    );
+}
+
+/// What bash opens by name for process substitution and `/dev/stdin`
+/// works as on the host (the private root's `/dev` has the links).
+#[test]
+fn process_substitution_and_dev_fd_work() {
+    let fx = Fixture::new();
+    let out = fx.run(
+        "diff <(echo a) <(echo a) && cat <(echo subst) && echo piped | cat /dev/stdin \
+         && test -e /dev/fd/0 && test -e /dev/stdout && test -e /dev/stderr",
+    );
+    assert_ok(&out);
+    assert_eq!(out.stdout, "subst\npiped\n");
 }
 
 #[test]
@@ -350,18 +432,39 @@ fn tcp_connect_is_denied() {
     }
 }
 
-/// A socket pair works; a Unix socket, which could reach any listener the
-/// command can name (Landlock does not control `connect` to a pathname
-/// socket), cannot be created; other families are unsupported.
+/// With a private root (user namespaces), the command's own Unix sockets
+/// work: a stream server in the project, a datagram socket in `$TMPDIR`,
+/// an abstract socket, every kind of socket pair. Without one, only
+/// stream and seqpacket pairs (a Unix socket could reach any listener it
+/// can name, which Landlock does not control). Other families are
+/// unsupported either way.
 #[test]
-fn socketpair_allowed_unix_and_netlink_sockets_denied() {
+fn own_unix_sockets_work_and_other_families_are_denied() {
     let fx = Fixture::new();
-    if let Some(out) = run_python(
-        &fx,
-        "a, b = socket.socketpair()\n\
-         a.sendall(b'ping'); assert b.recv(4) == b'ping'\n\
-         socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n\
-         try:\n    \
+    let families = "for fam in (socket.AF_NETLINK, socket.AF_PACKET):\n    \
+                        try:\n        \
+                            socket.socket(fam, socket.SOCK_RAW)\n        \
+                            sys.exit(f'socket family {fam} allowed')\n    \
+                        except OSError as e:\n        \
+                            assert e.errno == errno.EAFNOSUPPORT, e\n\
+                    a, b = socket.socketpair()\n\
+                    a.sendall(b'ping'); assert b.recv(4) == b'ping'\n\
+                    socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n";
+    let script = if probe().user_namespaces {
+        "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         a.send(b'd'); assert b.recv(1) == b'd'\n\
+         srv = socket.socket(socket.AF_UNIX); srv.bind('s.sock'); srv.listen()\n\
+         c = socket.socket(socket.AF_UNIX); c.connect('s.sock'); conn, _ = srv.accept()\n\
+         c.sendall(b'hi'); assert conn.recv(2) == b'hi'\n\
+         d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         d.bind(os.path.join(os.environ['TMPDIR'], 'd.sock'))\n\
+         socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'x', d.getsockname())\n\
+         assert d.recv(1) == b'x'\n\
+         ab = socket.socket(socket.AF_UNIX); ab.bind('\\0shellgate-own'); ab.listen()\n\
+         socket.socket(socket.AF_UNIX).connect('\\0shellgate-own')\n\
+         print('ok')\n"
+    } else {
+        "try:\n    \
              socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)\n    \
              sys.exit('datagram socketpair allowed')\n\
          except OSError as e:\n    \
@@ -372,46 +475,60 @@ fn socketpair_allowed_unix_and_netlink_sockets_denied() {
                  sys.exit(f'AF_UNIX socket of type {kind} allowed')\n    \
              except OSError as e:\n        \
                  assert e.errno == errno.EPERM, e\n\
-         for fam in (socket.AF_NETLINK, socket.AF_PACKET):\n    \
-             try:\n        \
-                 socket.socket(fam, socket.SOCK_RAW)\n        \
-                 sys.exit(f'socket family {fam} allowed')\n    \
-             except OSError as e:\n        \
-                 assert e.errno == errno.EAFNOSUPPORT, e\n\
-         print('ok')\n",
-    ) {
+         print('ok')\n"
+    };
+    if let Some(out) = run_python(&fx, &format!("{families}{script}")) {
         assert_ok(&out);
+        assert!(out.stdout.ends_with("ok\n"), "{}", out.stdout);
     }
 }
 
-/// An agent's socket outside the sandbox (as `$SSH_AUTH_SOCK` or
-/// `docker.sock` would be) gets no connection from inside.
+/// Sockets outside the sandbox (an agent's, as `$SSH_AUTH_SOCK` or
+/// `docker.sock` would be) get no connection from inside: not by path,
+/// not through shellgate's `/proc/PID/root`, not by an abstract name, not
+/// through a symlink planted in the project.
 #[test]
 fn unix_socket_outside_cannot_be_reached() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
     let fx = Fixture::new();
     let path = fx.outside.path().join("agent.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let listener = UnixListener::bind(&path).unwrap();
     listener.set_nonblocking(true).unwrap();
+    let name = format!("shellgate-test-agent-{}", std::process::id());
+    let abstract_listener =
+        UnixListener::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
+    abstract_listener.set_nonblocking(true).unwrap();
+    std::os::unix::fs::symlink(&path, fx.project.path().join("agent.sock")).unwrap();
     if let Some(out) = run_python(
         &fx,
         &format!(
-            "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n\
-             s.connect({:?})\n\
-             print('connected')\n",
-            path.to_str().unwrap()
+            "for addr in ({path:?}, '/proc/{pid}/root' + {path:?}, '\\0{name}', 'agent.sock'):\n    \
+                 try:\n        \
+                     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n        \
+                     s.connect(addr)\n        \
+                     sys.exit(f'connected to {{addr!r}}')\n    \
+                 except OSError as e:\n        \
+                     print('unreachable', repr(addr), errno.errorcode[e.errno])\n",
+            path = path.to_str().unwrap(),
+            pid = std::process::id(),
         ),
     ) {
-        assert_denied(&out);
-        assert!(!out.stdout.contains("connected"));
-        assert!(
-            out.stderr.contains("Operation not permitted"),
+        assert_ok(&out);
+        assert_eq!(
+            out.stdout.matches("unreachable").count(),
+            4,
             "{}",
-            out.stderr
+            out.stdout
         );
     }
     assert!(
         listener.accept().is_err(),
         "the listener outside must not see a connection"
+    );
+    assert!(
+        abstract_listener.accept().is_err(),
+        "the abstract listener outside must not see a connection"
     );
 }
 
