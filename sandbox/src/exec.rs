@@ -67,6 +67,11 @@ pub enum SetupStep {
     /// proxy listener on `127.0.0.1`, both namespaces and the listener
     /// handed to shellgate over `SCM_RIGHTS`.
     NetworkNamespace = 11,
+    /// `fstat` of the standard streams (fds 0–2): none may be a
+    /// directory, whose descriptor (through `/proc/self/fd/N`, which
+    /// needs no Landlock right to enter) would lead out of the private
+    /// root to every socket outside. Fails with `EISDIR`.
+    StandardStreams = 12,
 }
 
 impl SetupStep {
@@ -83,6 +88,7 @@ impl SetupStep {
             9 => SetupStep::DropCapabilities,
             10 => SetupStep::MountNamespace,
             11 => SetupStep::NetworkNamespace,
+            12 => SetupStep::StandardStreams,
             _ => return None,
         })
     }
@@ -125,6 +131,9 @@ impl SetupStep {
                  lo or listen on 127.0.0.1); meanwhile set `network = \"none\"` in the \
                  policy's [sandbox] section"
             }
+            SetupStep::StandardStreams => {
+                "give the command a file, pipe or terminal as stdin, stdout and stderr, not a                  directory (`< /dev/null` instead of `< DIR`)"
+            }
         }
     }
 }
@@ -145,6 +154,7 @@ impl fmt::Display for SetupStep {
                 "user, mount and network namespaces and the private root (unshare, setns, bind mounts, pivot_root)"
             }
             SetupStep::NetworkNamespace => "network namespace (lo up, proxy listener)",
+            SetupStep::StandardStreams => "standard streams (fstat of fds 0-2)",
         })
     }
 }
@@ -402,6 +412,22 @@ fn drop_capabilities() -> c_long {
     }
 }
 
+/// `0`, or `-1` with errno `EISDIR` when fd 0, 1 or 2 is a directory (see
+/// [`SetupStep::StandardStreams`]); a closed stream is fine.
+fn standard_streams_not_directories() -> c_long {
+    for fd in 0..3 {
+        // SAFETY: fstat fills a zeroed struct on the stack; errno is ours.
+        unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+                *libc::__errno_location() = libc::EISDIR;
+                return -1;
+            }
+        }
+    }
+    0
+}
+
 /// `CLOSE_RANGE_CLOEXEC` from `<linux/close_range.h>`.
 const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 
@@ -411,6 +437,7 @@ impl ChildSetup {
     /// report pipe and returns the errno, so `Command::spawn` fails and the
     /// command is never executed.
     fn apply(&self) -> io::Result<()> {
+        self.step(SetupStep::StandardStreams, standard_streams_not_directories)?;
         // Marking (not closing) keeps std's own exec-error pipe working; it and
         // our report pipe then close at execve.
         self.step(SetupStep::CloseFds, || unsafe {

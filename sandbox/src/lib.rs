@@ -620,14 +620,19 @@ pub fn run_prepared(
         }
     }
 
-    // Not inside the project (a harness may point TMPDIR there): the
-    // root's mount point must lie outside every tree the command sees.
-    let temp_base = std::env::temp_dir();
-    let temp_base = match std::fs::canonicalize(&temp_base) {
-        Ok(base) if base.starts_with(&project_root) => PathBuf::from("/tmp"),
-        Ok(base) => base,
-        Err(_) => temp_base,
-    };
+    // Not inside the project (a harness may point TMPDIR there, or the
+    // project is /tmp itself): the root's mount point must lie outside
+    // every tree the command sees.
+    let temp_base = [
+        std::env::temp_dir(),
+        "/tmp".into(),
+        "/var/tmp".into(),
+        "/dev/shm".into(),
+    ]
+    .into_iter()
+    .filter_map(|base| std::fs::canonicalize(base).ok())
+    .find(|base| !base.starts_with(&project_root))
+    .unwrap_or_else(std::env::temp_dir);
     // The root's mount point: one kept directory per user, so that a run
     // makes and removes nothing on the host's disk (each directory made
     // and removed on ext4 costs 0.1-0.3 ms).
@@ -690,7 +695,7 @@ pub fn run_prepared(
             Some(root.map_err(|e| {
                 SandboxError::TempDir(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("{e}: set TMPDIR to a directory outside it (such as /tmp)"),
+                    format!("{e}: set TMPDIR to a directory outside every tree the policy grants"),
                 ))
             })?)
         }
@@ -743,7 +748,9 @@ pub fn run_prepared(
     };
 
     let result = exec::spawn_and_wait(exec::Plan {
-        bash: &bash,
+        // By its real path: the one the root has (NixOS's
+        // /run/current-system/sw/bin/bash is not in it, its target is).
+        bash: &bash_real,
         command,
         args,
         cwd: &cwd,
@@ -1032,4 +1039,30 @@ pub enum SandboxError {
     /// Waiting for the command failed; it may still be running.
     #[error("waiting for the sandboxed command failed: {0}")]
     Wait(#[source] io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unix sockets need the private root, and abstract sockets outside
+    /// kept out of reach: by a network namespace of the run's own, or by
+    /// Landlock's scope (ABI >= 6).
+    #[test]
+    fn unix_sockets_need_a_private_root_and_a_scope_or_a_network_namespace() {
+        let caps = |abi: i32, user_namespaces: bool| Capabilities {
+            landlock_abi: Some(abi),
+            landlock_unavailable: None,
+            seccomp: true,
+            no_new_privs: true,
+            seccomp_arch_supported: true,
+            process_children: true,
+            user_namespaces,
+        };
+        assert!(caps(6, true).unix_sockets(false));
+        assert!(caps(5, true).unix_sockets(true));
+        assert!(!caps(5, true).unix_sockets(false));
+        assert!(!caps(7, false).unix_sockets(false));
+        assert!(!caps(7, false).unix_sockets(true));
+    }
 }

@@ -17,8 +17,8 @@
 //! * a **hidden** file is covered by an empty read-only file, a hidden
 //!   directory by an empty read-only tmpfs.
 //!
-//! With a private root (`root.rs`), the covers are made inside it before
-//! it becomes `/`.
+//! With a private root (`root.rs`), the covers are made once it is `/`,
+//! on the paths the command will see.
 //!
 //! Everything is computed here, before `fork`; the child only makes the
 //! raw syscalls of [`MountPlan::apply`].
@@ -109,11 +109,10 @@ impl MountPlan {
         join: Option<(RawFd, RawFd)>,
         root: Option<crate::root::Root>,
     ) -> Option<MountPlan> {
-        // Where a path is mounted on: inside the new root before the pivot.
-        let target = |p: &Path| match &root {
-            Some(root) => root.before_pivot(p),
-            None => cstring(p),
-        };
+        // With a root the covers are made after the pivot, where the
+        // project is at the same path (and symlinks lead where they lead
+        // for the command).
+        let target = |p: &Path| cstring(p);
         let mut ops = Vec::new();
         for p in read_only {
             if let (Some(path), Some(flags)) = (target(p), locked_flags(p)) {
@@ -128,9 +127,10 @@ impl MountPlan {
             // The root's tmpfs was made in the run's own user namespace:
             // no flag of it is locked beyond those it was mounted with.
             let source = match (&root, empty_file) {
-                (Some(root), _) => root
-                    .empty_file()
-                    .map(|f| (f, libc::MS_NOSUID | libc::MS_NODEV)),
+                (Some(_), _) => Some((
+                    crate::root::Root::empty_file().to_owned(),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                )),
                 (None, Some(file)) => cstring(file).zip(locked_flags(file)),
                 (None, None) => None,
             };
@@ -162,10 +162,11 @@ impl MountPlan {
     /// or the planned user and network namespaces joined (`setns(2)`; the
     /// caller's uid owns them, so it holds `CAP_SYS_ADMIN` in them), then,
     /// when there is a root to enter or something to cover, a new mount
-    /// namespace, every mount private, the root built, the covers made
-    /// and the root entered (`root.rs`; its fresh tmpfs mounts get their
-    /// rules in the Landlock ruleset `ruleset_fd`). Raw syscalls on data
-    /// prepared before `fork`. `-1` with errno set on the first failure.
+    /// namespace, every mount private, the root built and entered, the
+    /// covers made in it, and the root settled (`root.rs`; its fresh tmpfs
+    /// mounts get their rules in the Landlock ruleset `ruleset_fd`). Raw
+    /// syscalls on data prepared before `fork`. `-1` with errno set on the
+    /// first failure.
     pub(crate) fn apply(&self, ruleset_fd: RawFd) -> libc::c_long {
         // SAFETY: setns, unshare, open/write/close and mount with
         // NUL-terminated strings, buffers owned by `self` and descriptors
@@ -209,7 +210,7 @@ impl MountPlan {
                 return -1;
             }
             if let Some(root) = &self.root {
-                if !root.build() {
+                if !root.build() || !root.enter() {
                     return -1;
                 }
             }
@@ -254,7 +255,7 @@ impl MountPlan {
                 }
             }
             if let Some(root) = &self.root {
-                if !root.enter(ruleset_fd) {
+                if !root.settle(ruleset_fd) {
                     return -1;
                 }
             }

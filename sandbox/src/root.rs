@@ -179,7 +179,10 @@ impl Layout {
     /// followed: its parents are made as directories). `false`, and
     /// nothing recorded, when [`Self::can_cover`] says no.
     pub(crate) fn tmpfs(&mut self, at: &Path) -> bool {
-        if !self.can_cover(at) || at == Path::new("/") {
+        if !self.can_cover(at)
+            || at == Path::new("/")
+            || !matches!(self.entries.get(at), Some(Entry::Dir) | None)
+        {
             return false;
         }
         for dir in at.ancestors().skip(1) {
@@ -200,7 +203,8 @@ impl Layout {
 
     /// `real` (canonical, a directory or file outside) bind-mounted at
     /// its own path, unless a tree holding it already is; what was
-    /// recorded below it, other than a tmpfs, is then visible through it.
+    /// recorded below it is then dropped (a tmpfs too: it would be
+    /// mounted on the host's tree).
     fn bind(&mut self, real: &Path, full: bool) -> bool {
         let Ok(meta) = std::fs::metadata(real) else {
             return false;
@@ -220,10 +224,9 @@ impl Layout {
             .filter(|p| *p != real)
             .cloned()
             .collect();
+        // A tmpfs below would be mounted on the host's tree: gone too.
         for p in below {
-            if self.entries.get(&p) != Some(&Entry::Tmpfs) {
-                self.entries.remove(&p);
-            }
+            self.entries.remove(&p);
         }
         self.entries.insert(
             real.to_path_buf(),
@@ -283,7 +286,7 @@ const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
 
 /// Where hidden files are covered from: an empty read-only file on the
 /// root's tmpfs (not readable by the command: `/` has no Landlock rule).
-const EMPTY_FILE: &str = "/.shellgate-empty";
+const EMPTY_FILE: &std::ffi::CStr = c"/.shellgate-empty";
 
 /// The private root of one run, ready for the child.
 #[derive(Debug)]
@@ -300,6 +303,8 @@ pub(crate) struct Root {
     tmpfs: Vec<CString>,
     /// Every filesystem right of the ruleset (`allowed_access` bits).
     access: u64,
+    /// [`EMPTY_FILE`] as named before the pivot.
+    empty: CString,
 }
 
 fn cstring(path: &Path) -> Option<CString> {
@@ -369,21 +374,16 @@ impl Root {
             cwd: cstring(cwd)?,
             tmpfs,
             access,
+            empty: inside(Path::new(std::ffi::OsStr::from_bytes(
+                EMPTY_FILE.to_bytes(),
+            )))?,
         })
     }
 
-    /// The empty read-only file hidden files are covered with, named as
-    /// before the pivot (made by [`Self::build`]).
-    pub(crate) fn empty_file(&self) -> Option<CString> {
-        self.before_pivot(Path::new(EMPTY_FILE))
-    }
-
-    /// `path` (absolute, as seen from inside) as it is named before the
-    /// pivot: below the mount point.
-    pub(crate) fn before_pivot(&self, path: &Path) -> Option<CString> {
-        let rel = path.strip_prefix("/").ok()?;
-        let mountpoint = Path::new(std::ffi::OsStr::from_bytes(self.mountpoint.as_bytes()));
-        cstring(&mountpoint.join(rel))
+    /// The empty read-only file hidden files are covered with, as named
+    /// inside the root once entered (made by [`Self::build`]).
+    pub(crate) fn empty_file() -> &'static std::ffi::CStr {
+        EMPTY_FILE
     }
 
     /// In the child, in its new mount namespace (every mount private):
@@ -403,11 +403,8 @@ impl Root {
         {
             return false;
         }
-        let Some(empty) = self.empty_file() else {
-            return false;
-        };
         let fd = libc::open(
-            empty.as_ptr(),
+            self.empty.as_ptr(),
             libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
             0o444,
         );
@@ -461,33 +458,42 @@ impl Root {
         true
     }
 
-    /// In the child, after [`Self::build`] and the covers: the tmpfs
-    /// becomes `/` (`pivot_root(".", ".")`, then the old root, stacked on
-    /// it, is detached), is made read-only, the working directory is
-    /// entered again by its path (the old one would still point into the
-    /// detached tree), and each fresh tmpfs gets its Landlock rule in
-    /// `ruleset_fd` (`landlock_add_rule(2)`, `LANDLOCK_RULE_PATH_BENEATH`
-    /// on an `O_PATH` descriptor of it). `false` with errno set on the
-    /// first failure.
+    /// In the child, after [`Self::build`]: the tmpfs becomes `/`
+    /// (`pivot_root(".", ".")`, then the old root, stacked on it, is
+    /// detached). From here on every path is resolved in the new root, as
+    /// the command will resolve it: the covers are made now, so that a
+    /// symlink on their way leads where it leads for the command. `false`
+    /// with errno set on the first failure.
     ///
     /// # Safety
     /// Raw syscalls on strings owned by `self`; call only in the child.
-    pub(crate) unsafe fn enter(&self, ruleset_fd: libc::c_int) -> bool {
-        let none = std::ptr::null();
-        let entered = libc::chdir(self.mountpoint.as_ptr()) == 0
+    pub(crate) unsafe fn enter(&self) -> bool {
+        libc::chdir(self.mountpoint.as_ptr()) == 0
             && libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) == 0
             && libc::umount2(c".".as_ptr(), libc::MNT_DETACH) == 0
-            && libc::mount(
-                none,
-                c"/".as_ptr(),
-                none,
-                libc::MS_REMOUNT
-                    | libc::MS_BIND
-                    | libc::MS_RDONLY
-                    | libc::MS_NOSUID
-                    | libc::MS_NODEV,
-                std::ptr::null(),
-            ) == 0
+    }
+
+    /// In the child, after [`Self::enter`] and the covers: `/` is made
+    /// read-only, the working directory is entered again by its path (the
+    /// old one would still point into the detached tree), and each fresh
+    /// tmpfs gets its Landlock rule in `ruleset_fd`
+    /// (`landlock_add_rule(2)`, `LANDLOCK_RULE_PATH_BENEATH` on an
+    /// `O_PATH` descriptor of it). The ruleset is the one the parent
+    /// built for this run alone (the child and the parent share it; the
+    /// parent only closes it). `false` with errno set on the first
+    /// failure.
+    ///
+    /// # Safety
+    /// Raw syscalls on strings owned by `self`; call only in the child.
+    pub(crate) unsafe fn settle(&self, ruleset_fd: libc::c_int) -> bool {
+        let none = std::ptr::null();
+        let entered = libc::mount(
+            none,
+            c"/".as_ptr(),
+            none,
+            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+            std::ptr::null(),
+        ) == 0
             && libc::chdir(self.cwd.as_ptr()) == 0;
         if !entered {
             return false;
