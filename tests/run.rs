@@ -184,6 +184,7 @@ fn credentials_are_withheld_from_the_environment() {
 fn git_hooks_and_ignored_files_are_protected() {
     let w = world();
     std::fs::create_dir_all(w.project.join(".git")).unwrap();
+    std::fs::write(w.project.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
     std::fs::write(w.project.join(".git/config"), "[core]\n").unwrap();
     std::fs::write(w.project.join(".env"), "TOKEN=abc\n").unwrap();
     script(
@@ -205,6 +206,58 @@ fn git_hooks_and_ignored_files_are_protected() {
         std::fs::read_to_string(w.project.join(".git/config")).unwrap(),
         "[core]\n"
     );
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
+        "done\n"
+    );
+}
+
+/// Paths git would run code from are protected even when they do not
+/// exist yet: a repository's missing `.git/config`, a `.git` file
+/// (`gitdir:`), and a `.git` the command would make in a project that has
+/// none (a placeholder, covered, removed after the run).
+#[test]
+fn git_paths_that_do_not_exist_yet_are_protected() {
+    let plant = "mkdir -p .git/hooks; echo evil > .git/hooks/post-checkout; \
+                 printf '[core]\\n\\tfsmonitor = evil\\n' >> .git/config; \
+                 printf 'gitdir: evil\\n' > .git; echo done > out.txt\n";
+
+    // A repository without .git/config: an empty one is made, read-only.
+    let w = world();
+    std::fs::create_dir_all(w.project.join(".git/hooks")).unwrap();
+    std::fs::write(w.project.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    script(&w, "p.sh", plant);
+    let out = run(&w, "bash ./p.sh", b"");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(w.project.join(".git/config")).unwrap(),
+        ""
+    );
+    assert!(!w.project.join(".git/hooks/post-checkout").exists());
+    assert!(w.project.join(".git").is_dir());
+
+    // A .git file pointing at the real git dir: read-only.
+    let w = world();
+    std::fs::write(w.project.join(".git"), "gitdir: ../outside/repo\n").unwrap();
+    script(&w, "p.sh", plant);
+    let out = run(&w, "bash ./p.sh", b"");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(w.project.join(".git")).unwrap(),
+        "gitdir: ../outside/repo\n"
+    );
+
+    // No .git at all: none can be made, and none is left behind.
+    let w = world();
+    script(&w, "p.sh", plant);
+    let out = run(&w, "bash ./p.sh; git init -q . && echo inited; true", b"");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(
+        !text(&out.stdout).contains("inited"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!w.project.join(".git").exists(), "a .git was left behind");
     assert_eq!(
         std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
         "done\n"

@@ -166,7 +166,7 @@ fn sandbox(policy: Option<&Policy>) -> Vec<Check> {
             Level::Warn,
             "sandbox root",
             format!(
-                "{}; until then sandboxed commands see the whole filesystem (Landlock still limits what they may open), cannot create Unix sockets or use /dev/shm, and a project with protected paths (.git/hooks, ignored files) cannot run",
+                "{}; until then sandboxed commands see the whole filesystem (Landlock still limits what they may open), cannot create Unix sockets or use /dev/shm, a project with protected paths (.git/hooks, ignored files) cannot run, and a .git a command makes in a project without one is not protected",
                 shellgate_sandbox::SandboxError::UserNamespacesUnavailable
             ),
         )

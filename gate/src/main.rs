@@ -569,11 +569,18 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         Err(_) => &[],
     };
     config.env_remove = run_env::withheld(std::env::vars_os(), pass);
+    // Removed (when still empty) when this function returns, after the run.
+    let mut _placeholders = run_env::Placeholders::default();
     if let Ok(policy) = &s.policy {
-        let (read_only, hidden) =
-            run_env::protected_paths(policy, &eval.project_root, s.home.as_deref());
-        config.read_only = read_only;
-        config.hidden = hidden;
+        let protected = run_env::protected_paths(
+            policy,
+            &eval.project_root,
+            s.home.as_deref(),
+            caps.private_root(),
+        );
+        config.read_only = protected.read_only;
+        config.hidden = protected.hidden;
+        _placeholders = protected.placeholders;
         config.network = run_env::network(policy);
     }
     if config.network.is_some() && !caps.user_namespaces {

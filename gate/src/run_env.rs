@@ -72,38 +72,145 @@ pub const MAX_SCAN_ENTRIES: usize = 1_000;
 /// How many directories below the project root that walk goes.
 pub const MAX_SCAN_DEPTH: usize = 3;
 
-/// The project paths a sandboxed command may read but not change, and
-/// those it may not see.
+/// The project paths a sandboxed command may read but not change, those
+/// it may not see, and the placeholders made for them.
+#[derive(Debug, Default)]
+pub struct Protected {
+    /// Read-only in the sandbox.
+    pub read_only: Vec<PathBuf>,
+    /// Covered by an empty read-only file or directory.
+    pub hidden: Vec<PathBuf>,
+    /// Empty directories made for this run so that a path that did not
+    /// exist can be covered; [`Placeholders`] removes them afterwards.
+    pub placeholders: Placeholders,
+}
+
+/// Empty placeholder directories that runs cover, each held with a
+/// shared `flock(2)` for the run. When this is dropped, each is removed
+/// if no other run holds it (the lock converts to exclusive without
+/// waiting) and it is still empty (`rmdir(2)` removes nothing else):
+/// removing a directory that another run's mount namespace covers would
+/// detach that cover (mount_namespaces(7)) while its command runs.
+#[derive(Debug, Default)]
+pub struct Placeholders(Vec<(PathBuf, nix::fcntl::Flock<std::fs::File>)>);
+
+impl Placeholders {
+    /// Takes `dir` as a placeholder: made if missing, then locked shared.
+    /// `None` when it is not (or no longer) an empty directory, or cannot
+    /// be made or locked.
+    fn take(dir: &std::path::Path) -> Option<(PathBuf, nix::fcntl::Flock<std::fs::File>)> {
+        use nix::fcntl::{Flock, FlockArg};
+        use std::os::unix::fs::MetadataExt;
+        // A run that removes it between our steps makes us start again.
+        for _ in 0..3 {
+            match std::fs::create_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(_) => return None,
+            }
+            let meta = std::fs::symlink_metadata(dir).ok()?;
+            if !meta.is_dir() || std::fs::read_dir(dir).ok()?.next().is_some() {
+                return None;
+            }
+            let file = std::fs::File::open(dir).ok()?;
+            let lock = Flock::lock(file, FlockArg::LockShared).ok()?;
+            // Still the directory at that path (a finishing run may have
+            // removed it while we waited for the lock)?
+            let held = lock.metadata().ok()?;
+            match std::fs::symlink_metadata(dir) {
+                Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => {
+                    return Some((dir.to_path_buf(), lock));
+                }
+                _ => continue,
+            }
+        }
+        None
+    }
+}
+
+impl Drop for Placeholders {
+    fn drop(&mut self) {
+        for (dir, lock) in self.0.drain(..) {
+            if lock
+                .relock(nix::fcntl::FlockArg::LockExclusiveNonblock)
+                .is_ok()
+            {
+                let _ = std::fs::remove_dir(&dir);
+            }
+        }
+    }
+}
+
+/// The project's protected paths for one run.
 ///
-/// Read-only: `.git/hooks` and `.git/config` of a repository whose `.git`
-/// is a directory, code that git runs later outside the sandbox (hooks,
-/// `core.hooksPath`, `core.fsmonitor`). `.git/hooks` is created when
-/// missing, so that a hook cannot be added either. Hidden: the ignore
-/// file's matches under `project_root`, from a walk of at most
-/// [`MAX_SCAN_ENTRIES`] entries and [`MAX_SCAN_DEPTH`] levels that skips
-/// dependencies and build output (see `IgnoreFile::scan`).
+/// Git runs code from a repository's `.git` later, outside the sandbox
+/// (hooks, `core.hooksPath`, `core.fsmonitor`, `gitdir:` of a `.git`
+/// file; gitrepository-layout(5), githooks(5), git-config(1)), so what the
+/// command could plant there is protected, including paths that do not
+/// exist yet:
+///
+/// * `.git` a repository (a directory with `HEAD`): `.git/hooks` and
+///   `.git/config` read-only, each made first when missing (an empty
+///   directory, an empty file), so that nothing can be added either;
+/// * `.git` a file or symlink: read-only;
+/// * no `.git`, or an empty `.git` directory: when `placeholder` (the
+///   sandbox can cover paths: it has user namespaces), it is made if
+///   missing and covered as an empty placeholder (git treats an empty
+///   `.git` as no repository), so the command cannot make a repository
+///   there for git to run later; it is removed after the last run that
+///   covers it ([`Placeholders`]). Without, the run is not refused for it
+///   (`shellgate doctor` says a `.git` made there is unprotected);
+/// * `.git` a non-empty directory that is not a repository: covered,
+///   empty.
+///
+/// Hidden: the ignore file's matches under `project_root`, from a walk of
+/// at most [`MAX_SCAN_ENTRIES`] entries and [`MAX_SCAN_DEPTH`] levels that
+/// skips dependencies and build output (see `IgnoreFile::scan`). What
+/// cannot be made is left: the command, with the same permissions, could
+/// not make it either.
 pub fn protected_paths(
     policy: &Policy,
     project_root: &str,
     home: Option<&str>,
-) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    placeholder: bool,
+) -> Protected {
     let root = PathBuf::from(project_root);
     let git = root.join(".git");
-    let mut read_only = Vec::new();
-    if git.is_dir() {
-        let hooks = git.join("hooks");
-        if !hooks.exists() {
-            // Best effort: if it cannot be made, nothing can be put there
-            // by the command either (the same permissions apply).
-            let _ = std::fs::create_dir(&hooks);
+    let mut out = Protected::default();
+    let placeholder = match placeholder {
+        true => Placeholders::take(&git),
+        false => None,
+    };
+    if let Some(taken) = placeholder {
+        out.placeholders.0.push(taken);
+        out.hidden.push(git.clone());
+    }
+    match std::fs::symlink_metadata(&git) {
+        _ if !out.placeholders.0.is_empty() => {}
+        Ok(meta) if meta.is_dir() && git.join("HEAD").exists() => {
+            let hooks = git.join("hooks");
+            if !hooks.exists() {
+                let _ = std::fs::create_dir(&hooks);
+            }
+            let config = git.join("config");
+            if !config.exists() {
+                let _ = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&config);
+            }
+            out.read_only.push(hooks);
+            out.read_only.push(config);
         }
-        read_only.push(hooks);
-        read_only.push(git.join("config"));
+        Ok(meta) if meta.is_dir() => out.hidden.push(git),
+        Ok(_) => out.read_only.push(git),
+        Err(_) => {}
     }
     let (hidden, _) = policy
         .ignore
         .scan(project_root, home, MAX_SCAN_ENTRIES, MAX_SCAN_DEPTH);
-    (read_only, hidden.into_iter().map(PathBuf::from).collect())
+    out.hidden.extend(hidden.into_iter().map(PathBuf::from));
+    out
 }
 
 /// What the sandboxed command may reach through shellgate's proxy, or
@@ -152,6 +259,35 @@ pub fn network(policy: &Policy) -> Option<shellgate_sandbox::NetworkPolicy> {
 mod tests {
     use super::*;
     use std::os::unix::ffi::OsStringExt;
+
+    /// A placeholder is removed only by the last run that covers it, and
+    /// never when something was put in it or it was not empty.
+    #[test]
+    fn placeholders_are_removed_by_their_last_holder_only() {
+        let t = tempfile::tempdir().unwrap();
+        let git = t.path().join(".git");
+        let first = Placeholders(vec![Placeholders::take(&git).unwrap()]);
+        assert!(git.is_dir());
+        // A second run takes the same (empty) directory.
+        let second = Placeholders(vec![Placeholders::take(&git).unwrap()]);
+        drop(first);
+        assert!(git.is_dir(), "removed while another run covers it");
+        drop(second);
+        assert!(!git.exists(), "the last holder did not remove it");
+
+        // Not empty: not a placeholder, and left alone.
+        std::fs::create_dir(&git).unwrap();
+        std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        assert!(Placeholders::take(&git).is_none());
+        // Filled during the run: kept.
+        let dir = t.path().join("other");
+        let held = Placeholders(vec![Placeholders::take(&dir).unwrap()]);
+        std::fs::write(dir.join("f"), "").unwrap();
+        drop(held);
+        assert!(dir.join("f").exists());
+        // A file is not taken.
+        assert!(Placeholders::take(&dir.join("f")).is_none());
+    }
 
     fn names(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()
