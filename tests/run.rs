@@ -218,7 +218,9 @@ fn git_hooks_and_ignored_files_are_protected() {
 /// none (a placeholder, covered, removed after the run).
 #[test]
 fn git_paths_that_do_not_exist_yet_are_protected() {
-    let plant = "mkdir -p .git/hooks; echo evil > .git/hooks/post-checkout; \
+    // Move a repository away (with its covers) for a new one, or plant
+    // in it directly.
+    let plant = "mv .git moved; mkdir -p .git/hooks; echo evil > .git/hooks/post-checkout; \
                  printf '[core]\\n\\tfsmonitor = evil\\n' >> .git/config; \
                  printf 'gitdir: evil\\n' > .git; echo done > out.txt\n";
 
@@ -234,7 +236,11 @@ fn git_paths_that_do_not_exist_yet_are_protected() {
         ""
     );
     assert!(!w.project.join(".git/hooks/post-checkout").exists());
-    assert!(w.project.join(".git").is_dir());
+    assert!(
+        w.project.join(".git/HEAD").is_file(),
+        "the repository was moved"
+    );
+    assert!(!w.project.join("moved").exists());
 
     // A .git file pointing at the real git dir: read-only.
     let w = world();
@@ -262,6 +268,35 @@ fn git_paths_that_do_not_exist_yet_are_protected() {
         std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
         "done\n"
     );
+
+    // A .git directory that is not a repository: covered, unchanged.
+    let w = world();
+    std::fs::create_dir(w.project.join(".git")).unwrap();
+    std::fs::write(w.project.join(".git/notes"), "mine\n").unwrap();
+    script(&w, "p.sh", plant);
+    let out = run(&w, "bash ./p.sh; ls -A .git", b"");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    let left: Vec<_> = std::fs::read_dir(w.project.join(".git")).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+
+    // A symlink: what it points to could be swapped, so no run.
+    let w = world();
+    std::fs::create_dir(w.outside.join("repo")).unwrap();
+    std::os::unix::fs::symlink(w.outside.join("repo"), w.project.join(".git")).unwrap();
+    let out = run(&w, "echo ran > out.txt", b"");
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "stderr: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("is a symlink"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!w.project.join("out.txt").exists());
 }
 
 #[test]

@@ -103,8 +103,45 @@ pub fn run(cwd: &str, home: Option<&Path>) -> Vec<Check> {
         )),
     }
     out.extend(sandbox(policy.as_ref().ok()));
+    out.extend(git_bare_repositories(home));
     out.extend(harnesses(cwd, home, policy.as_ref().ok()));
     out
+}
+
+/// Whether git would use a bare repository it finds in the working
+/// directory (`safe.bareRepository`, git-config(1)): a sandboxed command
+/// can turn the project root into one (`git init --bare .`), whose
+/// config (`core.fsmonitor`, `core.pager`) git then runs outside the
+/// sandbox. Read with `git config --get` from `/` (only the system and
+/// global files can set it); `None` when git is not installed.
+fn git_bare_repositories(home: Option<&Path>) -> Option<Check> {
+    let mut git = std::process::Command::new("git");
+    git.args(["config", "--get", "safe.bareRepository"])
+        .current_dir("/")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(home) = home {
+        git.env("HOME", home);
+    }
+    let value = match git.output() {
+        Ok(out) => String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .to_ascii_lowercase(),
+        Err(_) => return None,
+    };
+    Some(if value == "explicit" {
+        check(
+            Level::Ok,
+            "git bare repositories",
+            "safe.bareRepository = explicit: git does not run a bare repository a sandboxed command makes in the project",
+        )
+    } else {
+        check(
+            Level::Warn,
+            "git bare repositories",
+            "git uses a bare repository it finds in the working directory, so a sandboxed command could make the project root one (git init --bare .) whose config git runs later, outside the sandbox; to close it: git config --global safe.bareRepository explicit",
+        )
+    })
 }
 
 /// The sandbox's mandatory and optional layers on this kernel, and the

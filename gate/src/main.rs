@@ -572,12 +572,16 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
     // Removed (when still empty) when this function returns, after the run.
     let mut _placeholders = run_env::Placeholders::default();
     if let Ok(policy) = &s.policy {
-        let protected = run_env::protected_paths(
+        let protected = match run_env::protected_paths(
             policy,
             &eval.project_root,
             s.home.as_deref(),
             caps.private_root(),
-        );
+        ) {
+            Ok(protected) => protected,
+            Err(e) => return fail(&format!("{e}. The command was not run"), EXIT_RUN_ERROR),
+        };
+        config.pinned = protected.pinned;
         config.read_only = protected.read_only;
         config.hidden = protected.hidden;
         _placeholders = protected.placeholders;

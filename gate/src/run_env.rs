@@ -76,6 +76,8 @@ pub const MAX_SCAN_DEPTH: usize = 3;
 /// it may not see, and the placeholders made for them.
 #[derive(Debug, Default)]
 pub struct Protected {
+    /// Writable, but not to be moved or removed (a repository's `.git`).
+    pub pinned: Vec<PathBuf>,
     /// Read-only in the sandbox.
     pub read_only: Vec<PathBuf>,
     /// Covered by an empty read-only file or directory.
@@ -151,8 +153,9 @@ impl Drop for Placeholders {
 ///
 /// * `.git` a repository (a directory with `HEAD`): `.git/hooks` and
 ///   `.git/config` read-only, each made first when missing (an empty
-///   directory, an empty file), so that nothing can be added either;
-/// * `.git` a file or symlink: read-only;
+///   directory, an empty file), so that nothing can be added either, and
+///   `.git` itself pinned (it cannot be moved away for a new one);
+/// * `.git` a file (`gitdir:`): read-only;
 /// * no `.git`, or an empty `.git` directory: when `placeholder` (the
 ///   sandbox can cover paths: it has user namespaces), it is made if
 ///   missing and covered as an empty placeholder (git treats an empty
@@ -168,25 +171,49 @@ impl Drop for Placeholders {
 /// skips dependencies and build output (see `IgnoreFile::scan`). What
 /// cannot be made is left: the command, with the same permissions, could
 /// not make it either.
+///
+/// Not covered: a bare repository the command makes at the project root
+/// itself (`git init --bare .`), which git uses when no `.git` is there
+/// unless `safe.bareRepository` is `explicit` (`shellgate doctor` checks
+/// it); submodules' and worktrees' own config and hooks under `.git`.
+///
+/// # Errors
+/// A message for the user when `.git` is a symlink (what it points to
+/// could be replaced), or a placeholder is needed but cannot be held.
 pub fn protected_paths(
     policy: &Policy,
     project_root: &str,
     home: Option<&str>,
     placeholder: bool,
-) -> Protected {
+) -> Result<Protected, String> {
     let root = PathBuf::from(project_root);
     let git = root.join(".git");
     let mut out = Protected::default();
-    let placeholder = match placeholder {
-        true => Placeholders::take(&git),
-        false => None,
+    let meta = std::fs::symlink_metadata(&git);
+    let empty_or_missing = match &meta {
+        Ok(m) => m.is_dir() && std::fs::read_dir(&git).is_ok_and(|mut d| d.next().is_none()),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
     };
-    if let Some(taken) = placeholder {
-        out.placeholders.0.push(taken);
-        out.hidden.push(git.clone());
-    }
-    match std::fs::symlink_metadata(&git) {
-        _ if !out.placeholders.0.is_empty() => {}
+    match meta {
+        _ if placeholder && empty_or_missing => {
+            let taken = Placeholders::take(&git).ok_or_else(|| {
+                format!(
+                    "cannot hold {} as an empty placeholder for the run (another run keeps \
+                     changing it, or it cannot be made or locked), so a repository the command \
+                     made there would not be protected; retry",
+                    git.display()
+                )
+            })?;
+            out.placeholders.0.push(taken);
+            out.hidden.push(git);
+        }
+        Ok(meta) if meta.is_symlink() => {
+            return Err(format!(
+                "{} is a symlink: shellgate cannot keep the command from replacing it with a \
+                 repository of its own; replace it with a `gitdir: PATH` file",
+                git.display()
+            ))
+        }
         Ok(meta) if meta.is_dir() && git.join("HEAD").exists() => {
             let hooks = git.join("hooks");
             if !hooks.exists() {
@@ -199,6 +226,9 @@ pub fn protected_paths(
                     .create_new(true)
                     .open(&config);
             }
+            // Pinned, so that it cannot be moved away (with its covers)
+            // for a new `.git` to take its place.
+            out.pinned.push(git);
             out.read_only.push(hooks);
             out.read_only.push(config);
         }
@@ -210,7 +240,7 @@ pub fn protected_paths(
         .ignore
         .scan(project_root, home, MAX_SCAN_ENTRIES, MAX_SCAN_DEPTH);
     out.hidden.extend(hidden.into_iter().map(PathBuf::from));
-    out
+    Ok(out)
 }
 
 /// What the sandboxed command may reach through shellgate's proxy, or

@@ -20,6 +20,7 @@
 //! | `/dev/fd`, `/dev/stdin`, `/dev/stdout`, `/dev/stderr` | links to `/proc/self/fd` (process substitution) | private root |
 //! | `read_only` paths inside the project (`.git/hooks`, `.git/config`) | read only (`EROFS`) | read-only bind mount in a private user + mount namespace |
 //! | `hidden` paths inside the project (`.env`, ignore-file matches) | an empty read-only file or directory in their place | the same namespace |
+//! | `pinned` directories inside the project (a repository's `.git`) | read, write, but not moved or removed (`EBUSY`: a mount point) | a bind mount onto itself in the same namespace |
 //! | Unix sockets | with the private root (and Landlock ABI >= 6 or a network namespace): any, reaching only what lies in the granted trees (the project, the temp dir) and the run's own abstract names; without it, stream and seqpacket `socketpair(AF_UNIX)` only (a socket could reach `ssh-agent` or `docker.sock` by path, which Landlock does not control) | private root, Landlock scope, seccomp |
 //! | network, no [`SandboxConfig::network`] | none: no IPv4/IPv6 socket at all; TCP bind/connect also denied by Landlock ABI >= 4 | seccomp (+ Landlock) |
 //! | network, with [`SandboxConfig::network`] | IPv4/IPv6 TCP and UDP inside a private network namespace that has only loopback; out only through shellgate's proxy, to trusted hosts on allowed ports at public (or listed) addresses; no raw, packet or MPTCP socket | user + network namespace, proxy ([`NetworkPolicy`]), seccomp |
@@ -176,6 +177,12 @@ pub struct SandboxConfig {
     /// (credentials, agent sockets: the caller decides which). Usually
     /// empty here; `shellgate run` fills it.
     pub env_remove: Vec<std::ffi::OsString>,
+    /// Directories inside the project the command may change but not
+    /// move or remove (a repository's `.git`, which holds read-only
+    /// paths: moved away, a new `.git` could take its place): bind-mounted
+    /// onto themselves, so rename(2) and rmdir(2) fail with `EBUSY`.
+    /// Skipped like [`Self::read_only`].
+    pub pinned: Vec<PathBuf>,
     /// Paths inside the project the command may read but not change
     /// (`.git/hooks`, `.git/config`): bind-mounted read-only in a private
     /// mount namespace. Paths that do not exist, or resolve outside the
@@ -201,6 +208,7 @@ impl SandboxConfig {
             extra_read_write: Vec::new(),
             extra_read_exec: Vec::new(),
             env_remove: Vec::new(),
+            pinned: Vec::new(),
             read_only: Vec::new(),
             hidden: Vec::new(),
             network: None,
@@ -593,7 +601,11 @@ pub fn run_prepared(
             .filter(|p| p.starts_with(&project_root) && *p != project_root)
             .collect()
     };
-    let (read_only, hidden) = (inside(&config.read_only), inside(&config.hidden));
+    let (pinned, read_only, hidden) = (
+        inside(&config.pinned),
+        inside(&config.read_only),
+        inside(&config.hidden),
+    );
 
     // Without user namespaces there is no private root (and no Unix
     // socket, see `seccomp.rs`).
@@ -730,7 +742,7 @@ pub fn run_prepared(
         use std::os::fd::AsRawFd;
         (j.user.as_raw_fd(), j.net.as_raw_fd())
     });
-    let mounts = mounts::MountPlan::new(&read_only, &hidden, empty.as_deref(), join, root);
+    let mounts = mounts::MountPlan::new(&pinned, &read_only, &hidden, empty.as_deref(), join, root);
     // `_helper` is reaped when this function returns, after the run.
     let (proxy, env_set, _helper) = match (joined, &config.network) {
         (Some(joined), Some(policy)) => {

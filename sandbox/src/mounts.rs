@@ -43,6 +43,10 @@ enum Op {
     },
     /// An empty read-only tmpfs over the directory `path`.
     CoverDir { path: CString },
+    /// `path` bind-mounted onto itself, writable as before: a mount point,
+    /// which rename(2) and rmdir(2) refuse (`EBUSY`), so the directory
+    /// stays where the covers inside it are.
+    Pin { path: CString },
 }
 
 /// What the child does to enter its namespaces and cover the paths.
@@ -93,8 +97,8 @@ fn cstring(path: &Path) -> Option<CString> {
 }
 
 impl MountPlan {
-    /// The plan for `read_only` and `hidden` paths (canonical, inside the
-    /// project), with `empty_file` an empty read-only file to cover hidden
+    /// The plan for `pinned`, `read_only` and `hidden` paths (canonical,
+    /// inside the project), with `empty_file` an empty read-only file to cover hidden
     /// files with (with a root, its own empty file is used instead); `join` holds descriptors of a user and a network
     /// namespace to enter first (`/proc/PID/ns/user`, `/proc/PID/ns/net`
     /// of `netns.rs`'s helper); `root` is the private root to enter, the
@@ -103,6 +107,7 @@ impl MountPlan {
     /// namespace is then made). Paths that vanished since they were
     /// listed are skipped.
     pub(crate) fn new(
+        pinned: &[PathBuf],
         read_only: &[PathBuf],
         hidden: &[PathBuf],
         empty_file: Option<&Path>,
@@ -113,7 +118,14 @@ impl MountPlan {
         // project is at the same path (and symlinks lead where they lead
         // for the command).
         let target = |p: &Path| cstring(p);
-        let mut ops = Vec::new();
+        // Pins first: the covers inside them are then made on the pinned
+        // mount.
+        let mut ops: Vec<Op> = pinned
+            .iter()
+            .filter(|p| p.is_dir())
+            .filter_map(|p| target(p))
+            .map(|path| Op::Pin { path })
+            .collect();
         for p in read_only {
             if let (Some(path), Some(flags)) = (target(p), locked_flags(p)) {
                 ops.push(Op::ReadOnly { path, flags });
@@ -217,14 +229,7 @@ impl MountPlan {
             for op in &self.ops {
                 let ok = match op {
                     Op::ReadOnly { path, flags } => {
-                        libc::mount(
-                            path.as_ptr(),
-                            path.as_ptr(),
-                            none,
-                            libc::MS_BIND | libc::MS_REC,
-                            std::ptr::null(),
-                        ) == 0
-                            && remount_read_only(path, *flags)
+                        bind_onto_itself(path) && remount_read_only(path, *flags)
                     }
                     Op::CoverFile {
                         source,
@@ -246,9 +251,10 @@ impl MountPlan {
                             path.as_ptr(),
                             c"tmpfs".as_ptr(),
                             libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                            c"size=4k,mode=000".as_ptr().cast(),
+                            c"size=4k,mode=555".as_ptr().cast(),
                         ) == 0
                     }
+                    Op::Pin { path } => bind_onto_itself(path),
                 };
                 if !ok {
                     return -1;
@@ -262,6 +268,21 @@ impl MountPlan {
         }
         0
     }
+}
+
+/// `mount(path, path, NULL, MS_BIND|MS_REC)`: `path` becomes a mount
+/// point of its own (with what is mounted below it).
+///
+/// # Safety
+/// Raw syscall; `path` is NUL-terminated.
+unsafe fn bind_onto_itself(path: &CString) -> bool {
+    libc::mount(
+        path.as_ptr(),
+        path.as_ptr(),
+        std::ptr::null(),
+        libc::MS_BIND | libc::MS_REC,
+        std::ptr::null(),
+    ) == 0
 }
 
 /// `mount(NULL, path, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|flags)`.
