@@ -242,6 +242,52 @@ fn git_paths_that_do_not_exist_yet_are_protected() {
     );
     assert!(!w.project.join("moved").exists());
 
+    // What the repository points git at: a core.hooksPath in the project
+    // (made when missing), a submodule's git directory and its checkout's
+    // .git file.
+    let w = world();
+    let g = w.project.join(".git");
+    std::fs::create_dir_all(g.join("modules/lib")).unwrap();
+    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(g.join("config"), "[core]\n\thooksPath = \".githooks\"\n").unwrap();
+    std::fs::write(g.join("modules/lib/HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(
+        w.project.join(".gitmodules"),
+        "[submodule \"lib\"]\n\tpath = vendor/lib\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(w.project.join("vendor/lib")).unwrap();
+    std::fs::write(
+        w.project.join("vendor/lib/.git"),
+        "gitdir: ../../.git/modules/lib\n",
+    )
+    .unwrap();
+    script(
+        &w,
+        "q.sh",
+        "mkdir -p .githooks .git/modules/lib/hooks; echo evil > .githooks/post-checkout; \
+         echo evil > .git/modules/lib/hooks/post-checkout; \
+         echo '[core] fsmonitor = evil' >> .git/modules/lib/config; \
+         echo 'gitdir: ../evil' > vendor/lib/.git; echo done > out.txt\n",
+    );
+    let out = run(&w, "bash ./q.sh", b"");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(w.project.join(".githooks").is_dir());
+    assert!(!w.project.join(".githooks/post-checkout").exists());
+    assert!(!g.join("modules/lib/hooks/post-checkout").exists());
+    assert_eq!(
+        std::fs::read_to_string(g.join("modules/lib/config")).unwrap(),
+        ""
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("vendor/lib/.git")).unwrap(),
+        "gitdir: ../../.git/modules/lib\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
+        "done\n"
+    );
+
     // A .git file pointing at the real git dir: read-only.
     let w = world();
     std::fs::write(w.project.join(".git"), "gitdir: ../outside/repo\n").unwrap();

@@ -172,10 +172,16 @@ impl Drop for Placeholders {
 /// cannot be made is left: the command, with the same permissions, could
 /// not make it either.
 ///
+/// Also read-only in a repository: its submodules' git directories'
+/// `hooks` and `config` (`.git/modules/…`), their checkouts' `.git`
+/// files (from `.gitmodules`), and a `core.hooksPath` inside the project
+/// (made first when missing).
+///
 /// Not covered: a bare repository the command makes at the project root
 /// itself (`git init --bare .`), which git uses when no `.git` is there
 /// unless `safe.bareRepository` is `explicit` (`shellgate doctor` checks
-/// it); submodules' and worktrees' own config and hooks under `.git`.
+/// it); worktrees' `config.worktree`; a `core.hooksPath` set through an
+/// `include` of the config.
 ///
 /// # Errors
 /// A message for the user when `.git` is a symlink (what it points to
@@ -215,22 +221,26 @@ pub fn protected_paths(
             ))
         }
         Ok(meta) if meta.is_dir() && git.join("HEAD").exists() => {
-            let hooks = git.join("hooks");
-            if !hooks.exists() {
-                let _ = std::fs::create_dir(&hooks);
+            protect_git_dir(&git, MODULE_DEPTH, &mut out);
+            // A hooks directory the repository names (`core.hooksPath`,
+            // as husky sets it) inside the project: read-only, made first.
+            if let Some(hooks) = hooks_path(&git.join("config"), &root, home) {
+                if hooks.starts_with(&root) && !hooks.exists() {
+                    let _ = std::fs::create_dir_all(&hooks);
+                }
+                out.read_only.push(hooks);
             }
-            let config = git.join("config");
-            if !config.exists() {
-                let _ = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&config);
+            // Submodules' checkouts: their `.git` files name their git
+            // directories (under `.git/modules`, protected above).
+            for path in submodule_paths(&root.join(".gitmodules")) {
+                let dot_git = root.join(path).join(".git");
+                if dot_git.is_file() {
+                    out.read_only.push(dot_git);
+                }
             }
             // Pinned, so that it cannot be moved away (with its covers)
             // for a new `.git` to take its place.
             out.pinned.push(git);
-            out.read_only.push(hooks);
-            out.read_only.push(config);
         }
         Ok(meta) if meta.is_dir() => out.hidden.push(git),
         Ok(_) => out.read_only.push(git),
@@ -241,6 +251,105 @@ pub fn protected_paths(
         .scan(project_root, home, MAX_SCAN_ENTRIES, MAX_SCAN_DEPTH);
     out.hidden.extend(hidden.into_iter().map(PathBuf::from));
     Ok(out)
+}
+
+/// How deep `.git/modules` is followed for submodules of submodules.
+const MODULE_DEPTH: usize = 3;
+
+/// Most submodule git directories protected per level.
+const MAX_MODULES: usize = 100;
+
+/// A git directory's `hooks` and `config` read-only, each made first when
+/// missing (an empty directory, an empty file), and the same for its
+/// submodules' git directories (`modules/NAME`, gitrepository-layout(5);
+/// a name with `/` is a nested directory), `depth` levels down.
+fn protect_git_dir(dir: &std::path::Path, depth: usize, out: &mut Protected) {
+    let hooks = dir.join("hooks");
+    if !hooks.exists() {
+        let _ = std::fs::create_dir(&hooks);
+    }
+    let config = dir.join("config");
+    if !config.exists() {
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&config);
+    }
+    out.read_only.push(hooks);
+    out.read_only.push(config);
+    if depth == 0 {
+        return;
+    }
+    let mut found = 0;
+    let mut pending = vec![(dir.join("modules"), 0)];
+    while let Some((modules, level)) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&modules) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) || found >= MAX_MODULES {
+                continue;
+            }
+            if path.join("HEAD").is_file() {
+                found += 1;
+                protect_git_dir(&path, depth - 1, out);
+            } else if level < 2 {
+                // `modules/lib/foo` for a submodule named `lib/foo`.
+                pending.push((path, level + 1));
+            }
+        }
+    }
+}
+
+/// `core.hooksPath` as set in the git config file `config` (the last
+/// value in a `[core]` section; `include` directives are not followed),
+/// resolved as git does: `~/` from `home`, relative to the working tree
+/// (`worktree`) otherwise (git-config(1), `core.hooksPath`).
+fn hooks_path(
+    config: &std::path::Path,
+    worktree: &std::path::Path,
+    home: Option<&str>,
+) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(config).ok()?;
+    let mut in_core = false;
+    let mut value = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(section) = line.strip_prefix('[') {
+            let name = section.split([']', ' ', '"', '.']).next().unwrap_or("");
+            in_core = name.eq_ignore_ascii_case("core") && !section.contains('"');
+            continue;
+        }
+        if !in_core {
+            continue;
+        }
+        if let Some((key, v)) = line.split_once('=') {
+            if key.trim().eq_ignore_ascii_case("hookspath") {
+                let v = v.split(['#', ';']).next().unwrap_or("").trim();
+                value = Some(v.trim_matches('"').to_string());
+            }
+        }
+    }
+    let value = value.filter(|v| !v.is_empty())?;
+    Some(match value.strip_prefix("~/") {
+        Some(rest) => PathBuf::from(home?).join(rest),
+        None => worktree.join(value),
+    })
+}
+
+/// The `path = …` entries of a `.gitmodules` file (gitmodules(5)).
+fn submodule_paths(gitmodules: &std::path::Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(gitmodules) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| line.trim().split_once('='))
+        .filter(|(key, _)| key.trim().eq_ignore_ascii_case("path"))
+        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+        .filter(|v| !v.is_empty() && !v.split('/').any(|c| c == ".."))
+        .take(MAX_MODULES)
+        .collect()
 }
 
 /// What the sandboxed command may reach through shellgate's proxy, or
@@ -289,6 +398,45 @@ pub fn network(policy: &Policy) -> Option<shellgate_sandbox::NetworkPolicy> {
 mod tests {
     use super::*;
     use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn hooks_path_and_submodule_paths_are_read_like_git() {
+        let t = tempfile::tempdir().unwrap();
+        let config = t.path().join("config");
+        let wt = std::path::Path::new("/w");
+        let read = |text: &str| {
+            std::fs::write(&config, text).unwrap();
+            hooks_path(&config, wt, Some("/home/u"))
+        };
+        assert_eq!(
+            read("[core]\n\tbare = false\n\thooksPath = .husky/_\n"),
+            Some(PathBuf::from("/w/.husky/_"))
+        );
+        assert_eq!(
+            read("[Core]\nHOOKSPATH = \"hooks dir\" # why\n"),
+            Some(PathBuf::from("/w/hooks dir"))
+        );
+        assert_eq!(
+            read("[core]\nhooksPath = ~/hooks\n"),
+            Some(PathBuf::from("/home/u/hooks"))
+        );
+        assert_eq!(
+            read("[core]\nhooksPath = /abs\n"),
+            Some(PathBuf::from("/abs"))
+        );
+        // Another section, a subsection, or none at all.
+        assert_eq!(read("[alias]\nhooksPath = x\n"), None);
+        assert_eq!(read("[core \"x\"]\nhooksPath = x\n"), None);
+        assert_eq!(read("[core]\nbare = false\n"), None);
+
+        let gm = t.path().join(".gitmodules");
+        std::fs::write(
+            &gm,
+            "[submodule \"a\"]\n\tpath = vendor/a\n\turl = x\n[submodule \"b\"]\n\tpath = ../out\n",
+        )
+        .unwrap();
+        assert_eq!(submodule_paths(&gm), vec!["vendor/a".to_string()]);
+    }
 
     /// A placeholder is removed only by the last run that covers it, and
     /// never when something was put in it or it was not empty.
