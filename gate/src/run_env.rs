@@ -225,7 +225,11 @@ pub fn protected_paths(
             // A hooks directory the repository names (`core.hooksPath`,
             // as husky sets it) inside the project: read-only, made first.
             if let Some(hooks) = hooks_path(&git.join("config"), &root, home) {
-                if hooks.starts_with(&root) && !hooks.exists() {
+                let lexically_inside = hooks.starts_with(&root)
+                    && !hooks
+                        .components()
+                        .any(|c| c == std::path::Component::ParentDir);
+                if lexically_inside && !hooks.exists() {
                     let _ = std::fs::create_dir_all(&hooks);
                 }
                 out.read_only.push(hooks);
