@@ -328,10 +328,9 @@ fn hooks_path(
         if !in_core {
             continue;
         }
-        if let Some((key, v)) = line.split_once('=') {
-            if key.trim().eq_ignore_ascii_case("hookspath") {
-                let v = v.split(['#', ';']).next().unwrap_or("").trim();
-                value = Some(v.trim_matches('"').to_string());
+        if let Some((key, v)) = config_entry(line) {
+            if key.eq_ignore_ascii_case("hookspath") {
+                value = Some(v);
             }
         }
     }
@@ -342,15 +341,28 @@ fn hooks_path(
     })
 }
 
+/// A `key = value` line of a git config file (git-config(1), "Syntax"):
+/// the key, and the value without a trailing `#`/`;` comment and without
+/// the quotes of a quoted value. `None` for other lines.
+fn config_entry(line: &str) -> Option<(&str, String)> {
+    let (key, value) = line.split_once('=')?;
+    let value = value.trim();
+    let value = match value.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next().unwrap_or(""),
+        None => value.split(['#', ';']).next().unwrap_or("").trim(),
+    };
+    Some((key.trim(), value.to_string()))
+}
+
 /// The `path = …` entries of a `.gitmodules` file (gitmodules(5)).
 fn submodule_paths(gitmodules: &std::path::Path) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(gitmodules) else {
         return Vec::new();
     };
     text.lines()
-        .filter_map(|line| line.trim().split_once('='))
-        .filter(|(key, _)| key.trim().eq_ignore_ascii_case("path"))
-        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+        .filter_map(config_entry)
+        .filter(|(key, _)| key.eq_ignore_ascii_case("path"))
+        .map(|(_, v)| v)
         .filter(|v| !v.is_empty() && !v.split('/').any(|c| c == ".."))
         .take(MAX_MODULES)
         .collect()
@@ -439,6 +451,13 @@ mod tests {
             "[submodule \"a\"]\n\tpath = vendor/a\n\turl = x\n[submodule \"b\"]\n\tpath = ../out\n",
         )
         .unwrap();
+        assert_eq!(submodule_paths(&gm), vec!["vendor/a".to_string()]);
+        // One reader for both: comments and quotes as git reads them.
+        assert_eq!(
+            read("[core]\nhooksPath = \"a#b\"\n"),
+            Some(PathBuf::from("/w/a#b"))
+        );
+        std::fs::write(&gm, "[submodule \"a\"]\n\tpath = vendor/a ; pinned\n").unwrap();
         assert_eq!(submodule_paths(&gm), vec!["vendor/a".to_string()]);
     }
 

@@ -270,19 +270,28 @@ impl MountPlan {
     }
 }
 
-/// `mount(path, path, NULL, MS_BIND|MS_REC)`: `path` becomes a mount
-/// point of its own (with what is mounted below it).
+/// `mount(source, target, NULL, MS_BIND|MS_REC)`: the tree at `source`,
+/// with what is mounted below it (a mount with locked submounts, as
+/// `/proc` seen from a user namespace, can only be bound whole).
 ///
 /// # Safety
-/// Raw syscall; `path` is NUL-terminated.
-unsafe fn bind_onto_itself(path: &CString) -> bool {
+/// Raw syscall; both strings are NUL-terminated.
+pub(crate) unsafe fn bind_mount(source: &std::ffi::CStr, target: &std::ffi::CStr) -> bool {
     libc::mount(
-        path.as_ptr(),
-        path.as_ptr(),
+        source.as_ptr(),
+        target.as_ptr(),
         std::ptr::null(),
         libc::MS_BIND | libc::MS_REC,
         std::ptr::null(),
     ) == 0
+}
+
+/// `path` bound onto itself: a mount point of its own.
+///
+/// # Safety
+/// Raw syscall; `path` is NUL-terminated.
+unsafe fn bind_onto_itself(path: &CString) -> bool {
+    bind_mount(path, path)
 }
 
 /// `mount(NULL, path, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|flags)`.

@@ -36,7 +36,7 @@
 //! namespace, can only be bound with its submounts).
 
 use std::collections::BTreeMap;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -249,13 +249,59 @@ pub(crate) fn kept_mountpoint(base: &Path) -> Option<PathBuf> {
     // SAFETY: geteuid has no preconditions.
     let uid = unsafe { libc::geteuid() };
     let path = base.join(format!("shellgate-root-{uid}"));
-    match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(_) => return None,
-    }
-    let meta = std::fs::symlink_metadata(&path).ok()?;
+    // Made once: later runs only look.
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
+        Err(_) => {
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(_) => return None,
+            }
+            std::fs::symlink_metadata(&path).ok()?
+        }
+    };
     (meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0).then_some(path)
+}
+
+/// `mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options)`.
+///
+/// # Safety
+/// Raw syscall on NUL-terminated strings.
+unsafe fn mount_tmpfs(path: &CStr, options: &CStr) -> bool {
+    libc::mount(
+        c"tmpfs".as_ptr(),
+        path.as_ptr(),
+        c"tmpfs".as_ptr(),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        options.as_ptr().cast(),
+    ) == 0
+}
+
+/// `mkdir(path, 0755)`; a directory already there is fine.
+///
+/// # Safety
+/// Raw syscall on a NUL-terminated string.
+unsafe fn mkdir_or_exists(path: &CStr) -> bool {
+    libc::mkdir(path.as_ptr(), 0o755) == 0 || *libc::__errno_location() == libc::EEXIST
+}
+
+/// A new empty file at `path` with `mode` (`O_CREAT | O_EXCL`); `false`
+/// with errno set (`EEXIST` when something is there).
+///
+/// # Safety
+/// Raw syscalls on a NUL-terminated string.
+unsafe fn create_file(path: &CStr, mode: libc::mode_t) -> bool {
+    let fd = libc::open(
+        path.as_ptr(),
+        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+        mode,
+    );
+    if fd < 0 {
+        return false;
+    }
+    libc::close(fd);
+    true
 }
 
 /// One step of building the new root, its strings prepared before `fork`.
@@ -393,63 +439,18 @@ impl Root {
     /// # Safety
     /// Raw syscalls on strings owned by `self`; call only in the child.
     pub(crate) unsafe fn build(&self) -> bool {
-        if libc::mount(
-            c"tmpfs".as_ptr(),
-            self.mountpoint.as_ptr(),
-            c"tmpfs".as_ptr(),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            c"mode=0755".as_ptr().cast(),
-        ) != 0
-        {
+        if !mount_tmpfs(&self.mountpoint, c"mode=0755") || !create_file(&self.empty, 0o444) {
             return false;
         }
-        let fd = libc::open(
-            self.empty.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
-            0o444,
-        );
-        if fd < 0 {
-            return false;
-        }
-        libc::close(fd);
         for op in &self.ops {
             let ok = match op {
-                Op::Tmpfs(path) => {
-                    (libc::mkdir(path.as_ptr(), 0o755) == 0
-                        || *libc::__errno_location() == libc::EEXIST)
-                        && libc::mount(
-                            c"tmpfs".as_ptr(),
-                            path.as_ptr(),
-                            c"tmpfs".as_ptr(),
-                            libc::MS_NOSUID | libc::MS_NODEV,
-                            c"mode=1777".as_ptr().cast(),
-                        ) == 0
-                }
-                Op::Mkdir(path) => {
-                    libc::mkdir(path.as_ptr(), 0o755) == 0
-                        || *libc::__errno_location() == libc::EEXIST
-                }
+                Op::Tmpfs(path) => mkdir_or_exists(path) && mount_tmpfs(path, c"mode=1777"),
+                Op::Mkdir(path) => mkdir_or_exists(path),
                 Op::Symlink { target, path } => libc::symlink(target.as_ptr(), path.as_ptr()) == 0,
                 Op::Touch(path) => {
-                    let fd = libc::open(
-                        path.as_ptr(),
-                        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
-                        0o644,
-                    );
-                    if fd >= 0 {
-                        libc::close(fd);
-                    }
-                    fd >= 0 || *libc::__errno_location() == libc::EEXIST
+                    create_file(path, 0o644) || *libc::__errno_location() == libc::EEXIST
                 }
-                Op::Bind { source, path } => {
-                    libc::mount(
-                        source.as_ptr(),
-                        path.as_ptr(),
-                        std::ptr::null(),
-                        libc::MS_BIND | libc::MS_REC,
-                        std::ptr::null(),
-                    ) == 0
-                }
+                Op::Bind { source, path } => crate::mounts::bind_mount(source, path),
             };
             if !ok {
                 return false;
