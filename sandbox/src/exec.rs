@@ -1,14 +1,26 @@
 //! fork/exec of `bash -c COMMAND` and the confinement steps of the child.
 //!
-//! Everything that allocates (ruleset, BPF programs, argv/envp) is prepared in
-//! the parent. Between `fork` and `execve` the child runs only
-//! [`ChildSetup::apply`], which makes raw, async-signal-safe syscalls on data
-//! prepared beforehand (the `Command::pre_exec` contract).
+//! Everything that allocates (ruleset, BPF programs, argv/envp, the command
+//! process's stack) is prepared in the parent. Between `fork` and `execve`
+//! the child runs only [`ChildSetup::apply`], which makes raw,
+//! async-signal-safe syscalls on data prepared beforehand (the
+//! `Command::pre_exec` contract).
+//!
+//! std's `Command` forks the child and sets its standard streams and
+//! working directory; the child becomes the reaper (`reaper.rs`) and
+//! starts the command process with `clone(CLONE_VM | CLONE_VFORK)`
+//! (clone(2)): it runs on a stack of its own in the reaper's memory, which
+//! is suspended until it has called `execve` (or exited), so no page table
+//! of the shellgate-sized process is copied for a process that is about to
+//! replace its memory anyway. It `execve`s bash itself with the prepared
+//! argv and environment, and reports a failed `execve` on the report pipe
+//! ([`SetupStep::Exec`]).
 
-use std::ffi::c_long;
+use std::ffi::{c_char, c_long, CString, OsString};
 use std::fmt;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus};
@@ -44,7 +56,7 @@ pub enum SetupStep {
     /// what the command leaves running (see `reaper.rs`; man 2 prctl,
     /// proc(5)).
     Subreaper = 7,
-    /// `fork` (raw `clone(SIGCHLD)`) of the process that becomes `bash`,
+    /// `clone(CLONE_VM | CLONE_VFORK)` of the process that becomes `bash`,
     /// which then runs `setsid` and the parent-death signal again for itself.
     Fork = 8,
     /// Every capability dropped: the bounding set emptied
@@ -72,6 +84,9 @@ pub enum SetupStep {
     /// needs no Landlock right to enter) would lead out of the private
     /// root to every socket outside. Fails with `EISDIR`.
     StandardStreams = 12,
+    /// `execve` of bash by the command process. Reported as
+    /// [`SandboxError::Spawn`].
+    Exec = 13,
 }
 
 impl SetupStep {
@@ -89,6 +104,7 @@ impl SetupStep {
             10 => SetupStep::MountNamespace,
             11 => SetupStep::NetworkNamespace,
             12 => SetupStep::StandardStreams,
+            13 => SetupStep::Exec,
             _ => return None,
         })
     }
@@ -134,6 +150,10 @@ impl SetupStep {
             SetupStep::StandardStreams => {
                 "give the command a file, pipe or terminal as stdin, stdout and stderr, not a                  directory (`< /dev/null` instead of `< DIR`)"
             }
+            SetupStep::Exec => {
+                "make sure bash is installed and executable (shellgate runs the first bash on \
+                 PATH, by its real path)"
+            }
         }
     }
 }
@@ -155,6 +175,7 @@ impl fmt::Display for SetupStep {
             }
             SetupStep::NetworkNamespace => "network namespace (lo up, proxy listener)",
             SetupStep::StandardStreams => "standard streams (fstat of fds 0-2)",
+            SetupStep::Exec => "execve of bash",
         })
     }
 }
@@ -193,6 +214,8 @@ pub(crate) fn spawn_and_wait(
     plan: Plan<'_>,
 ) -> Result<(ExitStatus, Vec<crate::proxy::Refusal>), SandboxError> {
     let (report_read, report_write) = cloexec_pipe().map_err(SandboxError::Internal)?;
+    let exec = ExecArgs::new(&plan)?;
+    let stack = crate::stack::Stack::new().map_err(SandboxError::Internal)?;
     let setup = ChildSetup {
         ruleset_fd: plan.ruleset.as_raw_fd(),
         report_fd: report_write.as_raw_fd(),
@@ -200,47 +223,23 @@ pub(crate) fn spawn_and_wait(
         parent_pid: unsafe { libc::getpid() },
         filters: plan.filters,
         mounts: plan.mounts,
+        exec,
+        stack_top: stack.top() as usize,
     };
 
+    // std forks the child and gives it its streams and working directory;
+    // the child never returns to std (it becomes the reaper, and the
+    // command process it starts execs bash itself with `exec`'s argv and
+    // environment).
     let mut cmd = Command::new(plan.bash);
-    // `--` so a command string starting with `-` or `+` is never read as
-    // options (bash manual, "Invoking Bash").
-    cmd.arg("-c")
-        .arg("--")
-        .arg(plan.command)
-        .args(plan.args)
-        .current_dir(plan.cwd)
-        .env("TMPDIR", plan.tmpdir)
-        // Variables that make bash run or redefine code the decision did
-        // not see: a startup file (`BASH_ENV`, `ENV`), exported functions
-        // (`BASH_FUNC_name%%`), options (`SHELLOPTS`, `BASHOPTS`) and path
-        // lookups (`CDPATH`, `GLOBIGNORE`) (bash manual, "Bash Startup
-        // Files" and "Bash Variables").
-        .env_remove("BASH_ENV")
-        .env_remove("ENV")
-        .env_remove("SHELLOPTS")
-        .env_remove("BASHOPTS")
-        .env_remove("CDPATH")
-        .env_remove("GLOBIGNORE")
-        .env("TMP", plan.tmpdir)
-        .env("TEMP", plan.tmpdir)
+    cmd.current_dir(plan.cwd)
         .stdin(plan.stdio.stdin)
         .stdout(plan.stdio.stdout)
         .stderr(plan.stdio.stderr);
-    for (k, _) in std::env::vars_os() {
-        if k.as_encoded_bytes().starts_with(b"BASH_FUNC_") {
-            cmd.env_remove(k);
-        }
-    }
-    for name in plan.env_remove {
-        cmd.env_remove(name);
-    }
-    for (name, value) in &plan.env_set {
-        cmd.env(name, value);
-    }
     // SAFETY: `apply` only makes raw syscalls on integers and on memory
-    // (`filters`) allocated before fork; it does not allocate, lock or touch
-    // thread-local state, as required of a pre_exec closure.
+    // (`filters`, `exec`, the stack) allocated before fork; it does not
+    // allocate, lock or touch thread-local state, as required of a
+    // pre_exec closure.
     unsafe {
         cmd.pre_exec(move || setup.apply());
     }
@@ -265,7 +264,23 @@ pub(crate) fn spawn_and_wait(
             })
         }
     };
-    drop(report_read);
+    // `spawn` returned once std's own exec-error pipe was closed by every
+    // process holding it: the reaper (which closes all its descriptors)
+    // and the command process (at `execve`, or when it exits). They hold
+    // the report pipe alike, so this read does not wait.
+    if let Some((step, errno)) = read_report(report_read) {
+        let _ = child.wait();
+        let source = io::Error::from_raw_os_error(errno);
+        return Err(match step {
+            SetupStep::Exec => SandboxError::Spawn {
+                path: plan.bash.to_path_buf(),
+                source,
+            },
+            step => SandboxError::ChildSetup { step, source },
+        });
+    }
+    // The stack was used by the command process only until its `execve`.
+    drop(stack);
     // The child has joined the namespaces (spawn returns once it is past
     // its setup); the listener keeps the network namespace.
     let proxy = plan
@@ -315,6 +330,117 @@ struct ChildSetup {
     parent_pid: libc::pid_t,
     filters: Vec<BpfProgram>,
     mounts: Option<crate::mounts::MountPlan>,
+    exec: ExecArgs,
+    /// Top of the command process's stack ([`crate::stack::Stack`]), as an
+    /// address: the mapping is the parent's, inherited by the fork.
+    stack_top: usize,
+}
+
+/// `execve`'s arguments for bash: its path, `bash -c -- COMMAND ARGS…`,
+/// and the command's environment, as NUL-terminated strings and
+/// null-terminated pointer arrays into them, made before `fork`.
+struct ExecArgs {
+    path: CString,
+    _strings: Vec<CString>,
+    argv: Vec<*const c_char>,
+    envp: Vec<*const c_char>,
+}
+
+// SAFETY: the pointers point into `_strings` and `path`, owned by the same
+// value and never changed after `new`.
+unsafe impl Send for ExecArgs {}
+// SAFETY: as above; nothing is mutated through a shared reference.
+unsafe impl Sync for ExecArgs {}
+
+impl ExecArgs {
+    /// Builds argv and the environment of `plan`'s command from this
+    /// process's environment.
+    ///
+    /// # Errors
+    /// [`SandboxError::Spawn`] when the command, an argument or a variable
+    /// holds a NUL byte (which `execve` cannot pass).
+    fn new(plan: &Plan<'_>) -> Result<ExecArgs, SandboxError> {
+        let nul = |_| SandboxError::Spawn {
+            path: plan.bash.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the command, an argument or an environment variable contains a NUL byte",
+            ),
+        };
+        let path = CString::new(plan.bash.as_os_str().as_bytes()).map_err(nul)?;
+        let mut args: Vec<OsString> = vec![
+            plan.bash.as_os_str().to_owned(),
+            "-c".into(),
+            // `--` so a command string starting with `-` or `+` is never
+            // read as options (bash manual, "Invoking Bash").
+            "--".into(),
+            plan.command.into(),
+        ];
+        args.extend(plan.args.iter().cloned());
+        let argc = args.len();
+        let mut strings = Vec::with_capacity(argc + 64);
+        for arg in args {
+            strings.push(CString::new(arg.into_vec()).map_err(nul)?);
+        }
+        for (name, value) in command_env(std::env::vars_os(), plan) {
+            let mut entry = name.into_vec();
+            entry.push(b'=');
+            entry.extend(value.into_vec());
+            strings.push(CString::new(entry).map_err(nul)?);
+        }
+        let pointers = |list: &[CString]| {
+            list.iter()
+                .map(|s| s.as_ptr())
+                .chain([std::ptr::null()])
+                .collect::<Vec<_>>()
+        };
+        let argv = pointers(&strings[..argc]);
+        let envp = pointers(&strings[argc..]);
+        Ok(ExecArgs {
+            path,
+            _strings: strings,
+            argv,
+            envp,
+        })
+    }
+}
+
+/// Variables that make bash run or redefine code the decision did not
+/// see: a startup file (`BASH_ENV`, `ENV`), options (`SHELLOPTS`,
+/// `BASHOPTS`) and path lookups (`CDPATH`, `GLOBIGNORE`) (bash manual,
+/// "Bash Startup Files" and "Bash Variables"); exported functions
+/// (`BASH_FUNC_name%%`) are dropped by prefix.
+const BASH_CODE_VARIABLES: [&str; 6] = [
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "CDPATH",
+    "GLOBIGNORE",
+];
+
+/// The command's environment: `inherited` without the variables of
+/// [`BASH_CODE_VARIABLES`], exported functions and the plan's withheld
+/// names, with `TMPDIR`, `TMP` and `TEMP` set to the run's temporary
+/// directory and the plan's own variables (the proxy's address) set last.
+fn command_env(
+    inherited: impl Iterator<Item = (OsString, OsString)>,
+    plan: &Plan<'_>,
+) -> Vec<(OsString, OsString)> {
+    let mut env: std::collections::BTreeMap<OsString, OsString> = inherited
+        .filter(|(name, _)| {
+            !name.as_bytes().starts_with(b"BASH_FUNC_")
+                && !BASH_CODE_VARIABLES.iter().any(|v| name == v)
+                && !plan.env_remove.contains(name)
+        })
+        .collect();
+    for name in ["TMPDIR", "TMP", "TEMP"] {
+        env.insert(name.into(), plan.tmpdir.as_os_str().to_owned());
+    }
+    for (name, value) in &plan.env_set {
+        env.insert(name.into(), value.into());
+    }
+    env.into_iter().collect()
 }
 
 /// `prctl(PR_SET_PDEATHSIG, signal)`, failing with `ESRCH` when `parent`
@@ -428,6 +554,62 @@ fn standard_streams_not_directories() -> c_long {
     0
 }
 
+/// What the command process starts from: the prepared data and the
+/// reaper's pid.
+struct CommandStart<'a> {
+    setup: &'a ChildSetup,
+    reaper: libc::pid_t,
+}
+
+/// The command process's entry point (`clone`'s `fn`).
+extern "C" fn command_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `CommandStart` on the suspended reaper's stack.
+    let start = unsafe { &*(arg as *const CommandStart<'_>) };
+    start.run()
+}
+
+impl CommandStart<'_> {
+    /// The command process: its own session (so `$$` is the session and
+    /// group leader, as a shell's job), death with the reaper, the
+    /// forwarded signals unblocked, a Landlock domain of its own, then
+    /// `execve` of bash. Never returns: on a failed step it reports it and
+    /// exits with 127 (the shell's "command not found").
+    fn run(&self) -> ! {
+        let setup = self.setup;
+        reaper::mask_forwarded(libc::SIG_UNBLOCK);
+        let ok = setup
+            .step(SetupStep::Setsid, || unsafe { libc::setsid() as c_long })
+            .and_then(|()| {
+                setup.step(SetupStep::ParentDeathSignal, || {
+                    death_signal(self.reaper, libc::SIGKILL)
+                })
+            })
+            // A Landlock domain of its own, nested in the reaper's: with
+            // the signal scope (ABI >= 6) the command cannot kill the
+            // reaper to free what it left running, and ptrace access
+            // (`/proc/PID/mem`, `environ`) stops at the domain too
+            // (landlock.rst, "Ptrace restrictions", "Scoped access").
+            .and_then(|()| {
+                setup.step(SetupStep::Landlock, || {
+                    landlock_restrict_self(setup.ruleset_fd)
+                })
+            });
+        if ok.is_ok() {
+            let exec = &setup.exec;
+            // SAFETY: NUL-terminated path and null-terminated arrays of
+            // NUL-terminated strings, all owned by `setup`.
+            let _ = setup.step(SetupStep::Exec, || unsafe {
+                libc::execve(exec.path.as_ptr(), exec.argv.as_ptr(), exec.envp.as_ptr()) as c_long
+            });
+        }
+        // SAFETY: ends this process only (it is its own thread group).
+        unsafe {
+            libc::syscall(libc::SYS_exit_group, 127);
+        }
+        unreachable!("exit_group returned")
+    }
+}
+
 /// `CLOSE_RANGE_CLOEXEC` from `<linux/close_range.h>`.
 const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 
@@ -488,30 +670,26 @@ impl ChildSetup {
         // SAFETY: getpid has no preconditions.
         let reaper_pid = unsafe { libc::getpid() };
         reaper::mask_forwarded(libc::SIG_BLOCK);
-        let pid = reaper::raw_fork();
-        if pid > 0 {
-            reaper::run(pid as libc::pid_t);
-        }
+        let start = CommandStart {
+            setup: self,
+            reaper: reaper_pid,
+        };
+        // SAFETY: the command process runs `CommandStart::run` on the
+        // prepared stack; CLONE_VFORK keeps this process (and `start`, on
+        // its stack) suspended until that process has exec'd or exited,
+        // after which it touches none of this memory.
+        let pid = unsafe {
+            libc::clone(
+                command_entry,
+                self.stack_top as *mut libc::c_void,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                (&start as *const CommandStart<'_>).cast_mut().cast(),
+            )
+        };
         if pid < 0 {
             return self.step(SetupStep::Fork, || -1);
         }
-        // The command process: its own session (so `$$` is the session and
-        // group leader, as a shell's job), death with the reaper, and the
-        // forwarded signals unblocked; then std execs bash.
-        reaper::mask_forwarded(libc::SIG_UNBLOCK);
-        self.step(SetupStep::Setsid, || unsafe { libc::setsid() as c_long })?;
-        self.step(SetupStep::ParentDeathSignal, || {
-            death_signal(reaper_pid, libc::SIGKILL)
-        })?;
-        // A Landlock domain of its own, nested in the reaper's: with the
-        // signal scope (ABI >= 6) the command cannot kill the reaper to
-        // free what it left running, and ptrace access (`/proc/PID/mem`,
-        // `environ`) stops at the domain too (landlock.rst, "Ptrace
-        // restrictions", "Scoped access").
-        self.step(SetupStep::Landlock, || {
-            landlock_restrict_self(self.ruleset_fd)
-        })?;
-        Ok(())
+        reaper::run(pid as libc::pid_t)
     }
 
     /// Runs one step; `-1` means failure with errno set.
@@ -576,6 +754,47 @@ mod tests {
         );
         assert!(err.to_string().contains("landlock_restrict_self"), "{err}");
         assert!(!marker.exists(), "the command ran despite the failed step");
+    }
+
+    /// What bash must not inherit is dropped, the run's temp dir and the
+    /// plan's variables are set over whatever was inherited.
+    #[test]
+    fn the_command_environment_drops_code_and_withheld_variables() {
+        let dir = Path::new("/run-tmp");
+        let ruleset: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+        let withheld = [OsString::from("GITHUB_TOKEN")];
+        let mut p = plan("true", dir, dir, &ruleset);
+        p.env_remove = &withheld;
+        p.env_set = vec![("HTTPS_PROXY".into(), "http://127.0.0.1:1".into())];
+        let inherited = [
+            ("PATH", "/usr/bin"),
+            ("BASH_ENV", "/tmp/evil"),
+            ("ENV", "/tmp/evil"),
+            ("SHELLOPTS", "xtrace"),
+            ("BASHOPTS", "extglob"),
+            ("CDPATH", "/"),
+            ("GLOBIGNORE", "*"),
+            ("BASH_FUNC_ls%%", "() { evil; }"),
+            ("GITHUB_TOKEN", "secret"),
+            ("TMPDIR", "/host/tmp"),
+            ("HTTPS_PROXY", "http://corp:3128"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let env = command_env(inherited.into_iter(), &p);
+        let got: Vec<(&str, &str)> = env
+            .iter()
+            .map(|(k, v)| (k.to_str().unwrap(), v.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("HTTPS_PROXY", "http://127.0.0.1:1"),
+                ("PATH", "/usr/bin"),
+                ("TEMP", "/run-tmp"),
+                ("TMP", "/run-tmp"),
+                ("TMPDIR", "/run-tmp"),
+            ]
+        );
     }
 
     #[test]

@@ -100,9 +100,10 @@
 //! (`root.rs`);
 //! `PR_SET_CHILD_SUBREAPER`, every capability dropped
 //! (bounding set included when run as root), `PR_SET_NO_NEW_PRIVS`,
-//! `landlock_restrict_self`, `seccomp(SECCOMP_SET_MODE_FILTER)`, then a fork:
-//! the confined child stays behind as the command's *reaper* (not dumpable:
-//! its memory is shellgate's) and its own child, after `setsid`,
+//! `landlock_restrict_self`, `seccomp(SECCOMP_SET_MODE_FILTER)`, then a
+//! `clone(CLONE_VM | CLONE_VFORK)`: the confined child stays behind as the
+//! command's *reaper* (not dumpable: its memory is shellgate's) and its own
+//! child, on a stack of its own until it execs (`exec.rs`), after `setsid`,
 //! `PR_SET_PDEATHSIG` and a nested Landlock domain (so that, with the signal
 //! scope, the command can neither kill nor inspect the reaper), execs `bash`. Every
 //! process the command leaves running (`cmd &`, `nohup`, `setsid`, a double
@@ -147,6 +148,7 @@ mod reaper;
 mod root;
 mod seccomp;
 mod signals;
+mod stack;
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;

@@ -2,8 +2,8 @@
 //! starts, so that nothing the command started outlives it.
 //!
 //! The process `std` forks applies every confinement step, becomes a child
-//! subreaper (`PR_SET_CHILD_SUBREAPER`, man 2 prctl) and forks again; the
-//! second child becomes `bash`. Every process the command leaves behind
+//! subreaper (`PR_SET_CHILD_SUBREAPER`, man 2 prctl) and starts a second
+//! process, which becomes `bash` (`exec.rs`). Every process the command leaves behind
 //! (`cmd &`, a double fork, `setsid`, `nohup`) is re-parented to the reaper
 //! rather than to init, because the reaper is the nearest living subreaper
 //! among its ancestors. When `bash` exits, the reaper kills each child it
@@ -71,14 +71,6 @@ pub(crate) fn mask_forwarded(how: libc::c_int) {
         }
         libc::sigprocmask(how, &set, std::ptr::null_mut());
     }
-}
-
-/// `fork` without glibc's `atfork` handlers (raw `clone(SIGCHLD)`, which
-/// `fork(2)` documents as its equivalent). Returns 0 in the child, the
-/// child's pid in the parent, `-1` with errno set on failure.
-pub(crate) fn raw_fork() -> c_long {
-    // SAFETY: clone with only SIGCHLD and no new stack behaves like fork.
-    unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as c_long, 0, 0, 0, 0) }
 }
 
 extern "C" fn forward(sig: libc::c_int) {
