@@ -670,6 +670,9 @@ impl ChildSetup {
         // SAFETY: getpid has no preconditions.
         let reaper_pid = unsafe { libc::getpid() };
         reaper::mask_forwarded(libc::SIG_BLOCK);
+        // Before the command process exists, not after its `execve` (when
+        // this process resumes): bash never runs beside a dumpable reaper.
+        reaper::make_undumpable();
         let start = CommandStart {
             setup: self,
             reaper: reaper_pid,
@@ -703,8 +706,10 @@ impl ChildSetup {
         let e = errno.to_ne_bytes();
         let record = [step as u8, e[0], e[1], e[2], e[3]];
         // SAFETY: writes 5 bytes from a stack buffer; a pipe write of less than
-        // PIPE_BUF bytes is atomic. Failure is ignored: the errno still reaches
-        // the parent through std's own pipe.
+        // PIPE_BUF bytes is atomic. It cannot fail while the parent holds the
+        // read end; if it did, a step of the reaper would still reach the
+        // parent through std's own pipe (the closure returns the error), and
+        // one of the command process would show as its exit status 127.
         unsafe {
             libc::write(self.report_fd, record.as_ptr().cast(), record.len());
         }
@@ -762,7 +767,9 @@ mod tests {
     fn the_command_environment_drops_code_and_withheld_variables() {
         let dir = Path::new("/run-tmp");
         let ruleset: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
-        let withheld = [OsString::from("GITHUB_TOKEN")];
+        // TMPDIR withheld too (a value that is not UTF-8 is): the run's
+        // temporary directory is set whatever was inherited or withheld.
+        let withheld = [OsString::from("GITHUB_TOKEN"), OsString::from("TMPDIR")];
         let mut p = plan("true", dir, dir, &ruleset);
         p.env_remove = &withheld;
         p.env_set = vec![("HTTPS_PROXY".into(), "http://127.0.0.1:1".into())];

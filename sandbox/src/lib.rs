@@ -149,6 +149,7 @@ mod root;
 mod seccomp;
 mod signals;
 mod stack;
+mod sys;
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;

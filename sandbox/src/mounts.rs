@@ -313,21 +313,13 @@ unsafe fn remount_read_only(path: &CString, flags: libc::c_ulong) -> bool {
 /// # Safety
 /// Raw syscalls; `path` is NUL-terminated.
 pub(crate) unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> libc::c_int {
-    // syscall(2) rather than glibc's wrappers of these cancellation
-    // points: the network helper, which shares its caller's thread
-    // descriptor, writes files with this too (netns.rs).
-    let fd = libc::syscall(
-        libc::SYS_openat,
-        libc::AT_FDCWD,
-        path.as_ptr(),
-        libc::O_WRONLY | libc::O_CLOEXEC,
-    );
+    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
     if fd < 0 {
         return -1;
     }
-    let n = libc::syscall(libc::SYS_write, fd, data.as_ptr(), data.len());
-    libc::syscall(libc::SYS_close, fd);
-    if n == data.len() as libc::c_long {
+    let n = libc::write(fd, data.as_ptr().cast(), data.len());
+    libc::close(fd);
+    if n == data.len() as isize {
         0
     } else {
         -1

@@ -26,12 +26,12 @@
 //! of shellgate's heap (its policy, its parse), about 0.2 ms on the
 //! decision's path. Sharing is safe because the helper reads only its
 //! [`Helper`] data, which shellgate neither changes nor frees until the
-//! helper is reaped ([`HelperMemory`]), writes only its own stack, makes
-//! its syscalls through `syscall(2)` (glibc's wrappers of cancellation
-//! points would touch the calling thread's descriptor, which the helper
-//! shares) and starts with every signal blocked, so none of shellgate's
-//! handlers runs in it. Its file descriptor table is its own copy. The one
-//! thing it shares is `errno`, which it sets only when a step fails. The command's process then joins the
+//! helper is reaped ([`HelperMemory`]), writes only its own stack, and
+//! starts with every signal blocked, so none of shellgate's handlers runs
+//! in it. Its file descriptor table is its own copy. It
+//! makes every syscall itself (`sys.rs`) rather than through glibc, whose
+//! wrappers would write the `errno` it shares with the thread that
+//! started it and, for cancellation points, that thread's descriptor. The command's process then joins the
 //! namespaces (`setns(2)`: as the namespace owner's uid in the parent
 //! namespace it holds `CAP_SYS_ADMIN` there) before it makes its mount
 //! namespace and confines itself (`mounts.rs`, `exec.rs`).
@@ -41,13 +41,12 @@
 //! (`proxy.rs`) on each connection; the command finds it through
 //! `HTTP(S)_PROXY` and `ALL_PROXY`.
 
-use std::ffi::c_long;
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::exec::SetupStep;
-use crate::SandboxError;
+use crate::{sys, SandboxError};
 
 /// A user and network namespace made for one run by a helper process
 /// (see the module docs); [`crate::run_prepared`] takes it.
@@ -311,106 +310,106 @@ struct Helper {
 impl Helper {
     /// In the helper: makes the namespaces, the loopback and the
     /// listener, sends them with a status byte (or the failed step and
-    /// errno, without descriptors), and exits. Never returns.
+    /// errno, without descriptors), and exits. Never returns. Every
+    /// syscall goes through [`sys::call`], which leaves `errno` (shared
+    /// with the thread that started the helper) alone.
     fn run(&self) -> ! {
-        let (step, errno) = match self.make() {
-            Ok(()) => (0, 0),
-            // SAFETY: reading our own errno.
-            Err(step) => (step as u8, unsafe { *libc::__errno_location() }),
-        };
-        if step != 0 {
+        if let Err((step, errno)) = self.make() {
             let e = errno.to_ne_bytes();
-            let record = [step, e[0], e[1], e[2], e[3]];
-            // SAFETY: a 5-byte write from the stack to our socket.
+            let record = [step as u8, e[0], e[1], e[2], e[3]];
+            // SAFETY: a 5-byte send from the stack to our socket.
             unsafe {
-                libc::syscall(
+                sys::call(
                     libc::SYS_sendto,
-                    self.send_fd,
-                    record.as_ptr(),
-                    record.len(),
-                    libc::MSG_NOSIGNAL,
-                    std::ptr::null::<libc::sockaddr>(),
-                    0,
+                    [
+                        self.send_fd as usize,
+                        record.as_ptr() as usize,
+                        record.len(),
+                        libc::MSG_NOSIGNAL as usize,
+                        0,
+                        0,
+                    ],
                 );
+                sys::call(libc::SYS_exit_group, [1, 0, 0, 0, 0, 0]);
             }
         }
         // SAFETY: exit_group ends the helper (its own thread group) without
         // running any destructor or atexit handler.
-        unsafe {
-            libc::syscall(libc::SYS_exit_group, i32::from(step != 0));
-        }
+        unsafe { sys::call(libc::SYS_exit_group, [0; 6]) };
         unreachable!("exit_group returned")
     }
 
-    /// The steps of [`Self::run`]; on failure, the step (errno is set).
-    fn make(&self) -> Result<(), SetupStep> {
+    /// The steps of [`Self::run`]; on failure, the step and its errno.
+    fn make(&self) -> Result<(), (SetupStep, i32)> {
+        let at = |step: SetupStep| move |errno: i32| (step, errno);
         // SAFETY: raw syscalls on fds we create, NUL-terminated constant
         // paths, and buffers owned by `self` or on the stack.
         unsafe {
             // Nothing of shellgate's but the channel stays open in the
             // helper (close_range(2); Linux >= 5.9, implied by Landlock).
-            let keep = self.send_fd as libc::c_uint;
-            if (keep > 3
-                && libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, keep - 1, 0) != 0)
-                || libc::syscall(libc::SYS_close_range, keep + 1, libc::c_uint::MAX, 0) != 0
-            {
-                return Err(SetupStep::CloseFds);
+            let keep = self.send_fd as usize;
+            if keep > 3 {
+                check(sys::call(libc::SYS_close_range, [3, keep - 1, 0, 0, 0, 0]))
+                    .map_err(at(SetupStep::CloseFds))?;
             }
-            if libc::syscall(libc::SYS_unshare, libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0
-                || crate::mounts::write_file(c"/proc/self/setgroups", b"deny") != 0
-                || crate::mounts::write_file(c"/proc/self/uid_map", &self.uid_map) != 0
-                || crate::mounts::write_file(c"/proc/self/gid_map", &self.gid_map) != 0
-            {
-                return Err(SetupStep::MountNamespace);
-            }
-            let listener = self.listen();
-            if listener < 0 {
-                return Err(SetupStep::NetworkNamespace);
-            }
-            let open = |path: &std::ffi::CStr| {
-                libc::syscall(
-                    libc::SYS_openat,
-                    libc::AT_FDCWD,
-                    path.as_ptr(),
-                    libc::O_RDONLY | libc::O_CLOEXEC,
-                ) as libc::c_int
-            };
-            let user = open(c"/proc/self/ns/user");
-            let net = open(c"/proc/self/ns/net");
-            if user < 0 || net < 0 || send_fds(self.send_fd, &[listener, user, net]) != 0 {
-                return Err(SetupStep::NetworkNamespace);
-            }
+            check(sys::call(
+                libc::SYS_close_range,
+                [keep + 1, libc::c_uint::MAX as usize, 0, 0, 0, 0],
+            ))
+            .map_err(at(SetupStep::CloseFds))?;
+            let flags = (libc::CLONE_NEWUSER | libc::CLONE_NEWNET) as usize;
+            check(sys::call(libc::SYS_unshare, [flags, 0, 0, 0, 0, 0]))
+                .and_then(|_| write_file(c"/proc/self/setgroups", b"deny"))
+                .and_then(|()| write_file(c"/proc/self/uid_map", &self.uid_map))
+                .and_then(|()| write_file(c"/proc/self/gid_map", &self.gid_map))
+                .map_err(at(SetupStep::MountNamespace))?;
+            let listener = self.listen().map_err(at(SetupStep::NetworkNamespace))?;
+            let user = open(c"/proc/self/ns/user").map_err(at(SetupStep::NetworkNamespace))?;
+            let net = open(c"/proc/self/ns/net").map_err(at(SetupStep::NetworkNamespace))?;
+            send_fds(self.send_fd, &[listener, user, net])
+                .map_err(at(SetupStep::NetworkNamespace))?;
         }
         Ok(())
     }
 
-    /// `lo` up, then a socket listening on `127.0.0.1:port`; its fd, or
-    /// `-1` with errno set.
+    /// `lo` up, then a socket listening on `127.0.0.1:port`: its fd, or
+    /// the errno.
     ///
     /// # Safety
     /// Raw syscalls; call in the helper only.
-    unsafe fn listen(&self) -> libc::c_int {
-        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if s < 0 {
-            return -1;
-        }
+    unsafe fn listen(&self) -> Result<RawFd, i32> {
+        let socket = |kind: libc::c_int| {
+            check(sys::call(
+                libc::SYS_socket,
+                [
+                    libc::AF_INET as usize,
+                    (kind | libc::SOCK_CLOEXEC) as usize,
+                    0,
+                    0,
+                    0,
+                    0,
+                ],
+            ))
+        };
+        let s = socket(libc::SOCK_DGRAM)?;
         let mut ifr: libc::ifreq = std::mem::zeroed();
         for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
             *dst = *src as libc::c_char;
         }
-        if libc::ioctl(s, libc::SIOCGIFFLAGS, &mut ifr) != 0 {
-            return fail_closing(s) as libc::c_int;
-        }
-        ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        if libc::ioctl(s, libc::SIOCSIFFLAGS, &ifr) != 0 {
-            return fail_closing(s) as libc::c_int;
-        }
-        libc::syscall(libc::SYS_close, s);
+        let ioctl = |request: libc::c_ulong, ifr: *mut libc::ifreq| {
+            check(sys::call(
+                libc::SYS_ioctl,
+                [s as usize, request as usize, ifr as usize, 0, 0, 0],
+            ))
+        };
+        let up = ioctl(libc::SIOCGIFFLAGS, &mut ifr).and_then(|_| {
+            ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            ioctl(libc::SIOCSIFFLAGS, &mut ifr)
+        });
+        close(s);
+        up?;
 
-        let l = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        if l < 0 {
-            return -1;
-        }
+        let l = socket(libc::SOCK_STREAM)?;
         let addr = libc::sockaddr_in {
             sin_family: libc::AF_INET as libc::sa_family_t,
             sin_port: self.port.to_be(),
@@ -419,16 +418,23 @@ impl Helper {
             },
             sin_zero: [0; 8],
         };
-        if libc::bind(
-            l,
-            (&addr as *const libc::sockaddr_in).cast(),
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        ) != 0
-            || libc::listen(l, 128) != 0
-        {
-            return fail_closing(l) as libc::c_int;
+        let bound = check(sys::call(
+            libc::SYS_bind,
+            [
+                l as usize,
+                &addr as *const libc::sockaddr_in as usize,
+                std::mem::size_of::<libc::sockaddr_in>(),
+                0,
+                0,
+                0,
+            ],
+        ))
+        .and_then(|_| check(sys::call(libc::SYS_listen, [l as usize, 128, 0, 0, 0, 0])));
+        if let Err(errno) = bound {
+            close(l);
+            return Err(errno);
         }
-        l
+        Ok(l)
     }
 }
 
@@ -452,15 +458,67 @@ pub(crate) fn channel() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// `-1` with errno preserved after closing `fd`.
+/// A raw call's result as a descriptor or count, or its errno.
+fn check(ret: isize) -> Result<RawFd, i32> {
+    match sys::error(ret) {
+        Some(errno) => Err(errno),
+        None => Ok(ret as RawFd),
+    }
+}
+
+/// `close(fd)`, its result ignored (the helper is about to exit).
 ///
 /// # Safety
-/// Raw syscalls; `fd` is ours.
-unsafe fn fail_closing(fd: libc::c_int) -> c_long {
-    let errno = *libc::__errno_location();
-    libc::syscall(libc::SYS_close, fd);
-    *libc::__errno_location() = errno;
-    -1
+/// `fd` is ours.
+unsafe fn close(fd: RawFd) {
+    sys::call(libc::SYS_close, [fd as usize, 0, 0, 0, 0, 0]);
+}
+
+/// Opens `path` read-only, close-on-exec.
+///
+/// # Safety
+/// Raw syscall; `path` is NUL-terminated.
+unsafe fn open(path: &std::ffi::CStr) -> Result<RawFd, i32> {
+    check(sys::call(
+        libc::SYS_openat,
+        [
+            libc::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            (libc::O_RDONLY | libc::O_CLOEXEC) as usize,
+            0,
+            0,
+            0,
+        ],
+    ))
+}
+
+/// Writes `data` to the file at `path` in one `write` (what the id map
+/// files of user_namespaces(7) require).
+///
+/// # Safety
+/// Raw syscalls; `path` is NUL-terminated.
+unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> Result<(), i32> {
+    let fd = check(sys::call(
+        libc::SYS_openat,
+        [
+            libc::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            (libc::O_WRONLY | libc::O_CLOEXEC) as usize,
+            0,
+            0,
+            0,
+        ],
+    ))?;
+    let written = check(sys::call(
+        libc::SYS_write,
+        [fd as usize, data.as_ptr() as usize, data.len(), 0, 0, 0],
+    ));
+    close(fd);
+    match written {
+        Ok(n) if n as usize == data.len() => Ok(()),
+        Ok(_) => Err(libc::EIO),
+        Err(errno) => Err(errno),
+    }
 }
 
 /// Control-message buffer for up to three fds, aligned for `cmsghdr`.
@@ -468,11 +526,11 @@ unsafe fn fail_closing(fd: libc::c_int) -> c_long {
 struct CmsgBuf([u8; 32]);
 
 /// Sends `fds` over the Unix socket `over` (`SCM_RIGHTS`, unix(7)) with one
-/// data byte, 0 (success). 0 or -1 with errno set.
+/// data byte, 0 (success).
 ///
 /// # Safety
 /// Raw syscalls on stack buffers.
-unsafe fn send_fds(over: RawFd, fds: &[RawFd]) -> libc::c_int {
+unsafe fn send_fds(over: RawFd, fds: &[RawFd]) -> Result<(), i32> {
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec {
         iov_base: byte.as_mut_ptr().cast(),
@@ -482,8 +540,7 @@ unsafe fn send_fds(over: RawFd, fds: &[RawFd]) -> libc::c_int {
     let size = std::mem::size_of_val(fds) as u32;
     let space = libc::CMSG_SPACE(size) as usize;
     if space > buf.0.len() {
-        *libc::__errno_location() = libc::EINVAL;
-        return -1;
+        return Err(libc::EINVAL);
     }
     let mut msg: libc::msghdr = std::mem::zeroed();
     msg.msg_iov = &mut iov;
@@ -499,16 +556,19 @@ unsafe fn send_fds(over: RawFd, fds: &[RawFd]) -> libc::c_int {
         libc::CMSG_DATA(cmsg),
         size as usize,
     );
-    if libc::syscall(
+    match check(sys::call(
         libc::SYS_sendmsg,
-        over,
-        &msg as *const libc::msghdr,
-        libc::MSG_NOSIGNAL,
-    ) == 1
-    {
-        0
-    } else {
-        -1
+        [
+            over as usize,
+            &msg as *const libc::msghdr as usize,
+            libc::MSG_NOSIGNAL as usize,
+            0,
+            0,
+            0,
+        ],
+    ))? {
+        1 => Ok(()),
+        _ => Err(libc::EIO),
     }
 }
 
@@ -614,6 +674,28 @@ mod tests {
         assert_eq!(joined.port, port);
         drop(joined);
         assert_reaped(helper);
+    }
+
+    /// The helper's file writes report the kernel's errno by value, with
+    /// the caller's `errno` untouched (it is shared with the helper).
+    #[test]
+    fn helper_calls_report_errors_by_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("map");
+        std::fs::write(&file, b"").unwrap();
+        let path = std::ffi::CString::new(file.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: our own errno; NUL-terminated paths.
+        unsafe {
+            *libc::__errno_location() = 0;
+            assert_eq!(write_file(&path, b"0 0 1\n"), Ok(()));
+            assert_eq!(
+                write_file(c"/nonexistent/shellgate/map", b"x"),
+                Err(libc::ENOENT)
+            );
+            assert_eq!(open(c"/nonexistent/shellgate"), Err(libc::ENOENT));
+            assert_eq!(*libc::__errno_location(), 0);
+        }
+        assert_eq!(std::fs::read(&file).unwrap(), b"0 0 1\n");
     }
 
     /// Dropped unused (a command that was refused), the helper is gone.

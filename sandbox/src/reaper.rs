@@ -73,6 +73,19 @@ pub(crate) fn mask_forwarded(how: libc::c_int) {
     }
 }
 
+/// Makes the reaper not dumpable, before it starts the command process.
+/// The reaper never execs: its memory and `/proc/PID/environ` are
+/// shellgate's, with the credentials withheld from the command. Not
+/// dumpable, they are closed to the command even where its nested
+/// Landlock domain is not enough (it holds no CAP_SYS_PTRACE; proc(5),
+/// ptrace(2) "Ptrace access mode checking"). The flag belongs to the
+/// memory, which the command process shares until its `execve` gives it
+/// memory of its own, dumpable again (prctl(2), `PR_SET_DUMPABLE`).
+pub(crate) fn make_undumpable() {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+}
+
 extern "C" fn forward(sig: libc::c_int) {
     let pid = COMMAND.load(Ordering::Relaxed);
     if pid > 0 {
@@ -114,12 +127,6 @@ pub(crate) fn run(command: libc::pid_t) -> ! {
     COMMAND.store(command, Ordering::Relaxed);
     // SAFETY: raw syscalls on stack data only (see the module doc).
     unsafe {
-        // The reaper never execs: its memory and `/proc/PID/environ` are
-        // shellgate's, with the credentials withheld from the command. Not
-        // dumpable, they are closed to the command even where its nested
-        // Landlock domain is not enough (it holds no CAP_SYS_PTRACE;
-        // proc(5), ptrace(2) "Ptrace access mode checking").
-        libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0);
         // Only bash keeps the descriptors: std's exec-error pipe and the
         // report pipe must see EOF when bash execs.
         libc::syscall(
