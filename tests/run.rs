@@ -345,6 +345,65 @@ fn git_paths_that_do_not_exist_yet_are_protected() {
     assert!(!w.project.join("out.txt").exists());
 }
 
+/// Files through which git reads another directory's configuration
+/// (gitrepository-layout(5)): `commondir` and `config.worktree`, a linked
+/// worktree's `commondir` and `gitdir`. Existing ones are read-only; ones
+/// the command makes (no placeholder can cover them: git fails on an
+/// empty `commondir`) are moved aside after the run, said on stderr and
+/// in the exit record.
+#[test]
+fn git_redirects_are_read_only_or_moved_aside() {
+    let w = world();
+    let g = w.project.join(".git");
+    std::fs::create_dir_all(g.join("hooks")).unwrap();
+    std::fs::create_dir_all(g.join("worktrees/wt")).unwrap();
+    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(g.join("config"), "[core]\n").unwrap();
+    std::fs::write(g.join("worktrees/wt/commondir"), "../..\n").unwrap();
+    std::fs::write(g.join("worktrees/wt/gitdir"), "/src/wt/.git\n").unwrap();
+    std::fs::create_dir_all(w.project.join("evil")).unwrap();
+    script(
+        &w,
+        "p.sh",
+        "printf '[core]\\n\\tfsmonitor = evil\\n' > evil/config; \
+         echo \"$PWD/evil\" > .git/commondir; \
+         printf '[core]\\n\\tfsmonitor = evil\\n' > .git/config.worktree; \
+         echo ../../../evil > .git/worktrees/wt/commondir; \
+         echo /evil/.git > .git/worktrees/wt/gitdir; echo done > out.txt\n",
+    );
+    let out = run(&w, "bash ./p.sh", b"");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
+        "done\n"
+    );
+    // Existing: unchanged.
+    assert_eq!(
+        std::fs::read_to_string(g.join("worktrees/wt/commondir")).unwrap(),
+        "../..\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(g.join("worktrees/wt/gitdir")).unwrap(),
+        "/src/wt/.git\n"
+    );
+    // Made by the command: moved aside, and said so.
+    for name in ["commondir", "config.worktree"] {
+        assert!(!g.join(name).exists(), "{name} left in place");
+        assert!(
+            g.join(format!("{name}.shellgate-quarantine")).is_file(),
+            "{name} not moved aside"
+        );
+        assert!(stderr.contains(&format!(".git/{name} ->")), "{stderr}");
+    }
+    let (_, exit) = exit_record(&w);
+    assert_eq!(
+        exit["quarantined"].as_array().map(Vec::len),
+        Some(2),
+        "{exit}"
+    );
+}
+
 #[test]
 fn opening_a_tcp_socket_fails() {
     let w = world();

@@ -571,6 +571,7 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
     config.env_remove = run_env::withheld(std::env::vars_os(), pass);
     // Removed (when still empty) when this function returns, after the run.
     let mut _placeholders = run_env::Placeholders::default();
+    let mut absent = Vec::new();
     if let Ok(policy) = &s.policy {
         let protected = match run_env::protected_paths(
             policy,
@@ -585,6 +586,7 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         config.read_only = protected.read_only;
         config.hidden = protected.hidden;
         _placeholders = protected.placeholders;
+        absent = protected.absent;
         config.network = run_env::network(policy);
     }
     if config.network.is_some() && !caps.user_namespaces {
@@ -600,14 +602,35 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
     let started = Instant::now();
-    match shellgate_sandbox::run_prepared(
+    let result = shellgate_sandbox::run_prepared(
         &config,
         prepared,
         command,
         args,
         Path::new(&s.cwd),
         shellgate_sandbox::ChildStdio::inherit(),
-    ) {
+    );
+    // Everything the command started has ended (the reaper): what it left
+    // for git to follow out of the repository is moved aside now.
+    let quarantined: Vec<String> = run_env::quarantine(&absent)
+        .into_iter()
+        .map(|(line, moved)| {
+            if moved {
+                eprintln!(
+                    "shellgate: warning: the command made a file git would follow out of the \
+                     repository (to configuration and hooks it controls); moved aside: {line}"
+                );
+            } else {
+                eprintln!(
+                    "shellgate: error: the command made a file git would follow out of the \
+                     repository (to configuration and hooks it controls), and it could not be \
+                     moved aside ({line}); remove it before running git here"
+                );
+            }
+            line
+        })
+        .collect();
+    match result {
         Ok(report) => {
             let status = report.status;
             let refused = report
@@ -622,7 +645,7 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
                 decision_id,
                 &status,
                 started,
-                (withheld, refused),
+                (withheld, refused, quarantined),
             );
             let code = shellgate_sandbox::exit_code(&status);
             ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
@@ -641,7 +664,7 @@ fn record_exit(
     decision_id: String,
     status: &std::process::ExitStatus,
     started: Instant,
-    (withheld_env, network_refused): (Vec<String>, Vec<String>),
+    (withheld_env, network_refused, quarantined): (Vec<String>, Vec<String>, Vec<String>),
 ) {
     use std::os::unix::process::ExitStatusExt;
     let mut r = s.record(audit::Event::Exit, mode, command);
@@ -651,6 +674,7 @@ fn record_exit(
     r.run_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     r.withheld_env = withheld_env;
     r.network_refused = network_refused;
+    r.quarantined = quarantined;
     if let Err(e) = s.audit.append(&mut r) {
         eprintln!("shellgate: warning: the command ran, but its exit was not recorded: {e}");
     }

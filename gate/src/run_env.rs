@@ -85,6 +85,11 @@ pub struct Protected {
     /// Empty directories made for this run so that a path that did not
     /// exist can be covered; [`Placeholders`] removes them afterwards.
     pub placeholders: Placeholders,
+    /// Files that did not exist before the run and must not exist after
+    /// it, since git would follow them out of the repository, but that no
+    /// placeholder can cover (git fails on an empty `commondir`): moved
+    /// aside by [`quarantine`] if the command made them.
+    pub absent: Vec<PathBuf>,
 }
 
 /// Empty placeholder directories that runs cover, each held with a
@@ -281,6 +286,20 @@ fn protect_git_dir(dir: &std::path::Path, depth: usize, out: &mut Protected) {
     }
     out.read_only.push(hooks);
     out.read_only.push(config);
+    redirects(dir, &["commondir", "config.worktree"], out);
+    // Linked worktrees' administrative directories (`git worktree add`):
+    // git run in such a worktree reads these.
+    if let Ok(entries) = std::fs::read_dir(dir.join("worktrees")) {
+        for entry in entries.flatten().take(MAX_MODULES) {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                redirects(
+                    &entry.path(),
+                    &["commondir", "gitdir", "config.worktree"],
+                    out,
+                );
+            }
+        }
+    }
     if depth == 0 {
         return;
     }
@@ -304,6 +323,66 @@ fn protect_git_dir(dir: &std::path::Path, depth: usize, out: &mut Protected) {
             }
         }
     }
+}
+
+/// Files of the git directory `dir` through which git reads another
+/// directory's configuration, hooks and refs (gitrepository-layout(5)):
+/// `commondir` ("If this file exists, $GIT_COMMON_DIR will be set to the
+/// path specified in this file"), a linked worktree's `gitdir`, and
+/// `config.worktree` (read with `extensions.worktreeConfig`). A command
+/// that wrote one could point the user's next git command at a config
+/// with `core.fsmonitor` or `core.hooksPath` of its own. Read-only where
+/// they exist; where they do not, [`Protected::absent`].
+fn redirects(dir: &std::path::Path, names: &[&str], out: &mut Protected) {
+    for name in names {
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            out.read_only.push(path);
+        } else {
+            out.absent.push(path);
+        }
+    }
+}
+
+/// After a run: each path of `absent` that now exists (the command made
+/// it) is renamed to `NAME.shellgate-quarantine` (or `…-quarantine-N`),
+/// before any git outside the sandbox could follow it. Returns one line
+/// per path found, `PATH -> NEW` or, when the rename failed, `PATH: ERROR`
+/// (the caller tells the user to remove it).
+pub fn quarantine(absent: &[PathBuf]) -> Vec<(String, bool)> {
+    let mut found = Vec::new();
+    for path in absent {
+        if std::fs::symlink_metadata(path).is_err() {
+            continue;
+        }
+        let mut moved = None;
+        let mut error = None;
+        for n in 0..100 {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".shellgate-quarantine");
+            if n > 0 {
+                name.push(format!("-{n}"));
+            }
+            let target = PathBuf::from(name);
+            if std::fs::symlink_metadata(&target).is_ok() {
+                continue;
+            }
+            match std::fs::rename(path, &target) {
+                Ok(()) => moved = Some(target),
+                Err(e) => error = Some(e),
+            }
+            break;
+        }
+        found.push(match (moved, error) {
+            (Some(target), _) => (format!("{} -> {}", path.display(), target.display()), true),
+            (None, Some(e)) => (format!("{}: {e}", path.display()), false),
+            (None, None) => (
+                format!("{}: no free name to move it to", path.display()),
+                false,
+            ),
+        });
+    }
+    found
 }
 
 /// `core.hooksPath` as set in the git config file `config` (the last
@@ -414,6 +493,36 @@ pub fn network(policy: &Policy) -> Option<shellgate_sandbox::NetworkPolicy> {
 mod tests {
     use super::*;
     use std::os::unix::ffi::OsStringExt;
+
+    /// A made file is moved to a free `.shellgate-quarantine[-N]` name; a
+    /// path still absent is not reported; existing redirects are
+    /// read-only, missing ones to be checked.
+    #[test]
+    fn redirects_made_by_a_run_are_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join(".git");
+        std::fs::create_dir_all(git.join("worktrees/wt")).unwrap();
+        std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(git.join("worktrees/wt/commondir"), "../..\n").unwrap();
+        let mut out = Protected::default();
+        protect_git_dir(&git, 0, &mut out);
+        assert!(out.read_only.contains(&git.join("worktrees/wt/commondir")));
+        for missing in ["commondir", "config.worktree", "worktrees/wt/gitdir"] {
+            assert!(out.absent.contains(&git.join(missing)), "{missing}");
+        }
+        assert!(quarantine(&out.absent).is_empty());
+
+        std::fs::write(git.join("commondir"), "/evil\n").unwrap();
+        std::fs::write(git.join("commondir.shellgate-quarantine"), "older\n").unwrap();
+        let found = quarantine(&out.absent);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1, "{found:?}");
+        assert!(!git.join("commondir").exists());
+        assert_eq!(
+            std::fs::read_to_string(git.join("commondir.shellgate-quarantine-1")).unwrap(),
+            "/evil\n"
+        );
+    }
 
     #[test]
     fn hooks_path_and_submodule_paths_are_read_like_git() {

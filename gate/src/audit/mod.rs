@@ -174,6 +174,12 @@ pub struct Record {
     /// `host:port: reason` in the order the command tried them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub network_refused: Vec<String>,
+    /// `exit` records: files the command made that git would follow out of
+    /// the repository (`.git/commondir`, `config.worktree`), each `PATH ->
+    /// NEW PATH` as shellgate moved it aside after the run, or `PATH:
+    /// ERROR` when it could not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantined: Vec<String>,
 }
 
 impl Record {
