@@ -404,6 +404,45 @@ fn git_redirects_are_read_only_or_moved_aside() {
     );
 }
 
+/// A config the repository includes from the project (`[include] path =
+/// ../project.gitconfig`) is read-only like `.git/config`; one it names
+/// that does not exist is moved aside if the command makes it.
+#[test]
+fn files_the_git_config_includes_are_protected() {
+    let w = world();
+    let g = w.project.join(".git");
+    std::fs::create_dir_all(g.join("hooks")).unwrap();
+    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(
+        g.join("config"),
+        "[include]\n\tpath = ../project.gitconfig\n\tpath = ../local.gitconfig\n",
+    )
+    .unwrap();
+    std::fs::write(w.project.join("project.gitconfig"), "[user]\n").unwrap();
+    script(
+        &w,
+        "p.sh",
+        "printf '[core]\\n\\tfsmonitor = evil\\n' >> project.gitconfig; \
+         printf '[core]\\n\\tfsmonitor = evil\\n' > local.gitconfig; echo done > out.txt\n",
+    );
+    let out = run(&w, "bash ./p.sh", b"");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("project.gitconfig")).unwrap(),
+        "[user]\n"
+    );
+    assert!(!w.project.join("local.gitconfig").exists(), "{stderr}");
+    assert!(w
+        .project
+        .join("local.gitconfig.shellgate-quarantine")
+        .is_file());
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
+        "done\n"
+    );
+}
+
 #[test]
 fn opening_a_tcp_socket_fails() {
     let w = world();

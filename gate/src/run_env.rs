@@ -86,9 +86,10 @@ pub struct Protected {
     /// exist can be covered; [`Placeholders`] removes them afterwards.
     pub placeholders: Placeholders,
     /// Files that did not exist before the run and must not exist after
-    /// it, since git would follow them out of the repository, but that no
-    /// placeholder can cover (git fails on an empty `commondir`): moved
-    /// aside by [`quarantine`] if the command made them.
+    /// it, since git would follow them out of the repository or read them
+    /// as config (an included file), but that no placeholder can cover
+    /// (git fails on an empty `commondir`): moved aside by [`quarantine`]
+    /// if the command made them.
     pub absent: Vec<PathBuf>,
 }
 
@@ -227,9 +228,22 @@ pub fn protected_paths(
         }
         Ok(meta) if meta.is_dir() && git.join("HEAD").exists() => {
             protect_git_dir(&git, MODULE_DEPTH, &mut out);
+            let config = GitConfig::read(&git.join("config"), home);
+            // Files the config includes (`[include] path = ../.gitconfig`,
+            // a shared project config): inside the project, read-only, or
+            // moved aside after the run if the command made one.
+            for file in &config.included {
+                if file.starts_with(&root) {
+                    if std::fs::symlink_metadata(file).is_ok() {
+                        out.read_only.push(file.clone());
+                    } else {
+                        out.absent.push(file.clone());
+                    }
+                }
+            }
             // A hooks directory the repository names (`core.hooksPath`,
             // as husky sets it) inside the project: read-only, made first.
-            if let Some(hooks) = hooks_path(&git.join("config"), &root, home) {
+            if let Some(hooks) = config.hooks_path(&root, home) {
                 let lexically_inside = hooks.starts_with(&root)
                     && !hooks
                         .components()
@@ -385,39 +399,104 @@ pub fn quarantine(absent: &[PathBuf]) -> Vec<(String, bool)> {
     found
 }
 
-/// `core.hooksPath` as set in the git config file `config` (the last
-/// value in a `[core]` section; `include` directives are not followed),
-/// resolved as git does: `~/` from `home`, relative to the working tree
-/// (`worktree`) otherwise (git-config(1), `core.hooksPath`).
+/// A git config file read as git reads it for shellgate's purpose: its
+/// entries in order, each file that `include.path` or `includeIf.*.path`
+/// names expanded where the directive is (git-config(1), "Includes":
+/// relative to the including file, `~/` from the home directory; every
+/// `includeIf` condition taken as true, so that no file git might read is
+/// missed), at most [`MAX_INCLUDE_DEPTH`] deep and [`MAX_INCLUDES`] files.
+#[derive(Debug, Default)]
+struct GitConfig {
+    /// `(section, key, value)`: the section name lowercased, with a `"`
+    /// when it has a subsection (`[core "x"]`); the key as written.
+    entries: Vec<(String, String, String)>,
+    /// The included files, resolved and lexically normalised, whether
+    /// they exist or not.
+    included: Vec<PathBuf>,
+}
+
+/// How deep includes are followed (git itself stops at 10).
+const MAX_INCLUDE_DEPTH: usize = 3;
+/// Most included files read per config.
+const MAX_INCLUDES: usize = 20;
+
+impl GitConfig {
+    fn read(config: &std::path::Path, home: Option<&str>) -> GitConfig {
+        let mut out = GitConfig::default();
+        out.add(config, home, 0);
+        out
+    }
+
+    fn add(&mut self, config: &std::path::Path, home: Option<&str>, depth: usize) {
+        let Ok(text) = std::fs::read_to_string(config) else {
+            return;
+        };
+        let mut section = String::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(header) = line.strip_prefix('[') {
+                let name = header.split([']', ' ', '"', '.']).next().unwrap_or("");
+                section = name.to_ascii_lowercase();
+                if header.contains('"') {
+                    section.push('"');
+                }
+                continue;
+            }
+            let Some((key, value)) = config_entry(line) else {
+                continue;
+            };
+            let include = matches!(section.as_str(), "include" | "includeif\"")
+                && key.eq_ignore_ascii_case("path");
+            self.entries
+                .push((section.clone(), key.to_string(), value.clone()));
+            if !include || value.is_empty() || self.included.len() >= MAX_INCLUDES {
+                continue;
+            }
+            let target = match value.strip_prefix("~/") {
+                Some(rest) => match home {
+                    Some(home) => shellgate_parsers::join_path(home, rest),
+                    None => continue,
+                },
+                None => {
+                    let dir = config.parent().unwrap_or(std::path::Path::new("/"));
+                    shellgate_parsers::join_path(&dir.to_string_lossy(), &value)
+                }
+            };
+            let target = PathBuf::from(target);
+            self.included.push(target.clone());
+            if depth < MAX_INCLUDE_DEPTH {
+                self.add(&target, home, depth + 1);
+            }
+        }
+    }
+
+    /// `core.hooksPath` (the last value in a `[core]` section), resolved
+    /// as git does: `~/` from `home`, relative to the working tree
+    /// (`worktree`) otherwise (git-config(1), `core.hooksPath`).
+    fn hooks_path(&self, worktree: &std::path::Path, home: Option<&str>) -> Option<PathBuf> {
+        let value = self
+            .entries
+            .iter()
+            .rev()
+            .find(|(section, key, _)| section == "core" && key.eq_ignore_ascii_case("hookspath"))
+            .map(|(_, _, value)| value)
+            .filter(|v| !v.is_empty())?;
+        Some(match value.strip_prefix("~/") {
+            Some(rest) => PathBuf::from(home?).join(rest),
+            None => worktree.join(value),
+        })
+    }
+}
+
+/// `core.hooksPath` of the git config file `config`, its includes
+/// followed ([`GitConfig`]).
+#[cfg(test)]
 fn hooks_path(
     config: &std::path::Path,
     worktree: &std::path::Path,
     home: Option<&str>,
 ) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(config).ok()?;
-    let mut in_core = false;
-    let mut value = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(section) = line.strip_prefix('[') {
-            let name = section.split([']', ' ', '"', '.']).next().unwrap_or("");
-            in_core = name.eq_ignore_ascii_case("core") && !section.contains('"');
-            continue;
-        }
-        if !in_core {
-            continue;
-        }
-        if let Some((key, v)) = config_entry(line) {
-            if key.eq_ignore_ascii_case("hookspath") {
-                value = Some(v);
-            }
-        }
-    }
-    let value = value.filter(|v| !v.is_empty())?;
-    Some(match value.strip_prefix("~/") {
-        Some(rest) => PathBuf::from(home?).join(rest),
-        None => worktree.join(value),
-    })
+    GitConfig::read(config, home).hooks_path(worktree, home)
 }
 
 /// A `key = value` line of a git config file (git-config(1), "Syntax"):
@@ -522,6 +601,44 @@ mod tests {
             std::fs::read_to_string(git.join("commondir.shellgate-quarantine-1")).unwrap(),
             "/evil\n"
         );
+    }
+
+    /// Includes are followed where they stand, relative to the including
+    /// file or from home, `includeIf` whatever its condition, to a depth.
+    #[test]
+    fn config_includes_are_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("p");
+        let git = root.join(".git");
+        std::fs::create_dir_all(&git).unwrap();
+        std::fs::write(
+            git.join("config"),
+            "[core]\n\thooksPath = first\n[include]\n\tpath = ../shared.gitconfig\n\
+             [includeIf \"gitdir:/never/\"]\n\tpath = ~/cond.gitconfig\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("shared.gitconfig"),
+            "[core]\n\thooksPath = .hooks\n[include]\n\tpath = more/./deep.gitconfig\n",
+        )
+        .unwrap();
+        let home = t.path().join("home");
+        let config = GitConfig::read(&git.join("config"), home.to_str());
+        assert_eq!(
+            config.included,
+            [
+                root.join("shared.gitconfig"),
+                root.join("more/deep.gitconfig"),
+                home.join("cond.gitconfig"),
+            ]
+        );
+        // The included value comes later than the one before the include.
+        assert_eq!(config.hooks_path(&root, None), Some(root.join(".hooks")));
+
+        // A loop stops at the depth limit.
+        std::fs::write(git.join("config"), "[include]\n\tpath = config\n").unwrap();
+        let config = GitConfig::read(&git.join("config"), None);
+        assert_eq!(config.included.len(), MAX_INCLUDE_DEPTH + 1);
     }
 
     #[test]

@@ -175,7 +175,8 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub network_refused: Vec<String>,
     /// `exit` records: files the command made that git would follow out of
-    /// the repository (`.git/commondir`, `config.worktree`), each `PATH ->
+    /// the repository (`.git/commondir`, `config.worktree`, a config file
+    /// that `.git/config` includes), each `PATH ->
     /// NEW PATH` as shellgate moved it aside after the run, or `PATH:
     /// ERROR` when it could not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
