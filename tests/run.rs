@@ -75,6 +75,16 @@ fn exit_record(w: &World) -> (String, serde_json::Value) {
     (log, exit)
 }
 
+/// `echo ran > out.txt` is refused by the sandbox's setup (exit 125)
+/// with `why` on stderr, and does not run.
+fn refused_before_running(w: &World, why: &str) {
+    let out = run(w, "echo ran > out.txt", b"");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "stderr: {stderr}");
+    assert!(stderr.contains(why), "{stderr}");
+    assert!(!w.project.join("out.txt").exists());
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -330,19 +340,7 @@ fn git_paths_that_do_not_exist_yet_are_protected() {
     let w = world();
     std::fs::create_dir(w.outside.join("repo")).unwrap();
     std::os::unix::fs::symlink(w.outside.join("repo"), w.project.join(".git")).unwrap();
-    let out = run(&w, "echo ran > out.txt", b"");
-    assert_eq!(
-        out.status.code(),
-        Some(125),
-        "stderr: {}",
-        text(&out.stderr)
-    );
-    assert!(
-        text(&out.stderr).contains("is a symlink"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(!w.project.join("out.txt").exists());
+    refused_before_running(&w, "is a symlink");
 }
 
 /// Files through which git reads another directory's configuration
@@ -441,6 +439,62 @@ fn files_the_git_config_includes_are_protected() {
         std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
         "done\n"
     );
+}
+
+/// A cover moves with a renamed directory, so every directory between
+/// the project and a protected path is pinned: renaming it fails, and no
+/// new one takes its place (a hooks directory, a linked worktree's
+/// administrative directory, an included config's directory).
+#[test]
+fn renaming_a_parent_does_not_move_a_cover_away() {
+    let w = world();
+    let g = w.project.join(".git");
+    std::fs::create_dir_all(g.join("worktrees/wt")).unwrap();
+    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(
+        g.join("config"),
+        "[core]\n\thooksPath = .husky/_\n[include]\n\tpath = ../tools/shared.gitconfig\n",
+    )
+    .unwrap();
+    std::fs::write(g.join("worktrees/wt/commondir"), "../..\n").unwrap();
+    std::fs::create_dir_all(w.project.join("tools")).unwrap();
+    std::fs::write(w.project.join("tools/shared.gitconfig"), "[user]\n").unwrap();
+    script(
+        &w,
+        "p.sh",
+        "mv .husky .husky.old; mkdir -p .husky/_; echo evil > .husky/_/pre-commit; \
+         mv .git/worktrees/wt .git/worktrees/wt.old; mkdir -p .git/worktrees/wt; \
+         echo /evil > .git/worktrees/wt/commondir; \
+         mv tools tools.old; mkdir -p tools; echo '[core] fsmonitor = evil' > tools/shared.gitconfig; \
+         echo done > out.txt\n",
+    );
+    let out = run(&w, "bash ./p.sh", b"");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!w.project.join(".husky/_/pre-commit").exists(), "{stderr}");
+    assert!(!w.project.join(".husky.old").exists(), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(g.join("worktrees/wt/commondir")).unwrap(),
+        "../..\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("tools/shared.gitconfig")).unwrap(),
+        "[user]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
+        "done\n"
+    );
+
+    // An included config that is a symlink in the project: refused.
+    let w = world();
+    let g = w.project.join(".git");
+    std::fs::create_dir_all(&g).unwrap();
+    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(g.join("config"), "[include]\n\tpath = ../link.gitconfig\n").unwrap();
+    std::fs::write(w.project.join("real.gitconfig"), "[user]\n").unwrap();
+    std::os::unix::fs::symlink("real.gitconfig", w.project.join("link.gitconfig")).unwrap();
+    refused_before_running(&w, "is a symlink");
 }
 
 #[test]

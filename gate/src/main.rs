@@ -21,6 +21,7 @@
 
 mod audit_cmd;
 mod doctor;
+mod git_config;
 mod install;
 mod oracle_cmd;
 mod policy_cmd;

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use shellgate_rules::Policy;
 
 use crate::audit::redact;
+use crate::git_config::GitConfig;
 
 /// Variables that lead to an agent, a session bus or a display server
 /// holding credentials or keystrokes, whatever their names say:
@@ -180,25 +181,35 @@ impl Drop for Placeholders {
 ///
 /// Also read-only in a repository: its submodules' git directories'
 /// `hooks` and `config` (`.git/modules/…`), their checkouts' `.git`
-/// files (from `.gitmodules`), and a `core.hooksPath` inside the project
-/// (made first when missing).
+/// files (from `.gitmodules`), a `core.hooksPath` inside the project
+/// (made first when missing), the files its config includes from the
+/// project ([`GitConfig`]), and the files through which git reads
+/// another directory's config (`commondir`, `config.worktree`, linked
+/// worktrees' `commondir` and `gitdir`: [`redirects`]); such files that
+/// do not exist are [`Protected::absent`]. Every directory between the
+/// project and a read-only or absent path is pinned ([`pin_parents`]).
 ///
 /// Not covered: a bare repository the command makes at the project root
 /// itself (`git init --bare .`), which git uses when no `.git` is there
 /// unless `safe.bareRepository` is `explicit` (`shellgate doctor` checks
-/// it); worktrees' `config.worktree`; a `core.hooksPath` set through an
-/// `include` of the config.
+/// it); a repository the command makes in a subdirectory; what the
+/// configs of submodules include; a rebase's todo list (`exec` lines run
+/// by `git rebase --continue`).
 ///
 /// # Errors
 /// A message for the user when `.git` is a symlink (what it points to
-/// could be replaced), or a placeholder is needed but cannot be held.
+/// could be replaced), or a placeholder is needed but cannot be held, or
+/// an included config is a symlink in the project or the config includes
+/// more files than shellgate follows.
 pub fn protected_paths(
     policy: &Policy,
     project_root: &str,
     home: Option<&str>,
     placeholder: bool,
 ) -> Result<Protected, String> {
-    let root = PathBuf::from(project_root);
+    // Canonical, like every path the sandbox covers (and what included
+    // files are compared with).
+    let root = std::fs::canonicalize(project_root).unwrap_or_else(|_| PathBuf::from(project_root));
     let git = root.join(".git");
     let mut out = Protected::default();
     let meta = std::fs::symlink_metadata(&git);
@@ -228,18 +239,14 @@ pub fn protected_paths(
         }
         Ok(meta) if meta.is_dir() && git.join("HEAD").exists() => {
             protect_git_dir(&git, MODULE_DEPTH, &mut out);
-            let config = GitConfig::read(&git.join("config"), home);
+            // `config.worktree` is read with `extensions.worktreeConfig`.
+            let config = GitConfig::read(&[git.join("config"), git.join("config.worktree")], home)
+                .map_err(|e| format!("{e}. The command was not run"))?;
             // Files the config includes (`[include] path = ../.gitconfig`,
             // a shared project config): inside the project, read-only, or
             // moved aside after the run if the command made one.
             for file in &config.included {
-                if file.starts_with(&root) {
-                    if std::fs::symlink_metadata(file).is_ok() {
-                        out.read_only.push(file.clone());
-                    } else {
-                        out.absent.push(file.clone());
-                    }
-                }
+                protect_included(file, &root, &mut out)?;
             }
             // A hooks directory the repository names (`core.hooksPath`,
             // as husky sets it) inside the project: read-only, made first.
@@ -269,11 +276,92 @@ pub fn protected_paths(
         Ok(_) => out.read_only.push(git),
         Err(_) => {}
     }
+    pin_parents(&root, &mut out);
     let (hidden, _) = policy
         .ignore
         .scan(project_root, home, MAX_SCAN_ENTRIES, MAX_SCAN_DEPTH);
     out.hidden.extend(hidden.into_iter().map(PathBuf::from));
     Ok(out)
+}
+
+/// An included config file `file` (as git opens it), when it lies in the
+/// project `root` (canonical): read-only if it exists, [`Protected::absent`]
+/// if not (its nearest existing directory resolved, the rest as named).
+///
+/// # Errors
+/// The file is a symlink inside the project: the link itself could be
+/// replaced (a bind mount covers its target), so the run is refused.
+fn protect_included(
+    file: &std::path::Path,
+    root: &std::path::Path,
+    out: &mut Protected,
+) -> Result<(), String> {
+    match std::fs::symlink_metadata(file) {
+        Ok(meta) => {
+            let parent = file.parent().and_then(|p| std::fs::canonicalize(p).ok());
+            if meta.is_symlink() && parent.as_ref().is_some_and(|p| p.starts_with(root)) {
+                return Err(format!(
+                    "{} (included by the repository's git config) is a symlink: the command \
+                     could replace it with a config of its own. Include the file it points to \
+                     instead. The command was not run",
+                    file.display()
+                ));
+            }
+            if let Ok(real) = std::fs::canonicalize(file) {
+                if real.starts_with(root) {
+                    out.read_only.push(real);
+                }
+            }
+        }
+        Err(_) => {
+            // The nearest existing ancestor, resolved; the rest as named.
+            let mut rest = Vec::new();
+            let mut dir = file;
+            let base = loop {
+                match dir.parent() {
+                    Some(parent) => {
+                        rest.push(dir.file_name().unwrap_or_default().to_owned());
+                        if let Ok(real) = std::fs::canonicalize(parent) {
+                            break Some(real);
+                        }
+                        dir = parent;
+                    }
+                    None => break None,
+                }
+            };
+            if let Some(mut path) = base {
+                if path.starts_with(root) {
+                    for name in rest.iter().rev() {
+                        path.push(name);
+                    }
+                    out.absent.push(path);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pins every directory between the project `root` and a read-only or
+/// absent path (bound onto itself, so that it cannot be renamed): a cover
+/// moves with a directory that is renamed, and a new directory at the old
+/// name would hold what git reads (`mv .husky x; mkdir -p .husky/_`).
+/// Parents come before children.
+fn pin_parents(root: &std::path::Path, out: &mut Protected) {
+    let mut pins: std::collections::BTreeSet<PathBuf> = out.pinned.drain(..).collect();
+    for path in out.read_only.iter().chain(&out.absent) {
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d == root || !d.starts_with(root) {
+                break;
+            }
+            if std::fs::symlink_metadata(d).is_ok_and(|m| m.is_dir()) {
+                pins.insert(d.to_path_buf());
+            }
+            dir = d.parent();
+        }
+    }
+    out.pinned = pins.into_iter().collect();
 }
 
 /// How deep `.git/modules` is followed for submodules of submodules.
@@ -369,6 +457,16 @@ pub fn quarantine(absent: &[PathBuf]) -> Vec<(String, bool)> {
         if std::fs::symlink_metadata(path).is_err() {
             continue;
         }
+        // Its directory is pinned (and was resolved when listed): if it
+        // no longer resolves to itself, rename nothing through it.
+        let parent = path.parent().unwrap_or(std::path::Path::new("/"));
+        if std::fs::canonicalize(parent).ok().as_deref() != Some(parent) {
+            found.push((
+                format!("{}: its directory was replaced", path.display()),
+                false,
+            ));
+            continue;
+        }
         let mut moved = None;
         let mut error = None;
         for n in 0..100 {
@@ -399,128 +497,15 @@ pub fn quarantine(absent: &[PathBuf]) -> Vec<(String, bool)> {
     found
 }
 
-/// A git config file read as git reads it for shellgate's purpose: its
-/// entries in order, each file that `include.path` or `includeIf.*.path`
-/// names expanded where the directive is (git-config(1), "Includes":
-/// relative to the including file, `~/` from the home directory; every
-/// `includeIf` condition taken as true, so that no file git might read is
-/// missed), at most [`MAX_INCLUDE_DEPTH`] deep and [`MAX_INCLUDES`] files.
-#[derive(Debug, Default)]
-struct GitConfig {
-    /// `(section, key, value)`: the section name lowercased, with a `"`
-    /// when it has a subsection (`[core "x"]`); the key as written.
-    entries: Vec<(String, String, String)>,
-    /// The included files, resolved and lexically normalised, whether
-    /// they exist or not.
-    included: Vec<PathBuf>,
-}
-
-/// How deep includes are followed (git itself stops at 10).
-const MAX_INCLUDE_DEPTH: usize = 3;
-/// Most included files read per config.
-const MAX_INCLUDES: usize = 20;
-
-impl GitConfig {
-    fn read(config: &std::path::Path, home: Option<&str>) -> GitConfig {
-        let mut out = GitConfig::default();
-        out.add(config, home, 0);
-        out
-    }
-
-    fn add(&mut self, config: &std::path::Path, home: Option<&str>, depth: usize) {
-        let Ok(text) = std::fs::read_to_string(config) else {
-            return;
-        };
-        let mut section = String::new();
-        for line in text.lines() {
-            let line = line.trim();
-            if let Some(header) = line.strip_prefix('[') {
-                let name = header.split([']', ' ', '"', '.']).next().unwrap_or("");
-                section = name.to_ascii_lowercase();
-                if header.contains('"') {
-                    section.push('"');
-                }
-                continue;
-            }
-            let Some((key, value)) = config_entry(line) else {
-                continue;
-            };
-            let include = matches!(section.as_str(), "include" | "includeif\"")
-                && key.eq_ignore_ascii_case("path");
-            self.entries
-                .push((section.clone(), key.to_string(), value.clone()));
-            if !include || value.is_empty() || self.included.len() >= MAX_INCLUDES {
-                continue;
-            }
-            let target = match value.strip_prefix("~/") {
-                Some(rest) => match home {
-                    Some(home) => shellgate_parsers::join_path(home, rest),
-                    None => continue,
-                },
-                None => {
-                    let dir = config.parent().unwrap_or(std::path::Path::new("/"));
-                    shellgate_parsers::join_path(&dir.to_string_lossy(), &value)
-                }
-            };
-            let target = PathBuf::from(target);
-            self.included.push(target.clone());
-            if depth < MAX_INCLUDE_DEPTH {
-                self.add(&target, home, depth + 1);
-            }
-        }
-    }
-
-    /// `core.hooksPath` (the last value in a `[core]` section), resolved
-    /// as git does: `~/` from `home`, relative to the working tree
-    /// (`worktree`) otherwise (git-config(1), `core.hooksPath`).
-    fn hooks_path(&self, worktree: &std::path::Path, home: Option<&str>) -> Option<PathBuf> {
-        let value = self
-            .entries
-            .iter()
-            .rev()
-            .find(|(section, key, _)| section == "core" && key.eq_ignore_ascii_case("hookspath"))
-            .map(|(_, _, value)| value)
-            .filter(|v| !v.is_empty())?;
-        Some(match value.strip_prefix("~/") {
-            Some(rest) => PathBuf::from(home?).join(rest),
-            None => worktree.join(value),
-        })
-    }
-}
-
-/// `core.hooksPath` of the git config file `config`, its includes
-/// followed ([`GitConfig`]).
-#[cfg(test)]
-fn hooks_path(
-    config: &std::path::Path,
-    worktree: &std::path::Path,
-    home: Option<&str>,
-) -> Option<PathBuf> {
-    GitConfig::read(config, home).hooks_path(worktree, home)
-}
-
-/// A `key = value` line of a git config file (git-config(1), "Syntax"):
-/// the key, and the value without a trailing `#`/`;` comment and without
-/// the quotes of a quoted value. `None` for other lines.
-fn config_entry(line: &str) -> Option<(&str, String)> {
-    let (key, value) = line.split_once('=')?;
-    let value = value.trim();
-    let value = match value.strip_prefix('"') {
-        Some(quoted) => quoted.split('"').next().unwrap_or(""),
-        None => value.split(['#', ';']).next().unwrap_or("").trim(),
-    };
-    Some((key.trim(), value.to_string()))
-}
-
 /// The `path = …` entries of a `.gitmodules` file (gitmodules(5)).
 fn submodule_paths(gitmodules: &std::path::Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(gitmodules) else {
+    let Ok(text) = std::fs::read(gitmodules) else {
         return Vec::new();
     };
-    text.lines()
-        .filter_map(config_entry)
-        .filter(|(key, _)| key.eq_ignore_ascii_case("path"))
-        .map(|(_, v)| v)
+    crate::git_config::parse(&text)
+        .into_iter()
+        .filter(|e| e.section == "submodule" && e.key == "path")
+        .filter_map(|e| String::from_utf8(e.value?).ok())
         .filter(|v| !v.is_empty() && !v.split('/').any(|c| c == ".."))
         .take(MAX_MODULES)
         .collect()
@@ -579,7 +564,7 @@ mod tests {
     #[test]
     fn redirects_made_by_a_run_are_moved_aside() {
         let dir = tempfile::tempdir().unwrap();
-        let git = dir.path().join(".git");
+        let git = std::fs::canonicalize(dir.path()).unwrap().join(".git");
         std::fs::create_dir_all(git.join("worktrees/wt")).unwrap();
         std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
         std::fs::write(git.join("worktrees/wt/commondir"), "../..\n").unwrap();
@@ -603,44 +588,6 @@ mod tests {
         );
     }
 
-    /// Includes are followed where they stand, relative to the including
-    /// file or from home, `includeIf` whatever its condition, to a depth.
-    #[test]
-    fn config_includes_are_followed() {
-        let t = tempfile::tempdir().unwrap();
-        let root = t.path().join("p");
-        let git = root.join(".git");
-        std::fs::create_dir_all(&git).unwrap();
-        std::fs::write(
-            git.join("config"),
-            "[core]\n\thooksPath = first\n[include]\n\tpath = ../shared.gitconfig\n\
-             [includeIf \"gitdir:/never/\"]\n\tpath = ~/cond.gitconfig\n",
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("shared.gitconfig"),
-            "[core]\n\thooksPath = .hooks\n[include]\n\tpath = more/./deep.gitconfig\n",
-        )
-        .unwrap();
-        let home = t.path().join("home");
-        let config = GitConfig::read(&git.join("config"), home.to_str());
-        assert_eq!(
-            config.included,
-            [
-                root.join("shared.gitconfig"),
-                root.join("more/deep.gitconfig"),
-                home.join("cond.gitconfig"),
-            ]
-        );
-        // The included value comes later than the one before the include.
-        assert_eq!(config.hooks_path(&root, None), Some(root.join(".hooks")));
-
-        // A loop stops at the depth limit.
-        std::fs::write(git.join("config"), "[include]\n\tpath = config\n").unwrap();
-        let config = GitConfig::read(&git.join("config"), None);
-        assert_eq!(config.included.len(), MAX_INCLUDE_DEPTH + 1);
-    }
-
     #[test]
     fn hooks_path_and_submodule_paths_are_read_like_git() {
         let t = tempfile::tempdir().unwrap();
@@ -648,7 +595,9 @@ mod tests {
         let wt = std::path::Path::new("/w");
         let read = |text: &str| {
             std::fs::write(&config, text).unwrap();
-            hooks_path(&config, wt, Some("/home/u"))
+            GitConfig::read(std::slice::from_ref(&config), Some("/home/u"))
+                .unwrap()
+                .hooks_path(wt, Some("/home/u"))
         };
         assert_eq!(
             read("[core]\n\tbare = false\n\thooksPath = .husky/_\n"),
