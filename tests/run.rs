@@ -413,15 +413,20 @@ fn files_the_git_config_includes_are_protected() {
     std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
     std::fs::write(
         g.join("config"),
-        "[include]\n\tpath = ../project.gitconfig\n\tpath = ../local.gitconfig\n",
+        "[include]\n\tpath = ../project.gitconfig\n\tpath = ../local.gitconfig\n\
+         \tpath = ../gen/made.gitconfig\n",
     )
     .unwrap();
     std::fs::write(w.project.join("project.gitconfig"), "[user]\n").unwrap();
+    // The last include's directory does not exist: made as a link to a
+    // directory holding the file, it is what is moved aside.
     script(
         &w,
         "p.sh",
         "printf '[core]\\n\\tfsmonitor = evil\\n' >> project.gitconfig; \
-         printf '[core]\\n\\tfsmonitor = evil\\n' > local.gitconfig; echo done > out.txt\n",
+         printf '[core]\\n\\tfsmonitor = evil\\n' > local.gitconfig; \
+         mkdir real; printf '[core]\\n\\tfsmonitor = evil\\n' > real/made.gitconfig; \
+         ln -s real gen; echo done > out.txt\n",
     );
     let out = run(&w, "bash ./p.sh", b"");
     let stderr = text(&out.stderr);
@@ -435,6 +440,13 @@ fn files_the_git_config_includes_are_protected() {
         .project
         .join("local.gitconfig.shellgate-quarantine")
         .is_file());
+    assert!(!w.project.join("gen").exists(), "{stderr}");
+    assert!(w
+        .project
+        .join("gen.shellgate-quarantine")
+        .symlink_metadata()
+        .unwrap()
+        .is_symlink());
     assert_eq!(
         std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
         "done\n"
@@ -485,6 +497,30 @@ fn renaming_a_parent_does_not_move_a_cover_away() {
         std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
         "done\n"
     );
+
+    // A symlink on the way to what git reads (a directory of an included
+    // config, the hooks directory) could be swapped: refused. So is a
+    // hooks directory that is the project itself.
+    for (config, link) in [
+        ("[include]\n\tpath = ../cfg/shared.gitconfig\n", "cfg"),
+        ("[core]\n\thooksPath = cfg/hooks\n", "cfg"),
+    ] {
+        let w = world();
+        let g = w.project.join(".git");
+        std::fs::create_dir_all(g.join("hooks")).unwrap();
+        std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(g.join("config"), config).unwrap();
+        std::fs::create_dir_all(w.project.join("conf/hooks")).unwrap();
+        std::fs::write(w.project.join("conf/shared.gitconfig"), "[user]\n").unwrap();
+        std::os::unix::fs::symlink("conf", w.project.join(link)).unwrap();
+        refused_before_running(&w, "is a symlink inside the project");
+    }
+    let w = world();
+    let g = w.project.join(".git");
+    std::fs::create_dir_all(g.join("hooks")).unwrap();
+    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(g.join("config"), "[core]\n\thooksPath = .\n").unwrap();
+    refused_before_running(&w, "is the project directory itself");
 
     // An included config that is a symlink in the project: refused.
     let w = world();

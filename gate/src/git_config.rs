@@ -10,10 +10,13 @@
 //! syntax) and `[section "sub"]` have a subsection; a value's quotes may
 //! open and close anywhere, `\` escapes `\`, `"`, `t`, `b`, `n` and a
 //! newline (a continuation line), `#` and `;` start a comment outside
-//! quotes, and unquoted runs of whitespace inside a value become as many
-//! spaces. The text is bytes, not UTF-8. Where git would stop with a
-//! syntax error, so does this, keeping what it read before: git then
-//! refuses every command in the repository, so nothing after it runs.
+//! quotes, whitespace (git's: space, tab, CR, LF only) inside a value is
+//! kept and trailing unquoted whitespace dropped, a value or subsection
+//! ends at a NUL byte (git's strings are C strings), and a key before any
+//! section belongs to the empty section. The text is bytes, not UTF-8.
+//! Where git would stop with a syntax error, so does this, keeping what
+//! it read before: git then refuses every command in the repository, so
+//! nothing after it runs.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +34,20 @@ pub struct Entry {
     pub value: Option<Vec<u8>>,
 }
 
+/// Whitespace as git's `isspace` has it (`sane_ctype`: space, `\t`,
+/// `\n`, `\r`; not `\v` or `\f`).
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// `bytes` up to its first NUL, as C code reads it.
+fn until_nul(mut bytes: Vec<u8>) -> Vec<u8> {
+    if let Some(i) = bytes.iter().position(|&b| b == 0) {
+        bytes.truncate(i);
+    }
+    bytes
+}
+
 /// The entries of the config text `text`, in order, up to the first
 /// syntax error git would stop at.
 pub fn parse(text: &[u8]) -> Vec<Entry> {
@@ -40,7 +57,9 @@ pub fn parse(text: &[u8]) -> Vec<Entry> {
         eof: false,
     };
     let mut out = Vec::new();
-    let mut stem: Option<(String, Option<Vec<u8>>)> = None;
+    // Before any header, keys belong to the empty section (git reads
+    // `k = v` on the first line as the variable `k`).
+    let mut stem: (String, Option<Vec<u8>>) = (String::new(), None);
     let mut comment = false;
     loop {
         let c = p.next();
@@ -51,7 +70,7 @@ pub fn parse(text: &[u8]) -> Vec<Entry> {
             comment = false;
             continue;
         }
-        if comment || c.is_ascii_whitespace() || c == b'\x0b' {
+        if comment || is_space(c) {
             continue;
         }
         if c == b'#' || c == b';' {
@@ -60,7 +79,7 @@ pub fn parse(text: &[u8]) -> Vec<Entry> {
         }
         if c == b'[' {
             match p.section() {
-                Some(s) => stem = Some(s),
+                Some(s) => stem = s,
                 None => return out,
             }
             continue;
@@ -68,10 +87,7 @@ pub fn parse(text: &[u8]) -> Vec<Entry> {
         if !c.is_ascii_alphabetic() {
             return out;
         }
-        let Some((section, subsection)) = stem.clone() else {
-            // A key before any section: git rejects the file.
-            return out;
-        };
+        let (section, subsection) = stem.clone();
         match p.entry(c) {
             Some((key, value)) => out.push(Entry {
                 section,
@@ -117,7 +133,7 @@ impl Parser<'_> {
             if c == b']' {
                 break;
             }
-            if c.is_ascii_whitespace() {
+            if is_space(c) {
                 return self.extended(name);
             }
             if !(c.is_ascii_alphanumeric() || c == b'-' || c == b'.') {
@@ -144,7 +160,7 @@ impl Parser<'_> {
             if c == b'\n' {
                 return None;
             }
-            if !c.is_ascii_whitespace() {
+            if !is_space(c) {
                 break;
             }
         }
@@ -168,10 +184,11 @@ impl Parser<'_> {
             }
             sub.push(c);
         }
-        if self.next() != b']' || name.is_empty() {
+        if self.next() != b']' {
             return None;
         }
-        Some((String::from_utf8(name).ok()?, Some(sub)))
+        // `[ "x"]` is accepted: the empty section with a subsection.
+        Some((String::from_utf8(name).ok()?, Some(until_nul(sub))))
     }
 
     /// A key starting with `first`, and its value (git's `get_value`).
@@ -197,21 +214,34 @@ impl Parser<'_> {
         Some((key, Some(self.value()?)))
     }
 
-    /// A value after `=` (git's `parse_value`).
+    /// A value after `=` (git's `parse_value`: leading whitespace
+    /// skipped, inner whitespace kept as written, trailing unquoted
+    /// whitespace dropped).
     fn value(&mut self) -> Option<Vec<u8>> {
-        let (mut quote, mut comment, mut space) = (false, false, 0);
+        let (mut quote, mut comment) = (false, false);
+        // The length before a run of unquoted whitespace, 0 when none.
+        let mut trim = 0;
         let mut out = Vec::new();
         loop {
             let mut c = self.next();
             if c == b'\n' {
-                return (!quote).then_some(out);
+                if quote {
+                    return None;
+                }
+                if trim > 0 {
+                    out.truncate(trim);
+                }
+                return Some(until_nul(out));
             }
             if comment {
                 continue;
             }
-            if (c.is_ascii_whitespace() || c == b'\x0b') && !quote {
+            if is_space(c) && !quote {
+                if trim == 0 {
+                    trim = out.len();
+                }
                 if !out.is_empty() {
-                    space += 1;
+                    out.push(c);
                 }
                 continue;
             }
@@ -219,8 +249,7 @@ impl Parser<'_> {
                 comment = true;
                 continue;
             }
-            out.extend(std::iter::repeat_n(b' ', space));
-            space = 0;
+            trim = 0;
             if c == b'\\' {
                 c = match self.next() {
                     b'\n' => continue,
@@ -325,12 +354,32 @@ impl GitConfig {
             .value
             .as_ref()
             .filter(|v| !v.is_empty())?;
-        let value = Path::new(std::ffi::OsStr::from_bytes(value));
-        Some(match value.strip_prefix("~") {
-            Ok(rest) => PathBuf::from(home?).join(rest),
-            Err(_) => worktree.join(value),
+        Some(match tilde(value, home) {
+            Some(expanded) => expanded?,
+            None => worktree.join(std::ffi::OsStr::from_bytes(value)),
         })
     }
+}
+
+/// `~/…` and `~user/…` expanded as git's `expand_user_path` does: `None`
+/// when `value` does not start with `~`, `Some(None)` when it cannot be
+/// expanded (no home, no such user).
+fn tilde(value: &[u8], home: Option<&str>) -> Option<Option<PathBuf>> {
+    use std::os::unix::ffi::OsStrExt;
+    let rest = value.strip_prefix(b"~")?;
+    let (user, path) = match rest.iter().position(|&b| b == b'/') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, &b""[..]),
+    };
+    let path = std::ffi::OsStr::from_bytes(path);
+    Some(if user.is_empty() {
+        home.map(|h| PathBuf::from(h).join(path))
+    } else {
+        std::str::from_utf8(user)
+            .ok()
+            .and_then(|name| nix::unistd::User::from_name(name).ok().flatten())
+            .map(|u| u.dir.join(path))
+    })
 }
 
 /// The file an include directive of `file` with `value` names, as git
@@ -340,20 +389,10 @@ impl GitConfig {
 /// `~user`.
 fn include_target(file: &Path, value: &[u8], home: Option<&str>) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
+    if let Some(expanded) = tilde(value, home) {
+        return expanded;
+    }
     let value = Path::new(std::ffi::OsStr::from_bytes(value));
-    if let Ok(rest) = value.strip_prefix("~") {
-        return Some(PathBuf::from(home?).join(rest));
-    }
-    let bytes = value.as_os_str().as_bytes();
-    if let Some(user) = bytes.strip_prefix(b"~") {
-        let (name, rest) = match user.iter().position(|&b| b == b'/') {
-            Some(i) => (&user[..i], &user[i + 1..]),
-            None => (user, &b""[..]),
-        };
-        let name = std::str::from_utf8(name).ok()?;
-        let user = nix::unistd::User::from_name(name).ok()??;
-        return Some(user.dir.join(std::ffi::OsStr::from_bytes(rest)));
-    }
     Some(match value.is_absolute() {
         true => value.to_path_buf(),
         false => file.parent().unwrap_or(Path::new("/")).join(value),
@@ -373,9 +412,14 @@ mod tests {
                     name.push('.');
                     name.push_str(&String::from_utf8_lossy(sub));
                 }
+                // git names a key before any section by the key alone.
+                let var = match name.is_empty() {
+                    true => e.key.clone(),
+                    false => format!("{name}.{}", e.key),
+                };
                 match e.value {
-                    Some(v) => format!("{name}.{}={}", e.key, String::from_utf8_lossy(&v)),
-                    None => format!("{name}.{}", e.key),
+                    Some(v) => format!("{var}={}", String::from_utf8_lossy(&v)),
+                    None => var,
                 }
             })
             .collect()
@@ -430,6 +474,26 @@ mod tests {
         (
             b"[core]\n\tbare\n\thooksPath = \"a;b\" ; c\n",
             &["core.bare", "core.hookspath=a;b"],
+        ),
+        (
+            b"[include]\n\tpath = ../in\tc.cfg \t\n",
+            &["include.path=../in\tc.cfg"],
+        ),
+        (
+            b"[include]\n\tpath = ../inc\x0b\n",
+            &["include.path=../inc\x0b"],
+        ),
+        (
+            b"[include]\n\tpath = ../inc.cfg\x00junk\n",
+            &["include.path=../inc.cfg"],
+        ),
+        (
+            b"k = v\n[include]\n\tpath = ../inc.cfg\n",
+            &["k=v", "include.path=../inc.cfg"],
+        ),
+        (
+            b"[ \"x\"]\n\tk = v\n[core]\n\thooksPath = .h\n",
+            &[".x.k=v", "core.hookspath=.h"],
         ),
         // A syntax error: git stops (and refuses every command).
         (
@@ -503,6 +567,15 @@ mod tests {
         );
         // The included value comes later than the one before the include.
         assert_eq!(config.hooks_path(&root, None), Some(root.join(".hooks")));
+        // `~user/` is that user's home (root's, which every system has).
+        let root_home = nix::unistd::User::from_uid(0.into()).unwrap().unwrap().dir;
+        assert_eq!(tilde(b"~root/h", None), Some(Some(root_home.join("h"))));
+        assert_eq!(
+            tilde(b"~/h", Some("/home/u")),
+            Some(Some(PathBuf::from("/home/u/h")))
+        );
+        assert_eq!(tilde(b"~/h", None), Some(None));
+        assert_eq!(tilde(b"h", None), None);
 
         // A loop stops at git's depth (where git itself refuses to run).
         std::fs::write(git.join("config"), "[include]\n\tpath = config\n").unwrap();

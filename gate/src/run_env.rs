@@ -91,7 +91,23 @@ pub struct Protected {
     /// as config (an included file), but that no placeholder can cover
     /// (git fails on an empty `commondir`): moved aside by [`quarantine`]
     /// if the command made them.
-    pub absent: Vec<PathBuf>,
+    pub absent: Vec<Absent>,
+    /// Paths as git opens them (included configs, `core.hooksPath`) that
+    /// resolve elsewhere: no symlink inside the project may be on their
+    /// way, and their directories are pinned ([`pin_parents`]).
+    pub opened: Vec<PathBuf>,
+}
+
+/// A file git would read that does not exist ([`Protected::absent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absent {
+    /// The path as git opens it.
+    pub git_path: PathBuf,
+    /// Its first missing component: the nearest existing directory
+    /// (resolved, and pinned for the run) joined with the next name. What
+    /// is moved aside when `git_path` exists after the run, whatever the
+    /// command made there (a file, a directory, a symlink).
+    pub first_missing: PathBuf,
 }
 
 /// Empty placeholder directories that runs cover, each held with a
@@ -240,8 +256,7 @@ pub fn protected_paths(
         Ok(meta) if meta.is_dir() && git.join("HEAD").exists() => {
             protect_git_dir(&git, MODULE_DEPTH, &mut out);
             // `config.worktree` is read with `extensions.worktreeConfig`.
-            let config = GitConfig::read(&[git.join("config"), git.join("config.worktree")], home)
-                .map_err(|e| format!("{e}. The command was not run"))?;
+            let config = GitConfig::read(&[git.join("config"), git.join("config.worktree")], home)?;
             // Files the config includes (`[include] path = ../.gitconfig`,
             // a shared project config): inside the project, read-only, or
             // moved aside after the run if the command made one.
@@ -257,6 +272,14 @@ pub fn protected_paths(
                         .any(|c| c == std::path::Component::ParentDir);
                 if lexically_inside && !hooks.exists() {
                     let _ = std::fs::create_dir_all(&hooks);
+                }
+                if std::fs::canonicalize(&hooks).is_ok_and(|h| h == root) {
+                    return Err(format!(
+                        "the repository's core.hooksPath is the project directory itself \
+                         ({}): every file the command writes there would be a hook. Point it at \
+                         a directory of its own",
+                        root.display()
+                    ));
                 }
                 out.read_only.push(hooks);
             }
@@ -276,7 +299,7 @@ pub fn protected_paths(
         Ok(_) => out.read_only.push(git),
         Err(_) => {}
     }
-    pin_parents(&root, &mut out);
+    pin_parents(&root, &mut out)?;
     let (hidden, _) = policy
         .ignore
         .scan(project_root, home, MAX_SCAN_ENTRIES, MAX_SCAN_DEPTH);
@@ -286,58 +309,86 @@ pub fn protected_paths(
 
 /// An included config file `file` (as git opens it), when it lies in the
 /// project `root` (canonical): read-only if it exists, [`Protected::absent`]
-/// if not (its nearest existing directory resolved, the rest as named).
+/// if not. A symlink is followed (at most 40 links, as the kernel does) to
+/// what it names; [`pin_parents`] refuses symlinks inside the project.
 ///
 /// # Errors
-/// The file is a symlink inside the project: the link itself could be
-/// replaced (a bind mount covers its target), so the run is refused.
+/// A path through `..` after a missing directory (where it leads depends
+/// on what the command makes there), or a chain of more than 40 links.
 fn protect_included(
     file: &std::path::Path,
     root: &std::path::Path,
     out: &mut Protected,
 ) -> Result<(), String> {
-    match std::fs::symlink_metadata(file) {
-        Ok(meta) => {
-            let parent = file.parent().and_then(|p| std::fs::canonicalize(p).ok());
-            if meta.is_symlink() && parent.as_ref().is_some_and(|p| p.starts_with(root)) {
-                return Err(format!(
-                    "{} (included by the repository's git config) is a symlink: the command \
-                     could replace it with a config of its own. Include the file it points to \
-                     instead. The command was not run",
-                    file.display()
-                ));
-            }
-            if let Ok(real) = std::fs::canonicalize(file) {
+    let mut file = file.to_path_buf();
+    for _ in 0..40 {
+        let meta = match std::fs::symlink_metadata(&file) {
+            Ok(meta) => meta,
+            Err(_) => return absent_include(&file, root, out),
+        };
+        match std::fs::canonicalize(&file) {
+            Ok(real) => {
+                if real != file {
+                    // The way git gets there, where the command could
+                    // replace a link.
+                    out.opened.push(file.clone());
+                }
                 if real.starts_with(root) {
                     out.read_only.push(real);
                 }
+                return Ok(());
             }
-        }
-        Err(_) => {
-            // The nearest existing ancestor, resolved; the rest as named.
-            let mut rest = Vec::new();
-            let mut dir = file;
-            let base = loop {
-                match dir.parent() {
-                    Some(parent) => {
-                        rest.push(dir.file_name().unwrap_or_default().to_owned());
-                        if let Ok(real) = std::fs::canonicalize(parent) {
-                            break Some(real);
-                        }
-                        dir = parent;
-                    }
-                    None => break None,
-                }
-            };
-            if let Some(mut path) = base {
-                if path.starts_with(root) {
-                    for name in rest.iter().rev() {
-                        path.push(name);
-                    }
-                    out.absent.push(path);
-                }
+            // A dangling link: what it names, which the command could make.
+            Err(_) if meta.is_symlink() => {
+                let target = std::fs::read_link(&file).map_err(|e| e.to_string())?;
+                let dir = file.parent().unwrap_or(std::path::Path::new("/"));
+                file = dir.join(target);
             }
+            Err(_) => return Ok(()),
         }
+    }
+    Err(format!(
+        "{} (included by the repository's git config) is a chain of more than 40 symlinks",
+        file.display()
+    ))
+}
+
+/// [`protect_included`] for a path that does not exist: listed by its
+/// nearest existing directory (resolved) and the names after it.
+fn absent_include(
+    file: &std::path::Path,
+    root: &std::path::Path,
+    out: &mut Protected,
+) -> Result<(), String> {
+    let mut rest = Vec::new();
+    let mut dir = file;
+    while let Some(parent) = dir.parent() {
+        // `missing/..`: where it leads depends on what the command makes
+        // `missing`; not guessed.
+        let Some(name) = dir.file_name() else {
+            return Err(format!(
+                "{} (included by the repository's git config) goes through `..` after a \
+                 directory that does not exist; shellgate cannot tell which file git would \
+                 read",
+                file.display()
+            ));
+        };
+        rest.push(name.to_owned());
+        if let Ok(base) = std::fs::canonicalize(parent) {
+            if base.starts_with(root) {
+                let first_missing = base.join(rest.last().expect("pushed above"));
+                let mut git_path = base;
+                for name in rest.iter().rev() {
+                    git_path.push(name);
+                }
+                out.absent.push(Absent {
+                    git_path,
+                    first_missing,
+                });
+            }
+            return Ok(());
+        }
+        dir = parent;
     }
     Ok(())
 }
@@ -347,21 +398,45 @@ fn protect_included(
 /// moves with a directory that is renamed, and a new directory at the old
 /// name would hold what git reads (`mv .husky x; mkdir -p .husky/_`).
 /// Parents come before children.
-fn pin_parents(root: &std::path::Path, out: &mut Protected) {
+///
+/// # Errors
+/// A symlink inside the project on the way to such a path (or the path
+/// itself, for a read-only path that is a link): the command could
+/// replace the link, and a cover can only be put on what it points to.
+fn pin_parents(root: &std::path::Path, out: &mut Protected) -> Result<(), String> {
     let mut pins: std::collections::BTreeSet<PathBuf> = out.pinned.drain(..).collect();
-    for path in out.read_only.iter().chain(&out.absent) {
-        let mut dir = path.parent();
-        while let Some(d) = dir {
-            if d == root || !d.starts_with(root) {
-                break;
+    let paths = out
+        .read_only
+        .iter()
+        .chain(&out.opened)
+        .chain(out.absent.iter().map(|a| &a.first_missing));
+    for path in paths {
+        let Ok(rel) = path.strip_prefix(root) else {
+            continue;
+        };
+        let mut prefix = root.to_path_buf();
+        for component in rel.components() {
+            prefix.push(component);
+            match std::fs::symlink_metadata(&prefix) {
+                Ok(meta) if meta.is_symlink() => {
+                    return Err(format!(
+                        "{} is a symlink inside the project, on the way to {}, which git reads: \
+                         the command could replace it. Replace the link with what it points to \
+                         (for a hooks directory, set core.hooksPath to it instead)",
+                        prefix.display(),
+                        path.display()
+                    ))
+                }
+                Ok(meta) if meta.is_dir() && prefix != *path => {
+                    pins.insert(prefix.clone());
+                }
+                Ok(_) => {}
+                Err(_) => break,
             }
-            if std::fs::symlink_metadata(d).is_ok_and(|m| m.is_dir()) {
-                pins.insert(d.to_path_buf());
-            }
-            dir = d.parent();
         }
     }
     out.pinned = pins.into_iter().collect();
+    Ok(())
 }
 
 /// How deep `.git/modules` is followed for submodules of submodules.
@@ -441,20 +516,29 @@ fn redirects(dir: &std::path::Path, names: &[&str], out: &mut Protected) {
         if std::fs::symlink_metadata(&path).is_ok() {
             out.read_only.push(path);
         } else {
-            out.absent.push(path);
+            out.absent.push(Absent {
+                git_path: path.clone(),
+                first_missing: path,
+            });
         }
     }
 }
 
-/// After a run: each path of `absent` that now exists (the command made
-/// it) is renamed to `NAME.shellgate-quarantine` (or `…-quarantine-N`),
-/// before any git outside the sandbox could follow it. Returns one line
-/// per path found, `PATH -> NEW` or, when the rename failed, `PATH: ERROR`
-/// (the caller tells the user to remove it).
-pub fn quarantine(absent: &[PathBuf]) -> Vec<(String, bool)> {
+/// After a run: for each entry of `absent` whose file git would now
+/// open (the command made it, or a path to one), its first missing
+/// component is renamed to `NAME.shellgate-quarantine` (or
+/// `…-quarantine-N`), before any git outside the sandbox could follow it.
+/// Returns one line per entry found, `PATH -> NEW` or, when the rename
+/// failed, `PATH: ERROR` (the caller tells the user to remove it), with
+/// whether it was moved.
+pub fn quarantine(absent: &[Absent]) -> Vec<(String, bool)> {
     let mut found = Vec::new();
-    for path in absent {
-        if std::fs::symlink_metadata(path).is_err() {
+    for Absent {
+        git_path,
+        first_missing: path,
+    } in absent
+    {
+        if std::fs::symlink_metadata(git_path).is_err() {
             continue;
         }
         // Its directory is pinned (and was resolved when listed): if it
@@ -572,7 +656,14 @@ mod tests {
         protect_git_dir(&git, 0, &mut out);
         assert!(out.read_only.contains(&git.join("worktrees/wt/commondir")));
         for missing in ["commondir", "config.worktree", "worktrees/wt/gitdir"] {
-            assert!(out.absent.contains(&git.join(missing)), "{missing}");
+            let path = git.join(missing);
+            assert!(
+                out.absent.contains(&Absent {
+                    git_path: path.clone(),
+                    first_missing: path
+                }),
+                "{missing}"
+            );
         }
         assert!(quarantine(&out.absent).is_empty());
 
