@@ -271,6 +271,31 @@ impl Parser<'_> {
     }
 }
 
+/// Largest config file read, in bytes (a larger one refuses the run:
+/// [`GitConfig::read`]).
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// The bytes of the regular file at `path`, at most [`MAX_CONFIG_BYTES`];
+/// `None` for anything else. Opened non-blocking and checked after
+/// opening, so that a FIFO or a device put in a config's place (by an
+/// earlier command) cannot hang shellgate.
+pub fn read_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_CONFIG_BYTES {
+        return None;
+    }
+    let mut text = Vec::new();
+    file.take(MAX_CONFIG_BYTES).read_to_end(&mut text).ok()?;
+    Some(text)
+}
+
 /// Most files one config may include, with their includes; a config
 /// that includes more is refused ([`GitConfig::read`]).
 pub const MAX_INCLUDES: usize = 50;
@@ -297,8 +322,8 @@ impl GitConfig {
     /// `config.worktree`), following includes. `home` expands `~/`.
     ///
     /// # Errors
-    /// More than [`MAX_INCLUDES`] included files: shellgate cannot say
-    /// which files to protect.
+    /// More than [`MAX_INCLUDES`] included files, or a file larger than
+    /// [`MAX_CONFIG_BYTES`]: shellgate cannot say which files to protect.
     pub fn read(files: &[PathBuf], home: Option<&str>) -> Result<GitConfig, String> {
         let mut out = GitConfig::default();
         for file in files {
@@ -308,7 +333,14 @@ impl GitConfig {
     }
 
     fn add(&mut self, file: &Path, home: Option<&str>, depth: usize) -> Result<(), String> {
-        let Ok(text) = std::fs::read(file) else {
+        if std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.len() > MAX_CONFIG_BYTES) {
+            return Err(format!(
+                "{} is larger than {MAX_CONFIG_BYTES} bytes; shellgate cannot check what it \
+                 includes",
+                file.display()
+            ));
+        }
+        let Some(text) = read_file(file) else {
             return Ok(());
         };
         for entry in parse(&text) {
@@ -536,6 +568,20 @@ mod tests {
                 .collect();
             assert_eq!(got, entries(text), "{}", String::from_utf8_lossy(text));
         }
+    }
+
+    /// A FIFO where a config should be is skipped, not waited on.
+    #[test]
+    fn a_fifo_is_not_read() {
+        let t = tempfile::tempdir().unwrap();
+        let fifo = t.path().join("config");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(read_file(&fifo), None);
+        std::fs::write(t.path().join("file"), "[core]\n").unwrap();
+        assert_eq!(
+            read_file(&t.path().join("file")).as_deref(),
+            Some(&b"[core]\n"[..])
+        );
     }
 
     #[test]
