@@ -405,36 +405,6 @@ fn git_redirects_are_read_only_or_moved_aside() {
 /// A config the repository includes from the project (`[include] path =
 /// ../project.gitconfig`) is read-only like `.git/config`; one it names
 /// that does not exist is moved aside if the command makes it.
-/// A redirect is moved aside while the command still runs (inotify), not
-/// only after: a git run meanwhile outside the sandbox (an editor's) does
-/// not find it for long.
-#[test]
-fn a_redirect_is_moved_aside_during_the_run() {
-    let w = world();
-    let g = w.project.join(".git");
-    std::fs::create_dir_all(g.join("hooks")).unwrap();
-    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
-    script(
-        &w,
-        "p.sh",
-        "echo /evil > .git/commondir; \
-         for i in $(seq 100); do [ -e .git/commondir ] || { echo gone; exit 0; }; sleep 0.05; done; \
-         echo still there\n",
-    );
-    let out = run(&w, "bash ./p.sh", b"");
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
-    assert_eq!(text(&out.stdout), "gone\n", "{stderr}");
-    assert!(g.join("commondir.shellgate-quarantine").is_file());
-    assert!(stderr.contains(".git/commondir ->"), "{stderr}");
-    let (_, exit) = exit_record(&w);
-    assert_eq!(
-        exit["quarantined"].as_array().map(Vec::len),
-        Some(1),
-        "{exit}"
-    );
-}
-
 #[test]
 fn files_the_git_config_includes_are_protected() {
     let w = world();

@@ -25,7 +25,6 @@ mod git_config;
 mod install;
 mod oracle_cmd;
 mod policy_cmd;
-mod quarantine;
 mod render;
 mod run_env;
 mod shell;
@@ -604,9 +603,6 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
     let started = Instant::now();
-    // What the command makes for git to follow is moved aside as soon as
-    // it appears, and once more after the run.
-    let watcher = quarantine::Watcher::start(&absent);
     let result = shellgate_sandbox::run_prepared(
         &config,
         prepared,
@@ -617,9 +613,7 @@ fn execute(s: &mut Setup, bytes: &[u8], args: &[OsString], mode: &str) -> ExitCo
     );
     // Everything the command started has ended (the reaper): what it left
     // for git to follow out of the repository is moved aside now.
-    let mut moved = watcher.map(quarantine::Watcher::finish).unwrap_or_default();
-    moved.extend(quarantine::sweep(&absent));
-    let quarantined: Vec<String> = moved
+    let quarantined: Vec<String> = run_env::quarantine(&absent)
         .into_iter()
         .map(|(line, moved)| {
             if moved {

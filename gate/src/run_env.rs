@@ -89,8 +89,8 @@ pub struct Protected {
     /// Files that did not exist before the run and must not exist after
     /// it, since git would follow them out of the repository or read them
     /// as config (an included file), but that no placeholder can cover
-    /// (git fails on an empty `commondir`): moved aside
-    /// (`crate::quarantine`) if the command makes them.
+    /// (git fails on an empty `commondir`): moved aside by [`quarantine`]
+    /// if the command made them.
     pub absent: Vec<Absent>,
     /// Paths as git opens them (included configs, `core.hooksPath`) that
     /// resolve elsewhere: no symlink inside the project may be on their
@@ -524,6 +524,63 @@ fn redirects(dir: &std::path::Path, names: &[&str], out: &mut Protected) {
     }
 }
 
+/// After a run: for each entry of `absent` whose file git would now
+/// open (the command made it, or a path to one), its first missing
+/// component is renamed to `NAME.shellgate-quarantine` (or
+/// `…-quarantine-N`), before any git outside the sandbox could follow it.
+/// Returns one line per entry found, `PATH -> NEW` or, when the rename
+/// failed, `PATH: ERROR` (the caller tells the user to remove it), with
+/// whether it was moved.
+pub fn quarantine(absent: &[Absent]) -> Vec<(String, bool)> {
+    let mut found = Vec::new();
+    for Absent {
+        git_path,
+        first_missing: path,
+    } in absent
+    {
+        if std::fs::symlink_metadata(git_path).is_err() {
+            continue;
+        }
+        // Its directory is pinned (and was resolved when listed): if it
+        // no longer resolves to itself, rename nothing through it.
+        let parent = path.parent().unwrap_or(std::path::Path::new("/"));
+        if std::fs::canonicalize(parent).ok().as_deref() != Some(parent) {
+            found.push((
+                format!("{}: its directory was replaced", path.display()),
+                false,
+            ));
+            continue;
+        }
+        let mut moved = None;
+        let mut error = None;
+        for n in 0..100 {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".shellgate-quarantine");
+            if n > 0 {
+                name.push(format!("-{n}"));
+            }
+            let target = PathBuf::from(name);
+            if std::fs::symlink_metadata(&target).is_ok() {
+                continue;
+            }
+            match std::fs::rename(path, &target) {
+                Ok(()) => moved = Some(target),
+                Err(e) => error = Some(e),
+            }
+            break;
+        }
+        found.push(match (moved, error) {
+            (Some(target), _) => (format!("{} -> {}", path.display(), target.display()), true),
+            (None, Some(e)) => (format!("{}: {e}", path.display()), false),
+            (None, None) => (
+                format!("{}: no free name to move it to", path.display()),
+                false,
+            ),
+        });
+    }
+    found
+}
+
 /// The `path = …` entries of a `.gitmodules` file (gitmodules(5)).
 fn submodule_paths(gitmodules: &std::path::Path) -> Vec<String> {
     let Some(text) = crate::git_config::read_file(gitmodules) else {
@@ -608,11 +665,11 @@ mod tests {
                 "{missing}"
             );
         }
-        assert!(crate::quarantine::sweep(&out.absent).is_empty());
+        assert!(quarantine(&out.absent).is_empty());
 
         std::fs::write(git.join("commondir"), "/evil\n").unwrap();
         std::fs::write(git.join("commondir.shellgate-quarantine"), "older\n").unwrap();
-        let found = crate::quarantine::sweep(&out.absent);
+        let found = quarantine(&out.absent);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].1, "{found:?}");
         assert!(!git.join("commondir").exists());
