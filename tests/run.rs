@@ -75,6 +75,24 @@ fn exit_record(w: &World) -> (String, serde_json::Value) {
     (log, exit)
 }
 
+/// A repository in the world's project: `.git` with `hooks`, `HEAD` and
+/// `config` holding `config`; returns the `.git` path.
+fn repo(w: &World, config: &str) -> PathBuf {
+    let g = w.project.join(".git");
+    std::fs::create_dir_all(g.join("hooks")).unwrap();
+    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(g.join("config"), config).unwrap();
+    g
+}
+
+/// The script ran to its last line, `echo done > out.txt`.
+fn ran_to_the_end(w: &World) {
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
+        "done\n"
+    );
+}
+
 /// `echo ran > out.txt` is refused by the sandbox's setup (exit 125)
 /// with `why` on stderr, and does not run.
 fn refused_before_running(w: &World, why: &str) {
@@ -216,10 +234,7 @@ fn git_hooks_and_ignored_files_are_protected() {
         std::fs::read_to_string(w.project.join(".git/config")).unwrap(),
         "[core]\n"
     );
-    assert_eq!(
-        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
-        "done\n"
-    );
+    ran_to_the_end(&w);
 }
 
 /// Paths git would run code from are protected even when they do not
@@ -293,10 +308,7 @@ fn git_paths_that_do_not_exist_yet_are_protected() {
         std::fs::read_to_string(w.project.join("vendor/lib/.git")).unwrap(),
         "gitdir: ../../.git/modules/lib\n"
     );
-    assert_eq!(
-        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
-        "done\n"
-    );
+    ran_to_the_end(&w);
 
     // A .git file pointing at the real git dir: read-only.
     let w = world();
@@ -320,10 +332,7 @@ fn git_paths_that_do_not_exist_yet_are_protected() {
         text(&out.stdout)
     );
     assert!(!w.project.join(".git").exists(), "a .git was left behind");
-    assert_eq!(
-        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
-        "done\n"
-    );
+    ran_to_the_end(&w);
 
     // A .git directory that is not a repository: covered, unchanged.
     let w = world();
@@ -352,11 +361,8 @@ fn git_paths_that_do_not_exist_yet_are_protected() {
 #[test]
 fn git_redirects_are_read_only_or_moved_aside() {
     let w = world();
-    let g = w.project.join(".git");
-    std::fs::create_dir_all(g.join("hooks")).unwrap();
+    let g = repo(&w, "[core]\n");
     std::fs::create_dir_all(g.join("worktrees/wt")).unwrap();
-    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
-    std::fs::write(g.join("config"), "[core]\n").unwrap();
     std::fs::write(g.join("worktrees/wt/commondir"), "../..\n").unwrap();
     std::fs::write(g.join("worktrees/wt/gitdir"), "/src/wt/.git\n").unwrap();
     std::fs::create_dir_all(w.project.join("evil")).unwrap();
@@ -372,10 +378,7 @@ fn git_redirects_are_read_only_or_moved_aside() {
     let out = run(&w, "bash ./p.sh", b"");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
-    assert_eq!(
-        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
-        "done\n"
-    );
+    ran_to_the_end(&w);
     // Existing: unchanged.
     assert_eq!(
         std::fs::read_to_string(g.join("worktrees/wt/commondir")).unwrap(),
@@ -408,15 +411,11 @@ fn git_redirects_are_read_only_or_moved_aside() {
 #[test]
 fn files_the_git_config_includes_are_protected() {
     let w = world();
-    let g = w.project.join(".git");
-    std::fs::create_dir_all(g.join("hooks")).unwrap();
-    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
-    std::fs::write(
-        g.join("config"),
+    repo(
+        &w,
         "[include]\n\tpath = ../project.gitconfig\n\tpath = ../local.gitconfig\n\
          \tpath = ../gen/made.gitconfig\n",
-    )
-    .unwrap();
+    );
     std::fs::write(w.project.join("project.gitconfig"), "[user]\n").unwrap();
     // The last include's directory does not exist: made as a link to a
     // directory holding the file, it is what is moved aside.
@@ -447,10 +446,7 @@ fn files_the_git_config_includes_are_protected() {
         .symlink_metadata()
         .unwrap()
         .is_symlink());
-    assert_eq!(
-        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
-        "done\n"
-    );
+    ran_to_the_end(&w);
 }
 
 /// A cover moves with a renamed directory, so every directory between
@@ -493,10 +489,7 @@ fn renaming_a_parent_does_not_move_a_cover_away() {
         std::fs::read_to_string(w.project.join("tools/shared.gitconfig")).unwrap(),
         "[user]\n"
     );
-    assert_eq!(
-        std::fs::read_to_string(w.project.join("out.txt")).unwrap(),
-        "done\n"
-    );
+    ran_to_the_end(&w);
 
     // A symlink on the way to what git reads (a directory of an included
     // config, the hooks directory) could be swapped: refused. So is a
@@ -506,28 +499,19 @@ fn renaming_a_parent_does_not_move_a_cover_away() {
         ("[core]\n\thooksPath = cfg/hooks\n", "cfg"),
     ] {
         let w = world();
-        let g = w.project.join(".git");
-        std::fs::create_dir_all(g.join("hooks")).unwrap();
-        std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
-        std::fs::write(g.join("config"), config).unwrap();
+        repo(&w, config);
         std::fs::create_dir_all(w.project.join("conf/hooks")).unwrap();
         std::fs::write(w.project.join("conf/shared.gitconfig"), "[user]\n").unwrap();
         std::os::unix::fs::symlink("conf", w.project.join(link)).unwrap();
         refused_before_running(&w, "is a symlink inside the project");
     }
     let w = world();
-    let g = w.project.join(".git");
-    std::fs::create_dir_all(g.join("hooks")).unwrap();
-    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
-    std::fs::write(g.join("config"), "[core]\n\thooksPath = .\n").unwrap();
+    repo(&w, "[core]\n\thooksPath = .\n");
     refused_before_running(&w, "is the project directory itself");
 
     // An included config that is a symlink in the project: refused.
     let w = world();
-    let g = w.project.join(".git");
-    std::fs::create_dir_all(&g).unwrap();
-    std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
-    std::fs::write(g.join("config"), "[include]\n\tpath = ../link.gitconfig\n").unwrap();
+    repo(&w, "[include]\n\tpath = ../link.gitconfig\n");
     std::fs::write(w.project.join("real.gitconfig"), "[user]\n").unwrap();
     std::os::unix::fs::symlink("real.gitconfig", w.project.join("link.gitconfig")).unwrap();
     refused_before_running(&w, "is a symlink");

@@ -275,25 +275,41 @@ impl Parser<'_> {
 /// [`GitConfig::read`]).
 pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
 
-/// The bytes of the regular file at `path`, at most [`MAX_CONFIG_BYTES`];
-/// `None` for anything else. Opened non-blocking and checked after
-/// opening, so that a FIFO or a device put in a config's place (by an
-/// earlier command) cannot hang shellgate.
-pub fn read_file(path: &Path) -> Option<Vec<u8>> {
+/// The bytes of the regular file at `path`; `Ok(None)` when there is
+/// none (missing, unreadable, or not a regular file). Opened non-blocking
+/// and checked after opening, so that a FIFO or a device put in a
+/// config's place (by an earlier command) cannot hang shellgate.
+///
+/// # Errors
+/// The file is larger than [`MAX_CONFIG_BYTES`].
+pub fn read_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
+    let Ok(file) = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
         .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > MAX_CONFIG_BYTES {
-        return None;
+    else {
+        return Ok(None);
+    };
+    let Ok(meta) = file.metadata() else {
+        return Ok(None);
+    };
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "{} is larger than {MAX_CONFIG_BYTES} bytes; shellgate cannot check what it \
+             includes",
+            path.display()
+        ));
     }
     let mut text = Vec::new();
-    file.take(MAX_CONFIG_BYTES).read_to_end(&mut text).ok()?;
-    Some(text)
+    if file.take(MAX_CONFIG_BYTES).read_to_end(&mut text).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(text))
 }
 
 /// Most files one config may include, with their includes; a config
@@ -333,14 +349,7 @@ impl GitConfig {
     }
 
     fn add(&mut self, file: &Path, home: Option<&str>, depth: usize) -> Result<(), String> {
-        if std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.len() > MAX_CONFIG_BYTES) {
-            return Err(format!(
-                "{} is larger than {MAX_CONFIG_BYTES} bytes; shellgate cannot check what it \
-                 includes",
-                file.display()
-            ));
-        }
-        let Some(text) = read_file(file) else {
+        let Some(text) = read_file(file)? else {
             return Ok(());
         };
         for entry in parse(&text) {
@@ -576,11 +585,11 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let fifo = t.path().join("config");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
-        assert_eq!(read_file(&fifo), None);
+        assert_eq!(read_file(&fifo), Ok(None));
         std::fs::write(t.path().join("file"), "[core]\n").unwrap();
         assert_eq!(
-            read_file(&t.path().join("file")).as_deref(),
-            Some(&b"[core]\n"[..])
+            read_file(&t.path().join("file")),
+            Ok(Some(b"[core]\n".to_vec()))
         );
     }
 

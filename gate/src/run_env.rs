@@ -583,7 +583,8 @@ pub fn quarantine(absent: &[Absent]) -> Vec<(String, bool)> {
 
 /// The `path = …` entries of a `.gitmodules` file (gitmodules(5)).
 fn submodule_paths(gitmodules: &std::path::Path) -> Vec<String> {
-    let Some(text) = crate::git_config::read_file(gitmodules) else {
+    // Larger than a config is read: skipped, as before.
+    let Ok(Some(text)) = crate::git_config::read_file(gitmodules) else {
         return Vec::new();
     };
     crate::git_config::parse(&text)
