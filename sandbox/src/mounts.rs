@@ -52,8 +52,7 @@ enum Op {
 /// What the child does to enter its namespaces and cover the paths.
 #[derive(Debug)]
 pub(crate) struct MountPlan {
-    uid_map: Vec<u8>,
-    gid_map: Vec<u8>,
+    ids: crate::sys::IdMaps,
     ops: Vec<Op>,
     /// The user and network namespaces to join (descriptors from
     /// `netns.rs`'s helper) instead of making a user namespace.
@@ -159,11 +158,8 @@ impl MountPlan {
         if ops.is_empty() && join.is_none() && root.is_none() {
             return None;
         }
-        // SAFETY: geteuid/getegid have no preconditions.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
         Some(MountPlan {
-            uid_map: format!("{uid} {uid} 1\n").into_bytes(),
-            gid_map: format!("{gid} {gid} 1\n").into_bytes(),
+            ids: crate::sys::IdMaps::own(),
             ops,
             join,
             root,
@@ -201,11 +197,9 @@ impl MountPlan {
                     }
                 }
                 None => {
-                    if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) != 0
-                        || write_file(c"/proc/self/setgroups", b"deny") != 0
-                        || write_file(c"/proc/self/uid_map", &self.uid_map) != 0
-                        || write_file(c"/proc/self/gid_map", &self.gid_map) != 0
-                    {
+                    // This process was forked: the errno it sets is its own.
+                    if let Err(errno) = self.ids.enter(libc::CLONE_NEWNS) {
+                        *libc::__errno_location() = errno;
                         return -1;
                     }
                 }
@@ -306,22 +300,4 @@ unsafe fn remount_read_only(path: &CString, flags: libc::c_ulong) -> bool {
         libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | flags,
         std::ptr::null(),
     ) == 0
-}
-
-/// Writes `data` to the file at `path` in one `write`; 0 or -1.
-///
-/// # Safety
-/// Raw syscalls; `path` is NUL-terminated.
-pub(crate) unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> libc::c_int {
-    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-    if fd < 0 {
-        return -1;
-    }
-    let n = libc::write(fd, data.as_ptr().cast(), data.len());
-    libc::close(fd);
-    if n == data.len() as isize {
-        0
-    } else {
-        -1
-    }
 }

@@ -46,7 +46,8 @@ use std::net::TcpListener;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::exec::SetupStep;
-use crate::{sys, SandboxError};
+use crate::sys::{self, check, close, open};
+use crate::SandboxError;
 
 /// A user and network namespace made for one run by a helper process
 /// (see the module docs); [`crate::run_prepared`] takes it.
@@ -142,13 +143,10 @@ impl PreparedNetwork {
             return Err(SandboxError::UserNamespacesUnavailable);
         }
         let (ours, theirs) = channel().map_err(SandboxError::Internal)?;
-        // SAFETY: geteuid/getegid have no preconditions.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
         let helper = Box::new(Helper {
             port: crate::proxy_port(),
             send_fd: theirs.as_raw_fd(),
-            uid_map: format!("{uid} {uid} 1\n").into_bytes(),
-            gid_map: format!("{gid} {gid} 1\n").into_bytes(),
+            ids: sys::IdMaps::own(),
         });
         let stack = crate::stack::Stack::new().map_err(SandboxError::Internal)?;
         let pid = start_helper(&helper, &stack).map_err(SandboxError::Internal)?;
@@ -303,8 +301,7 @@ struct Helper {
     port: u16,
     /// The helper's end of the socket pair.
     send_fd: RawFd,
-    uid_map: Vec<u8>,
-    gid_map: Vec<u8>,
+    ids: sys::IdMaps,
 }
 
 impl Helper {
@@ -357,11 +354,8 @@ impl Helper {
                 [keep + 1, libc::c_uint::MAX as usize, 0, 0, 0, 0],
             ))
             .map_err(at(SetupStep::CloseFds))?;
-            let flags = (libc::CLONE_NEWUSER | libc::CLONE_NEWNET) as usize;
-            check(sys::call(libc::SYS_unshare, [flags, 0, 0, 0, 0, 0]))
-                .and_then(|_| write_file(c"/proc/self/setgroups", b"deny"))
-                .and_then(|()| write_file(c"/proc/self/uid_map", &self.uid_map))
-                .and_then(|()| write_file(c"/proc/self/gid_map", &self.gid_map))
+            self.ids
+                .enter(libc::CLONE_NEWNET)
                 .map_err(at(SetupStep::MountNamespace))?;
             let listener = self.listen().map_err(at(SetupStep::NetworkNamespace))?;
             let user = open(c"/proc/self/ns/user").map_err(at(SetupStep::NetworkNamespace))?;
@@ -456,69 +450,6 @@ pub(crate) fn channel() -> io::Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: both fds were just created and are owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// A raw call's result as a descriptor or count, or its errno.
-fn check(ret: isize) -> Result<RawFd, i32> {
-    match sys::error(ret) {
-        Some(errno) => Err(errno),
-        None => Ok(ret as RawFd),
-    }
-}
-
-/// `close(fd)`, its result ignored (the helper is about to exit).
-///
-/// # Safety
-/// `fd` is ours.
-unsafe fn close(fd: RawFd) {
-    sys::call(libc::SYS_close, [fd as usize, 0, 0, 0, 0, 0]);
-}
-
-/// Opens `path` read-only, close-on-exec.
-///
-/// # Safety
-/// Raw syscall; `path` is NUL-terminated.
-unsafe fn open(path: &std::ffi::CStr) -> Result<RawFd, i32> {
-    check(sys::call(
-        libc::SYS_openat,
-        [
-            libc::AT_FDCWD as usize,
-            path.as_ptr() as usize,
-            (libc::O_RDONLY | libc::O_CLOEXEC) as usize,
-            0,
-            0,
-            0,
-        ],
-    ))
-}
-
-/// Writes `data` to the file at `path` in one `write` (what the id map
-/// files of user_namespaces(7) require).
-///
-/// # Safety
-/// Raw syscalls; `path` is NUL-terminated.
-unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> Result<(), i32> {
-    let fd = check(sys::call(
-        libc::SYS_openat,
-        [
-            libc::AT_FDCWD as usize,
-            path.as_ptr() as usize,
-            (libc::O_WRONLY | libc::O_CLOEXEC) as usize,
-            0,
-            0,
-            0,
-        ],
-    ))?;
-    let written = check(sys::call(
-        libc::SYS_write,
-        [fd as usize, data.as_ptr() as usize, data.len(), 0, 0, 0],
-    ));
-    close(fd);
-    match written {
-        Ok(n) if n as usize == data.len() => Ok(()),
-        Ok(_) => Err(libc::EIO),
-        Err(errno) => Err(errno),
-    }
 }
 
 /// Control-message buffer for up to three fds, aligned for `cmsghdr`.
@@ -687,9 +618,9 @@ mod tests {
         // SAFETY: our own errno; NUL-terminated paths.
         unsafe {
             *libc::__errno_location() = 0;
-            assert_eq!(write_file(&path, b"0 0 1\n"), Ok(()));
+            assert_eq!(sys::write_file(&path, b"0 0 1\n"), Ok(()));
             assert_eq!(
-                write_file(c"/nonexistent/shellgate/map", b"x"),
+                sys::write_file(c"/nonexistent/shellgate/map", b"x"),
                 Err(libc::ENOENT)
             );
             assert_eq!(open(c"/nonexistent/shellgate"), Err(libc::ENOENT));

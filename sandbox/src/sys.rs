@@ -9,8 +9,15 @@
 //! error by `errno`). These make the call with the architecture's syscall
 //! instruction and return the kernel's result as is: a non-negative value,
 //! or `-errno` (syscall(2), "Architecture calling conventions").
+//!
+//! On top: the few file calls the children need ([`open`], [`write_file`],
+//! [`close`]) and [`IdMaps`], entering a user namespace of one's own,
+//! which both the network helper and the sandbox's own child (when it has
+//! no helper's namespaces to join, `mounts.rs`) do. Errors come back by
+//! value; a forked caller that reports through `errno` sets it itself.
 
 use std::ffi::c_long;
+use std::os::fd::RawFd;
 
 /// The raw system call `nr` with up to six arguments (unused ones 0).
 /// Returns the kernel's value: `>= 0` on success, `-errno` on failure.
@@ -74,6 +81,104 @@ pub(crate) unsafe fn call(_nr: c_long, _args: [usize; 6]) -> isize {
 /// The error number of a failed [`call`]'s result, `None` on success.
 pub(crate) fn error(ret: isize) -> Option<i32> {
     (ret < 0).then(|| (-ret) as i32)
+}
+
+/// A raw call's result as a descriptor or count, or its errno.
+pub(crate) fn check(ret: isize) -> Result<RawFd, i32> {
+    match error(ret) {
+        Some(errno) => Err(errno),
+        None => Ok(ret as RawFd),
+    }
+}
+
+/// `close(fd)`, its result ignored (the caller is about to exit or fail).
+///
+/// # Safety
+/// `fd` is ours.
+pub(crate) unsafe fn close(fd: RawFd) {
+    call(libc::SYS_close, [fd as usize, 0, 0, 0, 0, 0]);
+}
+
+/// Opens `path` read-only, close-on-exec.
+///
+/// # Safety
+/// Raw syscall; `path` is NUL-terminated.
+pub(crate) unsafe fn open(path: &std::ffi::CStr) -> Result<RawFd, i32> {
+    check(call(
+        libc::SYS_openat,
+        [
+            libc::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            (libc::O_RDONLY | libc::O_CLOEXEC) as usize,
+            0,
+            0,
+            0,
+        ],
+    ))
+}
+
+/// Writes `data` to the file at `path` in one `write` (what the id map
+/// files of user_namespaces(7) require).
+///
+/// # Safety
+/// Raw syscalls; `path` is NUL-terminated.
+pub(crate) unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> Result<(), i32> {
+    let fd = check(call(
+        libc::SYS_openat,
+        [
+            libc::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            (libc::O_WRONLY | libc::O_CLOEXEC) as usize,
+            0,
+            0,
+            0,
+        ],
+    ))?;
+    let written = check(call(
+        libc::SYS_write,
+        [fd as usize, data.as_ptr() as usize, data.len(), 0, 0, 0],
+    ));
+    close(fd);
+    match written {
+        Ok(n) if n as usize == data.len() => Ok(()),
+        Ok(_) => Err(libc::EIO),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// The id maps of a user namespace the caller makes for itself: its own
+/// uid and gid mapped to themselves (user_namespaces(7), "User and group
+/// ID mappings"), formatted before `fork`.
+#[derive(Debug, Clone)]
+pub(crate) struct IdMaps {
+    uid: Vec<u8>,
+    gid: Vec<u8>,
+}
+
+impl IdMaps {
+    /// The maps for this process's effective uid and gid.
+    pub(crate) fn own() -> IdMaps {
+        // SAFETY: geteuid/getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        IdMaps {
+            uid: format!("{uid} {uid} 1\n").into_bytes(),
+            gid: format!("{gid} {gid} 1\n").into_bytes(),
+        }
+    }
+
+    /// `unshare(CLONE_NEWUSER | flags)`, then `setgroups` denied (which an
+    /// unprivileged gid map requires) and both maps written; the errno of
+    /// the step that failed.
+    ///
+    /// # Safety
+    /// Raw syscalls; call in a child that is about to confine itself.
+    pub(crate) unsafe fn enter(&self, flags: libc::c_int) -> Result<(), i32> {
+        let flags = (libc::CLONE_NEWUSER | flags) as usize;
+        check(call(libc::SYS_unshare, [flags, 0, 0, 0, 0, 0]))?;
+        write_file(c"/proc/self/setgroups", b"deny")?;
+        write_file(c"/proc/self/uid_map", &self.uid)?;
+        write_file(c"/proc/self/gid_map", &self.gid)
+    }
 }
 
 #[cfg(all(test, any(target_arch = "x86_64", target_arch = "aarch64")))]
